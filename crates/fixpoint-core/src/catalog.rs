@@ -1,0 +1,362 @@
+//! Catalogues are data: statuses, priorities, ticket types, issue types and the
+//! allowed status moves are rows an admin can change. This module holds their
+//! shapes and the defaults seeded into a new database, which cover the status and
+//! priority vocabularies of Autotask, HaloPSA and Atera.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
+
+/// What the SLA clock does while a ticket sits in a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SlaClock {
+    Running,
+    Paused,
+    Stopped,
+}
+
+/// The role a status plays in the workflow. Rules key on the category, never on a
+/// status id or name, so admins can add and rename statuses freely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum StatusCategory {
+    New,
+    InProgress,
+    Waiting,
+    Escalated,
+    Resolved,
+    Closed,
+}
+
+impl StatusCategory {
+    /// Open tickets are those still needing work: everything but resolved and closed.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Resolved | Self::Closed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Status {
+    pub id: StatusId,
+    pub name: String,
+    pub category: StatusCategory,
+    pub sla_clock: SlaClock,
+    /// Entering this status needs a resolution text on the ticket.
+    pub requires_resolution: bool,
+    /// Entering this status needs an escalation reason on the ticket.
+    pub requires_escalation_reason: bool,
+    pub active: bool,
+    pub sort_order: i32,
+}
+
+impl Status {
+    pub fn is_open(&self) -> bool {
+        self.category.is_open()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Priority {
+    pub id: PriorityId,
+    pub name: String,
+    /// 1 is the most urgent. Vendors number priorities in opposite directions;
+    /// the rank is Fixpoint's own and the dialects map onto it.
+    pub urgency_rank: i32,
+    pub active: bool,
+}
+
+/// The ITIL kind of a ticket type: the problem/incident rules key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TicketKind {
+    ServiceRequest,
+    Incident,
+    Problem,
+    ChangeRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketType {
+    pub id: TicketTypeId,
+    pub name: String,
+    pub kind: TicketKind,
+    pub active: bool,
+}
+
+/// Issue types form a two-level tree: an issue type has no parent, a sub-issue
+/// type has its issue type as parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IssueType {
+    pub id: IssueTypeId,
+    pub name: String,
+    pub parent_id: Option<IssueTypeId>,
+    pub active: bool,
+}
+
+/// Workflow switches where the vendors disagree. The defaults lose nothing: every
+/// move any vendor allows is allowed; a tenant tightens them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkflowSettings {
+    /// Atera: a ticket must pass through a resolved status before it is closed.
+    /// Off by default (Autotask and HaloPSA close straight from New with a resolution).
+    pub close_requires_resolved: bool,
+}
+
+/// Everything the workflow rules read, loaded once per request by the service.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<Priority>,
+    pub ticket_types: Vec<TicketType>,
+    pub transitions: Vec<(StatusId, StatusId)>,
+    pub settings: WorkflowSettings,
+}
+
+impl Catalog {
+    pub fn status(&self, id: StatusId) -> Option<&Status> {
+        self.statuses.iter().find(|s| s.id == id)
+    }
+
+    pub fn priority(&self, id: PriorityId) -> Option<&Priority> {
+        self.priorities.iter().find(|p| p.id == id)
+    }
+
+    pub fn ticket_type(&self, id: TicketTypeId) -> Option<&TicketType> {
+        self.ticket_types.iter().find(|t| t.id == id)
+    }
+
+    pub fn allows(&self, from: StatusId, to: StatusId) -> bool {
+        from == to || self.transitions.contains(&(from, to))
+    }
+
+    pub fn allowed_targets(&self, from: StatusId) -> Vec<&Status> {
+        self.statuses
+            .iter()
+            .filter(|s| s.id != from && self.allows(from, s.id))
+            .collect()
+    }
+
+    /// The status a new ticket gets when none is given: the first active New status.
+    pub fn initial_status(&self) -> Option<&Status> {
+        first_active(&self.statuses, |s| {
+            s.category == StatusCategory::New && s.active
+        })
+    }
+
+    /// Medium when there is one, as every vendor defaults; else the middle active rank.
+    pub fn default_priority(&self) -> Option<&Priority> {
+        first_active(&self.priorities, |p| {
+            p.active && p.name.eq_ignore_ascii_case("Medium")
+        })
+        .or_else(|| {
+            let mut active: Vec<_> = self.priorities.iter().filter(|p| p.active).collect();
+            active.sort_by_key(|p| p.urgency_rank);
+            active.get(active.len() / 2).copied()
+        })
+    }
+
+    pub fn default_ticket_type(&self) -> Option<&TicketType> {
+        first_active(&self.ticket_types, |t| {
+            t.active && t.kind == TicketKind::ServiceRequest
+        })
+    }
+}
+
+fn first_active<T>(items: &[T], pred: impl Fn(&T) -> bool) -> Option<&T> {
+    items.iter().find(|item| pred(item))
+}
+
+/// Seeded status ids, used by the defaults below and by tests.
+pub mod seeded {
+    use crate::ids::{PriorityId, StatusId, TicketTypeId};
+
+    pub const NEW: StatusId = StatusId(1);
+    pub const IN_PROGRESS: StatusId = StatusId(2);
+    pub const PENDING: StatusId = StatusId(3);
+    pub const ON_HOLD: StatusId = StatusId(4);
+    pub const WAITING_CUSTOMER: StatusId = StatusId(5);
+    pub const WAITING_THIRD_PARTY: StatusId = StatusId(6);
+    pub const WAITING_MATERIALS: StatusId = StatusId(7);
+    pub const ESCALATED: StatusId = StatusId(8);
+    pub const RESOLVED: StatusId = StatusId(9);
+    pub const COMPLETE: StatusId = StatusId(10);
+
+    pub const CRITICAL: PriorityId = PriorityId(1);
+    pub const HIGH: PriorityId = PriorityId(2);
+    pub const MEDIUM: PriorityId = PriorityId(3);
+    pub const LOW: PriorityId = PriorityId(4);
+
+    pub const SERVICE_REQUEST: TicketTypeId = TicketTypeId(1);
+    pub const INCIDENT: TicketTypeId = TicketTypeId(2);
+    pub const PROBLEM: TicketTypeId = TicketTypeId(3);
+    pub const CHANGE_REQUEST: TicketTypeId = TicketTypeId(4);
+}
+
+/// The catalogue a new database starts with.
+///
+/// Statuses: the union of the three vendors. Autotask's New, In Progress, Waiting
+/// Customer, Waiting Materials, Escalated, Complete; HaloPSA's Pending, On Hold,
+/// Waiting on Third Party, Resolved, Closed (= Complete); Atera's Open (= New and the
+/// working statuses), Pending, Resolved, Closed.
+///
+/// Moves: any open status may go to any other status except back to New; Resolved
+/// may be closed or reopened; Complete may only be reopened (to In Progress).
+pub fn default_catalog() -> Catalog {
+    use SlaClock::{Paused, Running, Stopped};
+    use StatusCategory as C;
+    use seeded::*;
+
+    let status = |id: StatusId, name: &str, category, sla_clock, sort_order| Status {
+        id,
+        name: name.to_owned(),
+        category,
+        sla_clock,
+        requires_resolution: matches!(category, C::Resolved | C::Closed),
+        requires_escalation_reason: category == C::Escalated,
+        active: true,
+        sort_order,
+    };
+    let statuses = vec![
+        status(NEW, "New", C::New, Running, 10),
+        status(IN_PROGRESS, "In Progress", C::InProgress, Running, 20),
+        status(PENDING, "Pending", C::Waiting, Paused, 30),
+        status(ON_HOLD, "On Hold", C::Waiting, Paused, 40),
+        status(WAITING_CUSTOMER, "Waiting Customer", C::Waiting, Paused, 50),
+        status(
+            WAITING_THIRD_PARTY,
+            "Waiting Third Party",
+            C::Waiting,
+            Paused,
+            60,
+        ),
+        status(
+            WAITING_MATERIALS,
+            "Waiting Materials",
+            C::Waiting,
+            Paused,
+            70,
+        ),
+        status(ESCALATED, "Escalated", C::Escalated, Running, 80),
+        status(RESOLVED, "Resolved", C::Resolved, Stopped, 90),
+        status(COMPLETE, "Complete", C::Closed, Stopped, 100),
+    ];
+
+    let mut transitions = Vec::new();
+    for from in &statuses {
+        for to in &statuses {
+            let allowed = match from.category {
+                _ if from.id == to.id => false,
+                _ if to.category == C::New => false,
+                C::Resolved => matches!(to.category, C::Closed | C::InProgress),
+                C::Closed => to.category == C::InProgress,
+                _ => true,
+            };
+            if allowed {
+                transitions.push((from.id, to.id));
+            }
+        }
+    }
+
+    let priority = |id: PriorityId, name: &str, urgency_rank| Priority {
+        id,
+        name: name.to_owned(),
+        urgency_rank,
+        active: true,
+    };
+    let ticket_type = |id: TicketTypeId, name: &str, kind| TicketType {
+        id,
+        name: name.to_owned(),
+        kind,
+        active: true,
+    };
+    Catalog {
+        statuses,
+        priorities: vec![
+            priority(CRITICAL, "Critical", 1),
+            priority(HIGH, "High", 2),
+            priority(MEDIUM, "Medium", 3),
+            priority(LOW, "Low", 4),
+        ],
+        ticket_types: vec![
+            ticket_type(
+                SERVICE_REQUEST,
+                "Service Request",
+                TicketKind::ServiceRequest,
+            ),
+            ticket_type(INCIDENT, "Incident", TicketKind::Incident),
+            ticket_type(PROBLEM, "Problem", TicketKind::Problem),
+            ticket_type(CHANGE_REQUEST, "Change Request", TicketKind::ChangeRequest),
+        ],
+        transitions,
+        settings: WorkflowSettings::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seeded::*;
+    use super::*;
+
+    #[test]
+    fn defaults_are_new_medium_service_request() {
+        let c = default_catalog();
+        assert_eq!(c.initial_status().unwrap().id, NEW);
+        assert_eq!(c.default_priority().unwrap().id, MEDIUM);
+        assert_eq!(c.default_ticket_type().unwrap().id, SERVICE_REQUEST);
+    }
+
+    #[test]
+    fn default_moves() {
+        let c = default_catalog();
+        assert!(
+            c.allows(NEW, COMPLETE),
+            "Autotask and HaloPSA close straight from New"
+        );
+        assert!(c.allows(WAITING_CUSTOMER, IN_PROGRESS));
+        assert!(
+            c.allows(RESOLVED, IN_PROGRESS),
+            "resolved tickets can be reopened"
+        );
+        assert!(
+            c.allows(COMPLETE, IN_PROGRESS),
+            "complete tickets can be reopened"
+        );
+        assert!(!c.allows(COMPLETE, WAITING_CUSTOMER));
+        assert!(!c.allows(IN_PROGRESS, NEW), "nothing goes back to New");
+        assert!(!c.allows(RESOLVED, ESCALATED));
+    }
+
+    #[test]
+    fn every_vendor_status_has_a_home() {
+        let c = default_catalog();
+        for name in [
+            "New",
+            "In Progress",
+            "Pending",
+            "On Hold",
+            "Waiting Customer",
+            "Waiting Third Party",
+            "Waiting Materials",
+            "Escalated",
+            "Resolved",
+            "Complete",
+        ] {
+            assert!(c.statuses.iter().any(|s| s.name == name), "{name} missing");
+        }
+        let paused: Vec<_> = c
+            .statuses
+            .iter()
+            .filter(|s| s.sla_clock == SlaClock::Paused)
+            .collect();
+        assert!(paused.iter().all(|s| s.category == StatusCategory::Waiting));
+    }
+}

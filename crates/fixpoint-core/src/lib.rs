@@ -1,0 +1,13 @@
+//! Fixpoint's domain: the entities an MSP service desk works with and every rule
+//! that decides what may happen to them. Pure: no I/O, no HTTP, no SQL, no vendor.
+
+pub mod catalog;
+pub mod error;
+pub mod ids;
+pub mod parties;
+pub mod rules;
+pub mod ticket;
+pub mod time_entry;
+pub mod workflow;
+
+pub use error::{DomainError, ErrorCode, Violation, Warning};

@@ -1,0 +1,311 @@
+//! What technicians add to a ticket as they work: notes and logged time.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, ErrorCode, Violations};
+use crate::ids::{NoteId, ResourceId, TicketId, TimeEntryId};
+
+pub const NOTE_TITLE_MAX: usize = 255;
+pub const NOTE_BODY_MAX: usize = 32000;
+/// One entry covers at most a day; longer work is logged per day.
+pub const ENTRY_MINUTES_MAX: i64 = 24 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Visibility {
+    /// Technicians only.
+    #[default]
+    Internal,
+    /// Visible to the client (portal, emails).
+    External,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum NoteKind {
+    #[default]
+    Note,
+    Email,
+    Phone,
+    SiteVisit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Note {
+    pub id: NoteId,
+    pub ticket_id: TicketId,
+    pub title: Option<String>,
+    pub body: String,
+    pub visibility: Visibility,
+    pub kind: NoteKind,
+    /// Who wrote it: the API key's name.
+    pub author: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewNote {
+    pub title: Option<String>,
+    pub body: String,
+    #[serde(default)]
+    pub visibility: Visibility,
+    #[serde(default)]
+    pub kind: NoteKind,
+}
+
+impl NewNote {
+    pub fn check(&self) -> Result<(), DomainError> {
+        let mut v = Violations::default();
+        v.optional_text("title", self.title.as_deref(), NOTE_TITLE_MAX);
+        v.required_text("body", &self.body, NOTE_BODY_MAX);
+        v.into_result()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimeEntry {
+    pub id: TimeEntryId,
+    pub ticket_id: TicketId,
+    pub resource_id: ResourceId,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub minutes: i64,
+    pub billable: bool,
+    pub notes: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Time is logged either as `started_at` + `ended_at` or as a number of `minutes`
+/// (optionally with a `started_at`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewTimeEntry {
+    pub resource_id: ResourceId,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub minutes: Option<i64>,
+    #[serde(default = "billable_by_default")]
+    pub billable: bool,
+    pub notes: Option<String>,
+}
+
+fn billable_by_default() -> bool {
+    true
+}
+
+impl NewTimeEntry {
+    /// The logged minutes, from the range or the count; both given must agree.
+    pub fn check(&self) -> Result<i64, DomainError> {
+        let mut v = Violations::default();
+        v.optional_text("notes", self.notes.as_deref(), NOTE_BODY_MAX);
+        let from_range = match (self.started_at, self.ended_at) {
+            (Some(start), Some(end)) => {
+                if end <= start {
+                    v.push(
+                        "ended_at",
+                        ErrorCode::TimeRangeInvalid,
+                        "ended_at must be after started_at",
+                    );
+                    None
+                } else {
+                    Some(minutes_between(start, end))
+                }
+            }
+            (None, Some(_)) => {
+                v.push(
+                    "started_at",
+                    ErrorCode::Required,
+                    "ended_at needs started_at",
+                );
+                None
+            }
+            _ => None,
+        };
+        let minutes = match (self.minutes, from_range) {
+            (Some(m), Some(r)) if m != r => {
+                v.push(
+                    "minutes",
+                    ErrorCode::TimeRangeInvalid,
+                    format!("minutes ({m}) disagrees with started_at..ended_at ({r} minutes); send one or the other"),
+                );
+                m
+            }
+            (Some(m), _) => m,
+            (None, Some(r)) => r,
+            (None, None) => {
+                if v.is_empty() {
+                    v.push(
+                        "minutes",
+                        ErrorCode::Required,
+                        "give minutes, or started_at and ended_at",
+                    );
+                }
+                0
+            }
+        };
+        if v.is_empty() && !(1..=ENTRY_MINUTES_MAX).contains(&minutes) {
+            v.push(
+                "minutes",
+                ErrorCode::OutOfRange,
+                format!("a time entry is 1 to {ENTRY_MINUTES_MAX} minutes long"),
+            );
+        }
+        v.into_result().map(|()| minutes)
+    }
+}
+
+/// Whole minutes, rounded up: a started minute is a worked minute.
+fn minutes_between(start: Timestamp, end: Timestamp) -> i64 {
+    let secs = end.duration_since(start).as_secs();
+    (secs + 59).div_euclid(60)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillableSummary {
+    pub billable_minutes: i64,
+    pub non_billable_minutes: i64,
+    pub billable_hours: f64,
+    pub non_billable_hours: f64,
+}
+
+impl BillableSummary {
+    pub fn of(entries: &[TimeEntry]) -> Self {
+        let (billable, non): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.billable);
+        let sum = |list: Vec<&TimeEntry>| list.iter().map(|e| e.minutes).sum::<i64>();
+        Self::from_minutes(sum(billable), sum(non))
+    }
+
+    pub fn from_minutes(billable_minutes: i64, non_billable_minutes: i64) -> Self {
+        let hours =
+            |m: i64| (SignedDuration::from_mins(m).as_secs_f64() / 3600.0 * 100.0).round() / 100.0;
+        Self {
+            billable_minutes,
+            non_billable_minutes,
+            billable_hours: hours(billable_minutes),
+            non_billable_hours: hours(non_billable_minutes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(started: Option<&str>, ended: Option<&str>, minutes: Option<i64>) -> NewTimeEntry {
+        NewTimeEntry {
+            resource_id: ResourceId(1),
+            started_at: started.map(|s| s.parse().unwrap()),
+            ended_at: ended.map(|s| s.parse().unwrap()),
+            minutes,
+            billable: true,
+            notes: None,
+        }
+    }
+
+    fn code(r: Result<i64, DomainError>) -> (String, ErrorCode) {
+        match r {
+            Err(DomainError::Invalid(v)) => (v[0].field.clone(), v[0].code),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn minutes_from_range_or_count() {
+        assert_eq!(
+            entry(
+                Some("2024-02-15T09:00:00Z"),
+                Some("2024-02-15T10:30:00Z"),
+                None
+            )
+            .check(),
+            Ok(90)
+        );
+        assert_eq!(
+            entry(
+                Some("2024-02-15T09:00:00Z"),
+                Some("2024-02-15T09:00:01Z"),
+                None
+            )
+            .check(),
+            Ok(1)
+        );
+        assert_eq!(entry(None, None, Some(30)).check(), Ok(30));
+        assert_eq!(
+            entry(
+                Some("2024-02-15T09:00:00Z"),
+                Some("2024-02-15T09:30:00Z"),
+                Some(30)
+            )
+            .check(),
+            Ok(30)
+        );
+    }
+
+    #[test]
+    fn bad_ranges_and_counts_are_refused() {
+        assert_eq!(
+            code(
+                entry(
+                    Some("2024-02-15T10:00:00Z"),
+                    Some("2024-02-15T09:00:00Z"),
+                    None
+                )
+                .check()
+            ),
+            ("ended_at".into(), ErrorCode::TimeRangeInvalid)
+        );
+        assert_eq!(
+            code(entry(None, Some("2024-02-15T09:00:00Z"), None).check()),
+            ("started_at".into(), ErrorCode::Required)
+        );
+        assert_eq!(
+            code(entry(None, None, None).check()),
+            ("minutes".into(), ErrorCode::Required)
+        );
+        assert_eq!(
+            code(entry(None, None, Some(0)).check()),
+            ("minutes".into(), ErrorCode::OutOfRange)
+        );
+        assert_eq!(
+            code(entry(None, None, Some(24 * 60 + 1)).check()),
+            ("minutes".into(), ErrorCode::OutOfRange)
+        );
+        assert_eq!(
+            code(
+                entry(
+                    Some("2024-02-15T09:00:00Z"),
+                    Some("2024-02-15T09:30:00Z"),
+                    Some(45)
+                )
+                .check()
+            ),
+            ("minutes".into(), ErrorCode::TimeRangeInvalid)
+        );
+    }
+
+    #[test]
+    fn billable_summary_splits_and_converts() {
+        let s = BillableSummary::from_minutes(90, 20);
+        assert_eq!((s.billable_hours, s.non_billable_hours), (1.5, 0.33));
+    }
+
+    #[test]
+    fn notes_need_a_body() {
+        let note = NewNote {
+            title: None,
+            body: " ".into(),
+            visibility: Visibility::External,
+            kind: NoteKind::Phone,
+        };
+        assert!(note.check().is_err());
+    }
+}
