@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod filter;
 pub mod ids;
 pub mod parties;
 pub mod rules;

@@ -330,6 +330,21 @@ pub struct FieldChange {
     pub new: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// One row of a ticket's history: who changed which field from what to what.
+pub struct HistoryEntry {
+    pub id: i64,
+    pub ticket_id: i64,
+    /// The ticket version this change produced.
+    pub version: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
 /// Fields that change on every write and would only add noise to the history.
 const UNTRACKED: &[&str] = &["updated_at", "last_activity_at", "version"];
 

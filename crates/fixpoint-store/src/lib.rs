@@ -1,1 +1,11 @@
+//! Fixpoint's storage. Queries are built once with sea-query and rendered for the
+//! backend in [`db`]; this crate holds no business rules, only rows.
 
+pub mod auth;
+pub mod catalog;
+pub mod db;
+pub mod parties;
+pub mod tickets;
+pub mod work;
+
+pub use db::{Conn, Store, StoreError};

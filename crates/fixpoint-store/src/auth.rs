@@ -1,0 +1,163 @@
+//! API keys (stored as digests) and idempotency records.
+
+use jiff::Timestamp;
+use sea_query::{Expr, ExprTrait, Order, Query};
+use sqlx::FromRow;
+
+use crate::db::{
+    Conn, Result, execute, fetch_all, fetch_optional, fetch_scalar, insert_id, instant, micros,
+    opt_instant,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(FromRow)]
+struct KeyRow {
+    id: i64,
+    name: String,
+    role: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl KeyRow {
+    fn into_record(self) -> Result<ApiKeyRecord> {
+        Ok(ApiKeyRecord {
+            id: self.id,
+            name: self.name,
+            role: self.role,
+            created_at: instant(self.created_at)?,
+            revoked_at: opt_instant(self.revoked_at)?,
+        })
+    }
+}
+
+pub async fn insert_api_key(
+    conn: &mut Conn,
+    name: &str,
+    role: &str,
+    digest: &str,
+    at: Timestamp,
+) -> Result<i64> {
+    let q = Query::insert()
+        .into_table("api_keys")
+        .columns(["name", "role", "digest", "created_at"])
+        .values_panic([name.into(), role.into(), digest.into(), micros(at).into()])
+        .to_owned();
+    insert_id(conn, q).await
+}
+
+/// The active key with this digest. One indexed lookup: the digest column is unique.
+pub async fn api_key_by_digest(conn: &mut Conn, digest: &str) -> Result<Option<ApiKeyRecord>> {
+    let row: Option<KeyRow> = fetch_optional(
+        conn,
+        Query::select()
+            .columns(["id", "name", "role", "created_at", "revoked_at"])
+            .from("api_keys")
+            .and_where(Expr::col("digest").eq(digest))
+            .and_where(Expr::col("revoked_at").is_null()),
+    )
+    .await?;
+    row.map(KeyRow::into_record).transpose()
+}
+
+pub async fn api_keys(conn: &mut Conn) -> Result<Vec<ApiKeyRecord>> {
+    let rows: Vec<KeyRow> = fetch_all(
+        conn,
+        Query::select()
+            .columns(["id", "name", "role", "created_at", "revoked_at"])
+            .from("api_keys")
+            .order_by("id", Order::Asc),
+    )
+    .await?;
+    rows.into_iter().map(KeyRow::into_record).collect()
+}
+
+pub async fn revoke_api_key(conn: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+    let n = execute(
+        conn,
+        Query::update()
+            .table("api_keys")
+            .value("revoked_at", micros(at))
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("revoked_at").is_null()),
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+pub async fn active_api_key_count(conn: &mut Conn) -> Result<i64> {
+    fetch_scalar(
+        conn,
+        Query::select()
+            .expr(Expr::col("id").count())
+            .from("api_keys")
+            .and_where(Expr::col("revoked_at").is_null()),
+    )
+    .await
+}
+
+/// The response first given to a request with this idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct StoredResponse {
+    pub request_digest: String,
+    pub response_status: i64,
+    pub response_body: String,
+}
+
+pub async fn idempotent_response(
+    conn: &mut Conn,
+    api_key_id: i64,
+    key: &str,
+) -> Result<Option<StoredResponse>> {
+    fetch_optional(
+        conn,
+        Query::select()
+            .columns(["request_digest", "response_status", "response_body"])
+            .from("idempotency_keys")
+            .and_where(Expr::col("api_key_id").eq(api_key_id))
+            .and_where(Expr::col("key").eq(key)),
+    )
+    .await
+}
+
+/// Remembers a response in the same transaction as the write it answers, so a retry
+/// finds either both or neither.
+pub async fn remember_response(
+    conn: &mut Conn,
+    api_key_id: i64,
+    key: &str,
+    stored: &StoredResponse,
+    at: Timestamp,
+) -> Result<()> {
+    execute(
+        conn,
+        Query::insert()
+            .into_table("idempotency_keys")
+            .columns([
+                "api_key_id",
+                "key",
+                "request_digest",
+                "response_status",
+                "response_body",
+                "created_at",
+            ])
+            .values_panic([
+                api_key_id.into(),
+                key.into(),
+                stored.request_digest.clone().into(),
+                stored.response_status.into(),
+                stored.response_body.clone().into(),
+                micros(at).into(),
+            ]),
+    )
+    .await
+    .map(drop)
+}

@@ -1,0 +1,663 @@
+//! Tickets: numbering, rows, secondary resources, history, and the list query.
+
+use std::collections::{BTreeMap, HashMap};
+
+use fixpoint_core::catalog::TicketKind;
+use fixpoint_core::filter::{Sort, SortKey, TicketFilter};
+use fixpoint_core::ids::*;
+use fixpoint_core::rules::LinkedTicket;
+use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, Ticket};
+use jiff::Timestamp;
+use sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use sqlx::FromRow;
+
+use crate::db::{
+    Conn, Result, StoreError, enum_text, execute, fetch_all, fetch_optional, fetch_scalar,
+    insert_id, instant, micros, opt_instant, parse_enum,
+};
+use crate::parties::contains;
+
+const COLUMNS: &[&str] = &[
+    "id",
+    "number",
+    "title",
+    "description",
+    "company_id",
+    "location_id",
+    "contact_id",
+    "status_id",
+    "priority_id",
+    "type_id",
+    "queue_id",
+    "issue_type_id",
+    "sub_issue_type_id",
+    "category_1",
+    "category_2",
+    "category_3",
+    "category_4",
+    "source",
+    "assigned_resource_id",
+    "assigned_role_id",
+    "contract_id",
+    "due_at",
+    "estimated_minutes",
+    "resolution",
+    "escalation_reason",
+    "problem_ticket_id",
+    "custom_fields",
+    "created_at",
+    "updated_at",
+    "first_response_at",
+    "resolved_at",
+    "completed_at",
+    "last_activity_at",
+    "version",
+];
+
+#[derive(FromRow)]
+struct TicketRow {
+    id: i64,
+    number: String,
+    title: String,
+    description: Option<String>,
+    company_id: i64,
+    location_id: Option<i64>,
+    contact_id: Option<i64>,
+    status_id: i64,
+    priority_id: i64,
+    type_id: i64,
+    queue_id: Option<i64>,
+    issue_type_id: Option<i64>,
+    sub_issue_type_id: Option<i64>,
+    category_1: Option<String>,
+    category_2: Option<String>,
+    category_3: Option<String>,
+    category_4: Option<String>,
+    source: String,
+    assigned_resource_id: Option<i64>,
+    assigned_role_id: Option<i64>,
+    contract_id: Option<i64>,
+    due_at: Option<i64>,
+    estimated_minutes: Option<i64>,
+    resolution: Option<String>,
+    escalation_reason: Option<String>,
+    problem_ticket_id: Option<i64>,
+    custom_fields: String,
+    created_at: i64,
+    updated_at: i64,
+    first_response_at: Option<i64>,
+    resolved_at: Option<i64>,
+    completed_at: Option<i64>,
+    last_activity_at: i64,
+    version: i64,
+}
+
+impl TicketRow {
+    fn into_ticket(self, secondary_resource_ids: Vec<ResourceId>) -> Result<Ticket> {
+        let custom_fields: BTreeMap<String, String> = serde_json::from_str(&self.custom_fields)
+            .map_err(|e| {
+                StoreError::Corrupt(format!("custom fields of ticket {}: {e}", self.id))
+            })?;
+        Ok(Ticket {
+            id: TicketId(self.id),
+            number: self.number,
+            title: self.title,
+            description: self.description,
+            company_id: CompanyId(self.company_id),
+            location_id: self.location_id.map(LocationId),
+            contact_id: self.contact_id.map(ContactId),
+            status_id: StatusId(self.status_id),
+            priority_id: PriorityId(self.priority_id),
+            type_id: TicketTypeId(self.type_id),
+            queue_id: self.queue_id.map(QueueId),
+            issue_type_id: self.issue_type_id.map(IssueTypeId),
+            sub_issue_type_id: self.sub_issue_type_id.map(IssueTypeId),
+            categories: [
+                self.category_1,
+                self.category_2,
+                self.category_3,
+                self.category_4,
+            ]
+            .into_iter()
+            .map_while(|c| c)
+            .collect(),
+            source: parse_enum(&self.source)?,
+            assigned_resource_id: self.assigned_resource_id.map(ResourceId),
+            assigned_role_id: self.assigned_role_id.map(RoleId),
+            secondary_resource_ids,
+            contract_id: self.contract_id.map(ContractId),
+            due_at: opt_instant(self.due_at)?,
+            estimated_minutes: self.estimated_minutes,
+            resolution: self.resolution,
+            escalation_reason: self.escalation_reason,
+            problem_ticket_id: self.problem_ticket_id.map(TicketId),
+            custom_fields,
+            created_at: instant(self.created_at)?,
+            updated_at: instant(self.updated_at)?,
+            first_response_at: opt_instant(self.first_response_at)?,
+            resolved_at: opt_instant(self.resolved_at)?,
+            completed_at: opt_instant(self.completed_at)?,
+            last_activity_at: instant(self.last_activity_at)?,
+            version: self.version,
+        })
+    }
+}
+
+/// The column values of a ticket, in [`COLUMNS`] order without `id`.
+fn values(t: &Ticket) -> Vec<Expr> {
+    let category = |i: usize| t.categories.get(i).cloned();
+    let custom_fields = serde_json::to_string(&t.custom_fields).unwrap_or_else(|_| "{}".to_owned());
+    vec![
+        t.number.clone().into(),
+        t.title.clone().into(),
+        t.description.clone().into(),
+        t.company_id.0.into(),
+        t.location_id.map(|v| v.0).into(),
+        t.contact_id.map(|v| v.0).into(),
+        t.status_id.0.into(),
+        t.priority_id.0.into(),
+        t.type_id.0.into(),
+        t.queue_id.map(|v| v.0).into(),
+        t.issue_type_id.map(|v| v.0).into(),
+        t.sub_issue_type_id.map(|v| v.0).into(),
+        category(0).into(),
+        category(1).into(),
+        category(2).into(),
+        category(3).into(),
+        enum_text(t.source).into(),
+        t.assigned_resource_id.map(|v| v.0).into(),
+        t.assigned_role_id.map(|v| v.0).into(),
+        t.contract_id.map(|v| v.0).into(),
+        t.due_at.map(micros).into(),
+        t.estimated_minutes.into(),
+        t.resolution.clone().into(),
+        t.escalation_reason.clone().into(),
+        t.problem_ticket_id.map(|v| v.0).into(),
+        custom_fields.into(),
+        micros(t.created_at).into(),
+        micros(t.updated_at).into(),
+        t.first_response_at.map(micros).into(),
+        t.resolved_at.map(micros).into(),
+        t.completed_at.map(micros).into(),
+        micros(t.last_activity_at).into(),
+        t.version.into(),
+    ]
+}
+
+/// Hands out the next number of the ticket's creation day, in the caller's
+/// transaction, so numbers are unique and a rolled-back create leaves at most a gap.
+async fn next_number(conn: &mut Conn, created_at: Timestamp) -> Result<String> {
+    let day = ticket::number_day(created_at);
+    let key = day.strftime("%Y%m%d").to_string();
+    let mut q = Query::insert();
+    q.into_table("ticket_number_sequences")
+        .columns(["day", "last"])
+        .values_panic([key.into(), 1.into()])
+        .on_conflict(
+            OnConflict::column("day")
+                .value(
+                    "last",
+                    Expr::col(("ticket_number_sequences", "last")).add(1),
+                )
+                .to_owned(),
+        )
+        .returning_col("last");
+    let sequence = fetch_scalar(conn, &q).await?;
+    Ok(ticket::ticket_number(day, sequence))
+}
+
+/// Writes a new ticket with its number, secondary resources and a history row.
+/// Returns the ticket as stored.
+pub async fn insert(conn: &mut Conn, mut t: Ticket, actor: &str) -> Result<Ticket> {
+    t.number = next_number(conn, t.created_at).await?;
+    let q = Query::insert()
+        .into_table("tickets")
+        .columns(COLUMNS[1..].iter().copied())
+        .values_panic(values(&t))
+        .to_owned();
+    t.id = TicketId(insert_id(conn, q).await?);
+    write_secondaries(conn, t.id, &t.secondary_resource_ids).await?;
+    let created = FieldChange {
+        field: "created".to_owned(),
+        old: None,
+        new: Some(t.number.clone()),
+    };
+    write_history(conn, t.id, t.version, t.created_at, actor, &[created]).await?;
+    Ok(t)
+}
+
+/// Outcome of a guarded update.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Updated {
+    Yes,
+    /// Somebody else changed the ticket since `before` was read.
+    VersionConflict,
+}
+
+/// Writes `after` over `before` if the stored version is still `before.version`,
+/// with one history row per changed field, all in the caller's transaction.
+pub async fn update(
+    conn: &mut Conn,
+    before: &Ticket,
+    after: &Ticket,
+    changes: &[FieldChange],
+    actor: &str,
+) -> Result<Updated> {
+    let columns = COLUMNS[1..].iter().copied();
+    let q = Query::update()
+        .table("tickets")
+        .values(columns.zip(values(after)))
+        .and_where(Expr::col("id").eq(before.id.0))
+        .and_where(Expr::col("version").eq(before.version))
+        .to_owned();
+    if execute(conn, &q).await? == 0 {
+        return Ok(Updated::VersionConflict);
+    }
+    if before.secondary_resource_ids != after.secondary_resource_ids {
+        execute(
+            conn,
+            Query::delete()
+                .from_table("ticket_secondary_resources")
+                .and_where(Expr::col("ticket_id").eq(after.id.0)),
+        )
+        .await?;
+        write_secondaries(conn, after.id, &after.secondary_resource_ids).await?;
+    }
+    write_history(
+        conn,
+        after.id,
+        after.version,
+        after.updated_at,
+        actor,
+        changes,
+    )
+    .await?;
+    Ok(Updated::Yes)
+}
+
+async fn write_secondaries(conn: &mut Conn, ticket: TicketId, ids: &[ResourceId]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::insert();
+    q.into_table("ticket_secondary_resources")
+        .columns(["ticket_id", "resource_id", "position"]);
+    for (position, id) in ids.iter().enumerate() {
+        q.values_panic([ticket.0.into(), id.0.into(), (position as i64).into()]);
+    }
+    execute(conn, &q).await.map(drop)
+}
+
+pub async fn write_history(
+    conn: &mut Conn,
+    ticket: TicketId,
+    version: i64,
+    at: Timestamp,
+    actor: &str,
+    changes: &[FieldChange],
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::insert();
+    q.into_table("ticket_history").columns([
+        "ticket_id",
+        "version",
+        "at",
+        "actor",
+        "field",
+        "old_value",
+        "new_value",
+    ]);
+    for c in changes {
+        q.values_panic([
+            ticket.0.into(),
+            version.into(),
+            micros(at).into(),
+            actor.into(),
+            c.field.clone().into(),
+            c.old.clone().into(),
+            c.new.clone().into(),
+        ]);
+    }
+    execute(conn, &q).await.map(drop)
+}
+
+/// Records activity on a ticket that is not a change of its fields (a note, logged time).
+pub async fn touch(conn: &mut Conn, ticket: TicketId, at: Timestamp) -> Result<()> {
+    execute(
+        conn,
+        Query::update()
+            .table("tickets")
+            .value("last_activity_at", micros(at))
+            .and_where(Expr::col("id").eq(ticket.0)),
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn history(conn: &mut Conn, ticket: TicketId) -> Result<Vec<HistoryEntry>> {
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        ticket_id: i64,
+        version: i64,
+        at: i64,
+        actor: String,
+        field: String,
+        old_value: Option<String>,
+        new_value: Option<String>,
+    }
+    let rows: Vec<Row> = fetch_all(
+        conn,
+        Query::select()
+            .columns([
+                "id",
+                "ticket_id",
+                "version",
+                "at",
+                "actor",
+                "field",
+                "old_value",
+                "new_value",
+            ])
+            .from("ticket_history")
+            .and_where(Expr::col("ticket_id").eq(ticket.0))
+            .order_by("id", Order::Asc),
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                id: r.id,
+                ticket_id: r.ticket_id,
+                version: r.version,
+                at: instant(r.at)?,
+                actor: r.actor,
+                field: r.field,
+                old_value: r.old_value,
+                new_value: r.new_value,
+            })
+        })
+        .collect()
+}
+
+async fn hydrate(conn: &mut Conn, rows: Vec<TicketRow>) -> Result<Vec<Ticket>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(FromRow)]
+    struct Secondary {
+        ticket_id: i64,
+        resource_id: i64,
+    }
+    let secondaries: Vec<Secondary> = fetch_all(
+        conn,
+        Query::select()
+            .columns(["ticket_id", "resource_id"])
+            .from("ticket_secondary_resources")
+            .and_where(Expr::col("ticket_id").is_in(rows.iter().map(|r| r.id)))
+            .order_by("ticket_id", Order::Asc)
+            .order_by("position", Order::Asc),
+    )
+    .await?;
+    let mut by_ticket: HashMap<i64, Vec<ResourceId>> = HashMap::new();
+    for s in secondaries {
+        by_ticket
+            .entry(s.ticket_id)
+            .or_default()
+            .push(ResourceId(s.resource_id));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let ids = by_ticket.remove(&row.id).unwrap_or_default();
+            row.into_ticket(ids)
+        })
+        .collect()
+}
+
+fn select() -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.iter().map(|c| ("tickets", *c)))
+        .from("tickets")
+        .to_owned()
+}
+
+pub async fn get(conn: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
+    let row: Option<TicketRow> = fetch_optional(
+        conn,
+        select().and_where(Expr::col(("tickets", "id")).eq(id.0)),
+    )
+    .await?;
+    Ok(hydrate(conn, row.into_iter().collect()).await?.pop())
+}
+
+/// What the problem/incident rules need to know about a ticket.
+pub async fn linked(conn: &mut Conn, id: TicketId) -> Result<Option<LinkedTicket>> {
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        kind: String,
+        problem_ticket_id: Option<i64>,
+    }
+    let row: Option<Row> = fetch_optional(
+        conn,
+        Query::select()
+            .column(("tickets", "id"))
+            .column(("ticket_types", "kind"))
+            .column(("tickets", "problem_ticket_id"))
+            .from("tickets")
+            .inner_join(
+                "ticket_types",
+                Expr::col(("ticket_types", "id")).equals(("tickets", "type_id")),
+            )
+            .and_where(Expr::col(("tickets", "id")).eq(id.0)),
+    )
+    .await?;
+    row.map(|r| {
+        Ok(LinkedTicket {
+            id: TicketId(r.id),
+            kind: parse_enum::<TicketKind>(&r.kind)?,
+            problem_ticket_id: r.problem_ticket_id.map(TicketId),
+        })
+    })
+    .transpose()
+}
+
+pub async fn incident_count(conn: &mut Conn, problem: TicketId) -> Result<i64> {
+    fetch_scalar(
+        conn,
+        Query::select()
+            .expr(Expr::col("id").count())
+            .from("tickets")
+            .and_where(Expr::col("problem_ticket_id").eq(problem.0)),
+    )
+    .await
+}
+
+/// Where the previous page ended: the sort value and id of its last ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub value: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(self) -> String {
+        format!("{}_{}", self.value, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (value, id) = text.rsplit_once('_')?;
+        Some(Self {
+            value: value.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+pub struct ListQuery<'a> {
+    pub filter: &'a TicketFilter,
+    pub sort: Sort,
+    pub limit: u64,
+    pub after: Option<Cursor>,
+}
+
+pub struct TicketPage {
+    pub items: Vec<Ticket>,
+    pub next_cursor: Option<Cursor>,
+    pub total: i64,
+}
+
+/// The sort as an SQL expression over `tickets`. Empty due dates sort last either way.
+fn sort_expr(sort: Sort) -> Expr {
+    match sort.key {
+        SortKey::CreatedAt => Expr::col(("tickets", "created_at")),
+        SortKey::UpdatedAt => Expr::col(("tickets", "updated_at")),
+        SortKey::Id => Expr::col(("tickets", "id")),
+        SortKey::DueAt => {
+            let empty = if sort.descending { i64::MIN } else { i64::MAX };
+            Expr::expr(sea_query::Func::coalesce([
+                Expr::col(("tickets", "due_at")),
+                Expr::val(empty),
+            ]))
+        }
+        SortKey::Priority => {
+            Expr::cust("(SELECT p.urgency_rank FROM priorities p WHERE p.id = tickets.priority_id)")
+        }
+    }
+}
+
+fn sort_value(sort: Sort, t: &Ticket, ranks: &HashMap<PriorityId, i64>) -> i64 {
+    match sort.key {
+        SortKey::CreatedAt => micros(t.created_at),
+        SortKey::UpdatedAt => micros(t.updated_at),
+        SortKey::Id => t.id.0,
+        SortKey::DueAt => {
+            t.due_at
+                .map(micros)
+                .unwrap_or(if sort.descending { i64::MIN } else { i64::MAX })
+        }
+        SortKey::Priority => ranks.get(&t.priority_id).copied().unwrap_or(i64::MAX),
+    }
+}
+
+fn filter_condition(f: &TicketFilter) -> Condition {
+    let mut c = Condition::all();
+    let col = |name: &'static str| Expr::col(("tickets", name));
+    macro_rules! any_of {
+        ($field:ident, $column:literal) => {
+            if !f.$field.is_empty() {
+                c = c
+                    .clone()
+                    .add(col($column).is_in(f.$field.iter().map(|id| id.0)));
+            }
+        };
+    }
+    any_of!(status_ids, "status_id");
+    any_of!(priority_ids, "priority_id");
+    any_of!(company_ids, "company_id");
+    any_of!(queue_ids, "queue_id");
+    any_of!(assigned_resource_ids, "assigned_resource_id");
+    any_of!(type_ids, "type_id");
+    if let Some(open) = f.open {
+        let closed = Query::select()
+            .column("id")
+            .from("statuses")
+            .and_where(Expr::col("category").is_in(["resolved", "closed"]))
+            .to_owned();
+        c = c.add(if open {
+            col("status_id").not_in_subquery(closed)
+        } else {
+            col("status_id").in_subquery(closed)
+        });
+    }
+    let bounds = [
+        (f.created_after, "created_at", true),
+        (f.created_before, "created_at", false),
+        (f.updated_after, "updated_at", true),
+        (f.updated_before, "updated_at", false),
+    ];
+    for (at, column, after) in bounds {
+        if let Some(at) = at {
+            c = c.add(if after {
+                col(column).gte(micros(at))
+            } else {
+                col(column).lt(micros(at))
+            });
+        }
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        c = c.add(
+            Condition::any()
+                .add(contains("title", text.trim()))
+                .add(contains("description", text.trim())),
+        );
+    }
+    c
+}
+
+pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
+    let condition = filter_condition(q.filter);
+    let total = fetch_scalar(
+        conn,
+        Query::select()
+            .expr(Expr::col(("tickets", "id")).count())
+            .from("tickets")
+            .cond_where(condition.clone()),
+    )
+    .await?;
+
+    let order = if q.sort.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let key = sort_expr(q.sort);
+    let mut select = select();
+    select.cond_where(condition);
+    if let Some(after) = q.after {
+        let id = Expr::col(("tickets", "id"));
+        let (beyond, id_beyond) = if q.sort.descending {
+            (key.clone().lt(after.value), id.lt(after.id))
+        } else {
+            (key.clone().gt(after.value), id.gt(after.id))
+        };
+        select.cond_where(
+            Condition::any().add(beyond).add(
+                Condition::all()
+                    .add(key.clone().eq(after.value))
+                    .add(id_beyond),
+            ),
+        );
+    }
+    select
+        .order_by_expr(key, order.clone())
+        .order_by(("tickets", "id"), order)
+        .limit(q.limit + 1);
+    let rows: Vec<TicketRow> = fetch_all(conn, &select).await?;
+    let mut items = hydrate(conn, rows).await?;
+    let next_cursor = if items.len() as u64 > q.limit {
+        items.truncate(q.limit as usize);
+        let ranks = if q.sort.key == SortKey::Priority {
+            crate::catalog::priorities(conn)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, i64::from(p.urgency_rank)))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        items.last().map(|t| Cursor {
+            value: sort_value(q.sort, t, &ranks),
+            id: t.id.0,
+        })
+    } else {
+        None
+    };
+    Ok(TicketPage {
+        items,
+        next_cursor,
+        total,
+    })
+}

@@ -1,0 +1,146 @@
+//! Notes and time entries on tickets.
+
+use fixpoint_core::ids::{NoteId, ResourceId, TicketId, TimeEntryId};
+use fixpoint_core::time_entry::{Note, TimeEntry};
+use sea_query::{Expr, ExprTrait, Order, Query};
+use sqlx::FromRow;
+
+use crate::db::{
+    Conn, Result, enum_text, fetch_all, insert_id, instant, micros, opt_instant, parse_enum,
+};
+
+const NOTE: &[&str] = &[
+    "id",
+    "ticket_id",
+    "title",
+    "body",
+    "visibility",
+    "kind",
+    "author",
+    "created_at",
+];
+
+#[derive(FromRow)]
+struct NoteRow {
+    id: i64,
+    ticket_id: i64,
+    title: Option<String>,
+    body: String,
+    visibility: String,
+    kind: String,
+    author: String,
+    created_at: i64,
+}
+
+pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
+    let q = Query::insert()
+        .into_table("notes")
+        .columns(NOTE[1..].iter().copied())
+        .values_panic([
+            n.ticket_id.0.into(),
+            n.title.clone().into(),
+            n.body.clone().into(),
+            enum_text(n.visibility).into(),
+            enum_text(n.kind).into(),
+            n.author.clone().into(),
+            micros(n.created_at).into(),
+        ])
+        .to_owned();
+    insert_id(conn, q).await.map(NoteId)
+}
+
+pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {
+    let rows: Vec<NoteRow> = fetch_all(
+        conn,
+        Query::select()
+            .columns(NOTE.iter().copied())
+            .from("notes")
+            .and_where(Expr::col("ticket_id").eq(ticket.0))
+            .order_by("id", Order::Asc),
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Note {
+                id: NoteId(r.id),
+                ticket_id: TicketId(r.ticket_id),
+                title: r.title,
+                body: r.body,
+                visibility: parse_enum(&r.visibility)?,
+                kind: parse_enum(&r.kind)?,
+                author: r.author,
+                created_at: instant(r.created_at)?,
+            })
+        })
+        .collect()
+}
+
+const ENTRY: &[&str] = &[
+    "id",
+    "ticket_id",
+    "resource_id",
+    "started_at",
+    "ended_at",
+    "minutes",
+    "billable",
+    "notes",
+    "created_at",
+];
+
+#[derive(FromRow)]
+struct EntryRow {
+    id: i64,
+    ticket_id: i64,
+    resource_id: i64,
+    started_at: Option<i64>,
+    ended_at: Option<i64>,
+    minutes: i64,
+    billable: bool,
+    notes: Option<String>,
+    created_at: i64,
+}
+
+pub async fn insert_time_entry(conn: &mut Conn, e: &TimeEntry) -> Result<TimeEntryId> {
+    let q = Query::insert()
+        .into_table("time_entries")
+        .columns(ENTRY[1..].iter().copied())
+        .values_panic([
+            e.ticket_id.0.into(),
+            e.resource_id.0.into(),
+            e.started_at.map(micros).into(),
+            e.ended_at.map(micros).into(),
+            e.minutes.into(),
+            e.billable.into(),
+            e.notes.clone().into(),
+            micros(e.created_at).into(),
+        ])
+        .to_owned();
+    insert_id(conn, q).await.map(TimeEntryId)
+}
+
+pub async fn time_entries(conn: &mut Conn, ticket: TicketId) -> Result<Vec<TimeEntry>> {
+    let rows: Vec<EntryRow> = fetch_all(
+        conn,
+        Query::select()
+            .columns(ENTRY.iter().copied())
+            .from("time_entries")
+            .and_where(Expr::col("ticket_id").eq(ticket.0))
+            .order_by("id", Order::Asc),
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(TimeEntry {
+                id: TimeEntryId(r.id),
+                ticket_id: TicketId(r.ticket_id),
+                resource_id: ResourceId(r.resource_id),
+                started_at: opt_instant(r.started_at)?,
+                ended_at: opt_instant(r.ended_at)?,
+                minutes: r.minutes,
+                billable: r.billable,
+                notes: r.notes,
+                created_at: instant(r.created_at)?,
+            })
+        })
+        .collect()
+}
