@@ -46,9 +46,51 @@ pub enum ErrorCode {
     // Access.
     Unauthorized,
     Forbidden,
+    // The HTTP edge.
+    NoSuchRoute,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Internal,
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 34] = [
+        Self::MalformedJson,
+        Self::InvalidField,
+        Self::Required,
+        Self::TooLong,
+        Self::TooMany,
+        Self::OutOfRange,
+        Self::UnknownReference,
+        Self::InactiveValue,
+        Self::ContactNotInCompany,
+        Self::LocationNotInCompany,
+        Self::ContractNotForCompany,
+        Self::SubIssueWithoutIssue,
+        Self::SubIssueNotUnderIssue,
+        Self::ResourceAndRoleTogether,
+        Self::SecondaryIsPrimary,
+        Self::DuplicateSecondary,
+        Self::ProblemLinkNotAllowed,
+        Self::ProblemTicketInvalid,
+        Self::ProblemHasIncidents,
+        Self::CategoryLevelGap,
+        Self::CompanyParentCycle,
+        Self::TimeRangeInvalid,
+        Self::TransitionNotAllowed,
+        Self::CloseRequiresResolved,
+        Self::NotFound,
+        Self::VersionConflict,
+        Self::IdempotencyKeyReused,
+        Self::AlreadyExists,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NoSuchRoute,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MalformedJson => "malformed_json",
@@ -81,6 +123,10 @@ impl ErrorCode {
             Self::AlreadyExists => "already_exists",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::NoSuchRoute => "no_such_route",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Internal => "internal",
         }
     }
 }
@@ -200,6 +246,15 @@ impl Violations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_are_unique() {
+        let names: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "serde name and as_str agree");
+        }
+    }
 
     #[test]
     fn text_limits_count_characters_not_bytes() {

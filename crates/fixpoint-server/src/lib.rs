@@ -1,1 +1,11 @@
+//! Fixpoint's HTTP server: the native API under `/api/v1`, its OpenAPI document,
+//! authentication, the error table, and the service layer the dialects share.
 
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod errors;
+pub mod json;
+pub mod service;
+
+pub use app::{AppState, router, serve};

@@ -186,6 +186,19 @@ pub async fn update_status(conn: &mut Conn, status: &Status) -> Result<()> {
     Ok(())
 }
 
+pub async fn add_transition(conn: &mut Conn, from: StatusId, to: StatusId) -> Result<()> {
+    execute(
+        conn,
+        Query::insert()
+            .into_table("status_transitions")
+            .columns(["from_status_id", "to_status_id"])
+            .values_panic([from.0.into(), to.0.into()])
+            .on_conflict(OnConflict::columns(["from_status_id", "to_status_id"]).do_nothing().to_owned()),
+    )
+    .await
+    .map(drop)
+}
+
 /// Replaces the moves allowed out of `from`.
 pub async fn set_transitions(conn: &mut Conn, from: StatusId, to: &[StatusId]) -> Result<()> {
     execute(

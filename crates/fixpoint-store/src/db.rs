@@ -20,6 +20,7 @@ use sqlx::{AssertSqlSafe, FromRow, SqlitePool};
 pub type Conn = sqlx::SqliteConnection;
 pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -97,6 +98,11 @@ impl Store {
     /// so two writers queue on the busy timeout instead of failing mid-transaction.
     pub async fn write(&self) -> Result<Tx> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Commits a transaction from [`Store::write`].
+    pub async fn commit(tx: Tx) -> Result<()> {
+        Ok(tx.commit().await?)
     }
 
     pub async fn ping(&self) -> Result<()> {

@@ -1,1 +1,143 @@
-fn main() {}
+//! `fixpoint`: the Fixpoint service desk in one binary.
+
+mod config;
+mod demo;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::{LogFormat, Overrides, Settings};
+use fixpoint_server::auth::{self, Role};
+use fixpoint_store::Store;
+
+#[derive(Parser)]
+#[command(name = "fixpoint", version, about = "Fixpoint: a self-hosted PSA service desk for MSPs")]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (creates and migrates the database; prints an admin key on first start).
+    Serve {
+        /// Fill an empty database with a demo MSP before serving.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Fill an empty database with a believable MSP: companies, contacts, technicians, tickets.
+    SeedDemo {
+        /// How many tickets to create.
+        #[arg(long, default_value_t = 300)]
+        tickets: usize,
+    },
+    /// Print the settings in force (after file, environment and flags).
+    PrintConfig,
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key and print it (it is shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// admin, technician or readonly.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("'{text}' is not a role; use admin, technician or readonly"))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = cli.overrides.resolve()?;
+    init_tracing(settings.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli.command, settings))
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FIXPOINT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    Store::open(&settings.database_url).await.with_context(|| format!("opening database {}", settings.database_url))
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::PrintConfig => {
+            println!("{}", toml::to_string(&settings)?);
+            Ok(())
+        }
+        Command::Migrate => {
+            open(&settings).await?;
+            println!("Database {} is up to date.", settings.database_url);
+            Ok(())
+        }
+        Command::Apikey { command: ApikeyCommand::Create { name, role } } => {
+            let store = open(&settings).await?;
+            let (id, key) = auth::create_key(&store, &name, role).await?;
+            println!("Created API key {id} '{name}' ({}). It is shown only now:\n{key}", role.as_str());
+            Ok(())
+        }
+        Command::SeedDemo { tickets } => {
+            let store = open(&settings).await?;
+            demo::seed(&store, tickets).await
+        }
+        Command::Serve { demo } => serve(settings, demo).await,
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let store = open(&settings).await?;
+    if demo {
+        match demo::seed(&store, 300).await {
+            Ok(()) => {}
+            Err(e) => tracing::info!("demo data not seeded: {e:#}"),
+        }
+    }
+    bootstrap_admin_key(&store).await?;
+    let addr: SocketAddr = settings.listen.parse().with_context(|| format!("listen address '{}'", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    tracing::info!(address = %listener.local_addr()?, database = %settings.database_url, "Fixpoint is serving");
+    println!("Fixpoint is serving on http://{}/ (API docs: /api/v1/docs)", listener.local_addr()?);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    fixpoint_server::serve(listener, store.clone(), shutdown).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// On a first start there is no way in: create an admin key and print it once.
+async fn bootstrap_admin_key(store: &Store) -> anyhow::Result<()> {
+    let mut conn = store.read().await?;
+    let count = fixpoint_store::auth::active_api_key_count(&mut conn).await?;
+    drop(conn);
+    if count == 0 {
+        let (_, key) = auth::create_key(store, "bootstrap-admin", Role::Admin).await?;
+        println!("No API keys existed, so an admin key was created. It is shown only now; keep it safe:\n\n    {key}\n");
+    }
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! `/tickets` and everything on a ticket.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fixpoint_core::ErrorCode;
+use fixpoint_core::filter::{Sort, TicketFilter};
+use fixpoint_core::ids::*;
+use fixpoint_core::ticket::{HistoryEntry, NewTicket, Ticket, TicketPatch};
+use fixpoint_core::time_entry::{BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry};
+use fixpoint_store::auth::StoredResponse;
+use fixpoint_store::tickets::{Cursor, ListQuery};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Id, Query, id_list, if_match, instant, limit};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult, Problem};
+use crate::json::{self, Json};
+use crate::service::tickets::{self as service, Created, Idempotency, TicketOutcome};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get, update))
+        .routes(routes!(add_note, notes))
+        .routes(routes!(log_time, time_entries))
+        .routes(routes!(billable))
+        .routes(routes!(history))
+}
+
+const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+/// Open a ticket. Omitted status, priority and type default to New, Medium and
+/// Service Request. Send an `Idempotency-Key` header to make retries safe: a retry
+/// with the same key and body returns the first response, never a second ticket.
+#[utoipa::path(
+    post, path = "/tickets", tag = "tickets",
+    request_body = NewTicket,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries of this create safe (at most 255 characters)")),
+    responses(
+        (status = 201, description = "Created", body = TicketOutcome),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field or rule is violated", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn create(State(state): State<AppState>, caller: Caller, request: Request) -> ApiResult<Response> {
+    caller.require_write()?;
+    let key = idempotency_key(request.headers())?;
+    let (body, _) = json::raw_body(request, &state).await?;
+    let new: NewTicket = json::parse(&body)?;
+    let respond = |outcome: &TicketOutcome| StoredResponse {
+        request_digest: String::new(),
+        response_status: i64::from(StatusCode::CREATED.as_u16()),
+        response_body: serde_json::to_string(outcome).unwrap_or_default(),
+    };
+    let request_digest = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let digest_for_store = request_digest.clone();
+    let respond_with_digest = move |outcome: &TicketOutcome| StoredResponse { request_digest: digest_for_store.clone(), ..respond(outcome) };
+    let idempotency = key.as_deref().map(|key| Idempotency {
+        api_key_id: caller.key_id,
+        key,
+        request_digest: request_digest.clone(),
+        respond: &respond_with_digest,
+    });
+    match service::create(&state.store, &caller.actor(), new, idempotency).await? {
+        Created::New(outcome) => Ok(created(&outcome)),
+        Created::Replayed(stored) => {
+            let status = StatusCode::from_u16(stored.response_status as u16).unwrap_or(StatusCode::CREATED);
+            let mut response = (status, stored.response_body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            ErrorCode::InvalidField,
+            format!("Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters, e.g. a UUID"),
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+fn created(outcome: &TicketOutcome) -> Response {
+    let mut response = (StatusCode::CREATED, axum::Json(outcome)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tickets/{}", outcome.ticket.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    insert_etag(headers, outcome.ticket.version);
+    response
+}
+
+fn insert_etag(headers: &mut HeaderMap, version: i64) {
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        headers.insert(header::ETAG, tag);
+    }
+}
+
+/// Read one ticket. The `ETag` is its version, for `If-Match` on a later PATCH.
+#[utoipa::path(
+    get, path = "/tickets/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, body = Ticket), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn get(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<Response> {
+    let ticket = service::get(&state.store, TicketId(id)).await?;
+    let mut response = axum::Json(&ticket).into_response();
+    insert_etag(response.headers_mut(), ticket.version);
+    Ok(response)
+}
+
+/// Change a ticket. Only the fields sent change; `null` clears a field. A status
+/// change is checked by the workflow. Send `If-Match: "<version>"` to refuse the
+/// change (409) if someone else changed the ticket since you read it.
+#[utoipa::path(
+    patch, path = "/tickets/{id}", tag = "tickets",
+    params(
+        ("id" = i64, Path, description = "Ticket id"),
+        ("If-Match" = Option<String>, Header, description = "The version you read, e.g. \"3\""),
+    ),
+    request_body = TicketPatch,
+    responses(
+        (status = 200, body = TicketOutcome),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    headers: HeaderMap,
+    Json(patch): Json<TicketPatch>,
+) -> ApiResult<Response> {
+    caller.require_write()?;
+    let expected = if_match(&headers)?;
+    let outcome = service::update(&state.store, &caller.actor(), TicketId(id), patch, expected).await?;
+    let mut response = axum::Json(&outcome).into_response();
+    insert_etag(response.headers_mut(), outcome.ticket.version);
+    Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TicketListParams {
+    /// Comma-separated status ids.
+    pub status_id: Option<String>,
+    pub priority_id: Option<String>,
+    pub company_id: Option<String>,
+    pub queue_id: Option<String>,
+    pub assigned_resource_id: Option<String>,
+    pub type_id: Option<String>,
+    /// `true`: only open tickets; `false`: only resolved or closed ones.
+    pub open: Option<bool>,
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+    pub updated_after: Option<String>,
+    pub updated_before: Option<String>,
+    /// Text in the title or description (case-insensitive).
+    pub q: Option<String>,
+    /// `created_at`, `updated_at`, `due_at`, `priority` or `id`; prefix `-` for descending. Default `-created_at`.
+    pub sort: Option<String>,
+    /// At most 500; 50 when omitted.
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page (with the same filters and sort).
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketList {
+    pub items: Vec<Ticket>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// How many tickets match the filters, across all pages.
+    pub total: i64,
+}
+
+/// List tickets, filtered and sorted, a page at a time.
+#[utoipa::path(
+    get, path = "/tickets", tag = "tickets",
+    params(TicketListParams),
+    responses((status = 200, body = TicketList), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn list(State(state): State<AppState>, _caller: Caller, Query(p): Query<TicketListParams>) -> ApiResult<axum::Json<TicketList>> {
+    let filter = TicketFilter {
+        status_ids: id_list("status_id", p.status_id.as_deref(), StatusId)?,
+        priority_ids: id_list("priority_id", p.priority_id.as_deref(), PriorityId)?,
+        company_ids: id_list("company_id", p.company_id.as_deref(), CompanyId)?,
+        queue_ids: id_list("queue_id", p.queue_id.as_deref(), QueueId)?,
+        assigned_resource_ids: id_list("assigned_resource_id", p.assigned_resource_id.as_deref(), ResourceId)?,
+        type_ids: id_list("type_id", p.type_id.as_deref(), TicketTypeId)?,
+        open: p.open,
+        created_after: instant("created_after", p.created_after.as_deref())?,
+        created_before: instant("created_before", p.created_before.as_deref())?,
+        updated_after: instant("updated_after", p.updated_after.as_deref())?,
+        updated_before: instant("updated_before", p.updated_before.as_deref())?,
+        text: p.q,
+    };
+    let sort = match p.sort.as_deref() {
+        None => Sort::default(),
+        Some(text) => Sort::parse(text).map_err(|m| ApiError::field("sort", ErrorCode::InvalidField, m))?,
+    };
+    let after = match p.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
+            ApiError::field("cursor", ErrorCode::InvalidField, "cursor is not one this server handed out; pass next_cursor back unchanged")
+        })?),
+    };
+    let query = ListQuery { filter: &filter, sort, limit: limit(p.limit)?, after };
+    let page = service::list(&state.store, &query).await?;
+    Ok(axum::Json(TicketList { items: page.items, next_cursor: page.next_cursor.map(Cursor::encode), total: page.total }))
+}
+
+/// Add a note: internal (technicians only) or external (visible to the client).
+#[utoipa::path(
+    post, path = "/tickets/{id}/notes", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    request_body = NewNote,
+    responses((status = 201, body = Note), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn add_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(new): Json<NewNote>,
+) -> ApiResult<(StatusCode, axum::Json<Note>)> {
+    caller.require_write()?;
+    let note = service::add_note(&state.store, &caller.actor(), TicketId(id), new).await?;
+    Ok((StatusCode::CREATED, axum::Json(note)))
+}
+
+#[utoipa::path(
+    get, path = "/tickets/{id}/notes", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, body = Vec<Note>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn notes(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<Vec<Note>>> {
+    Ok(axum::Json(service::notes(&state.store, TicketId(id)).await?))
+}
+
+/// Log time: `started_at` + `ended_at`, or `minutes`. Billable unless `billable: false`.
+#[utoipa::path(
+    post, path = "/tickets/{id}/time-entries", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    request_body = NewTimeEntry,
+    responses((status = 201, body = TimeEntry), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn log_time(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(new): Json<NewTimeEntry>,
+) -> ApiResult<(StatusCode, axum::Json<TimeEntry>)> {
+    caller.require_write()?;
+    let entry = service::log_time(&state.store, &caller.actor(), TicketId(id), new).await?;
+    Ok((StatusCode::CREATED, axum::Json(entry)))
+}
+
+#[utoipa::path(
+    get, path = "/tickets/{id}/time-entries", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, body = Vec<TimeEntry>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn time_entries(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<Vec<TimeEntry>>> {
+    Ok(axum::Json(service::time_entries(&state.store, TicketId(id)).await?))
+}
+
+/// Billable and non-billable time on a ticket, in minutes and hours.
+#[utoipa::path(
+    get, path = "/tickets/{id}/billable", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, body = BillableSummary), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn billable(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<BillableSummary>> {
+    Ok(axum::Json(service::billable(&state.store, TicketId(id)).await?))
+}
+
+/// Every change to the ticket: who, when, which field, old and new value.
+#[utoipa::path(
+    get, path = "/tickets/{id}/history", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn history(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<Vec<HistoryEntry>>> {
+    Ok(axum::Json(service::history(&state.store, TicketId(id)).await?))
+}

@@ -1,0 +1,272 @@
+//! Catalogue administration: statuses, priorities, ticket types, issue types and the
+//! workflow. Reads are for everyone; changes are an admin's (checked at the edge).
+
+use fixpoint_core::catalog::{IssueType, Priority, SlaClock, Status, StatusCategory, TicketKind, TicketType, WorkflowSettings};
+use fixpoint_core::error::Violations;
+use fixpoint_core::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
+use fixpoint_core::{DomainError, ErrorCode};
+use fixpoint_store::{Store, catalog};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ServiceResult;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStatus {
+    pub name: String,
+    pub category: StatusCategory,
+    pub sla_clock: SlaClock,
+    /// Defaults to true for resolved and closed categories.
+    pub requires_resolution: Option<bool>,
+    /// Defaults to true for the escalated category.
+    pub requires_escalation_reason: Option<bool>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub sort_order: i32,
+    /// Statuses this one may move to; moves into it are added from every open status.
+    #[serde(default)]
+    pub transitions_to: Vec<StatusId>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPatch {
+    pub name: Option<String>,
+    pub sla_clock: Option<SlaClock>,
+    pub requires_resolution: Option<bool>,
+    pub requires_escalation_reason: Option<bool>,
+    pub active: Option<bool>,
+    pub sort_order: Option<i32>,
+    /// Replaces the statuses this one may move to.
+    pub transitions_to: Option<Vec<StatusId>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn check_name(name: &str) -> ServiceResult<()> {
+    let mut v = Violations::default();
+    v.required_text("name", name, 100);
+    Ok(v.into_result()?)
+}
+
+fn check_targets(statuses: &[Status], targets: &[StatusId]) -> ServiceResult<()> {
+    let mut v = Violations::default();
+    for (i, id) in targets.iter().enumerate() {
+        if !statuses.iter().any(|s| s.id == *id) {
+            v.push(format!("transitions_to[{i}]"), ErrorCode::UnknownReference, format!("status {id} does not exist"));
+        }
+    }
+    Ok(v.into_result()?)
+}
+
+fn name_taken(existing: &[Status], name: &str, except: Option<StatusId>) -> ServiceResult<()> {
+    if existing.iter().any(|s| s.name.eq_ignore_ascii_case(name) && Some(s.id) != except) {
+        return Err(DomainError::Conflict { code: ErrorCode::AlreadyExists, message: format!("a status named '{name}' exists") }.into());
+    }
+    Ok(())
+}
+
+pub async fn create_status(store: &Store, new: NewStatus) -> ServiceResult<Status> {
+    check_name(&new.name)?;
+    let mut tx = store.write().await?;
+    let existing = catalog::statuses(&mut tx).await?;
+    name_taken(&existing, &new.name, None)?;
+    check_targets(&existing, &new.transitions_to)?;
+    let mut status = Status {
+        id: StatusId(0),
+        requires_resolution: new.requires_resolution.unwrap_or(matches!(new.category, StatusCategory::Resolved | StatusCategory::Closed)),
+        requires_escalation_reason: new.requires_escalation_reason.unwrap_or(new.category == StatusCategory::Escalated),
+        name: new.name,
+        category: new.category,
+        sla_clock: new.sla_clock,
+        active: new.active,
+        sort_order: new.sort_order,
+    };
+    status.id = catalog::insert_status(&mut tx, &status).await?;
+    catalog::set_transitions(&mut tx, status.id, &new.transitions_to).await?;
+    // A new status is reachable from every open status, as the seeded ones are.
+    for from in existing.iter().filter(|s| s.is_open()) {
+        catalog::add_transition(&mut tx, from.id, status.id).await?;
+    }
+    Store::commit(tx).await?;
+    Ok(status)
+}
+
+pub async fn update_status(store: &Store, id: StatusId, patch: StatusPatch) -> ServiceResult<Status> {
+    let mut tx = store.write().await?;
+    let existing = catalog::statuses(&mut tx).await?;
+    let before = existing.iter().find(|s| s.id == id).cloned().ok_or_else(|| DomainError::not_found("status", id))?;
+    let after = Status {
+        name: patch.name.unwrap_or(before.name.clone()),
+        sla_clock: patch.sla_clock.unwrap_or(before.sla_clock),
+        requires_resolution: patch.requires_resolution.unwrap_or(before.requires_resolution),
+        requires_escalation_reason: patch.requires_escalation_reason.unwrap_or(before.requires_escalation_reason),
+        active: patch.active.unwrap_or(before.active),
+        sort_order: patch.sort_order.unwrap_or(before.sort_order),
+        ..before
+    };
+    check_name(&after.name)?;
+    name_taken(&existing, &after.name, Some(id))?;
+    catalog::update_status(&mut tx, &after).await?;
+    if let Some(targets) = patch.transitions_to {
+        check_targets(&existing, &targets)?;
+        catalog::set_transitions(&mut tx, id, &targets).await?;
+    }
+    Store::commit(tx).await?;
+    Ok(after)
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityInput {
+    pub name: Option<String>,
+    /// 1 is the most urgent.
+    pub urgency_rank: Option<i32>,
+    pub active: Option<bool>,
+}
+
+pub async fn save_priority(store: &Store, id: Option<PriorityId>, input: PriorityInput) -> ServiceResult<Priority> {
+    let mut tx = store.write().await?;
+    let existing = catalog::priorities(&mut tx).await?;
+    let base = match id {
+        Some(id) => existing.iter().find(|p| p.id == id).cloned().ok_or_else(|| DomainError::not_found("priority", id))?,
+        None => {
+            let mut v = Violations::default();
+            if input.name.is_none() {
+                v.push("name", ErrorCode::Required, "name is required");
+            }
+            if input.urgency_rank.is_none() {
+                v.push("urgency_rank", ErrorCode::Required, "urgency_rank is required (1 is the most urgent)");
+            }
+            v.into_result()?;
+            Priority { id: PriorityId(0), name: String::new(), urgency_rank: 0, active: true }
+        }
+    };
+    let mut p = Priority {
+        name: input.name.unwrap_or(base.name),
+        urgency_rank: input.urgency_rank.unwrap_or(base.urgency_rank),
+        active: input.active.unwrap_or(base.active),
+        ..base
+    };
+    check_name(&p.name)?;
+    if !(1..=100).contains(&p.urgency_rank) {
+        return Err(DomainError::invalid("urgency_rank", ErrorCode::OutOfRange, "urgency_rank is 1 (most urgent) to 100").into());
+    }
+    if existing.iter().any(|e| e.name.eq_ignore_ascii_case(&p.name) && e.id != p.id) {
+        return Err(DomainError::Conflict { code: ErrorCode::AlreadyExists, message: format!("a priority named '{}' exists", p.name) }.into());
+    }
+    p.id = catalog::save_priority(&mut tx, &p).await?;
+    Store::commit(tx).await?;
+    Ok(p)
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketTypeInput {
+    pub name: Option<String>,
+    pub kind: Option<TicketKind>,
+    pub active: Option<bool>,
+}
+
+pub async fn save_ticket_type(store: &Store, id: Option<TicketTypeId>, input: TicketTypeInput) -> ServiceResult<TicketType> {
+    let mut tx = store.write().await?;
+    let existing = catalog::ticket_types(&mut tx).await?;
+    let base = match id {
+        Some(id) => existing.iter().find(|t| t.id == id).cloned().ok_or_else(|| DomainError::not_found("ticket type", id))?,
+        None => {
+            let mut v = Violations::default();
+            if input.name.is_none() {
+                v.push("name", ErrorCode::Required, "name is required");
+            }
+            if input.kind.is_none() {
+                v.push("kind", ErrorCode::Required, "kind is required: service_request, incident, problem or change_request");
+            }
+            v.into_result()?;
+            TicketType { id: TicketTypeId(0), name: String::new(), kind: TicketKind::ServiceRequest, active: true }
+        }
+    };
+    let mut t = TicketType {
+        name: input.name.unwrap_or(base.name),
+        kind: input.kind.unwrap_or(base.kind),
+        active: input.active.unwrap_or(base.active),
+        ..base
+    };
+    check_name(&t.name)?;
+    if existing.iter().any(|e| e.name.eq_ignore_ascii_case(&t.name) && e.id != t.id) {
+        return Err(
+            DomainError::Conflict { code: ErrorCode::AlreadyExists, message: format!("a ticket type named '{}' exists", t.name) }.into()
+        );
+    }
+    t.id = catalog::save_ticket_type(&mut tx, &t).await?;
+    Store::commit(tx).await?;
+    Ok(t)
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIssueType {
+    pub name: String,
+    /// Set for a sub-issue type: the issue type it belongs under.
+    pub parent_id: Option<IssueTypeId>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+pub async fn create_issue_type(store: &Store, new: NewIssueType) -> ServiceResult<IssueType> {
+    check_name(&new.name)?;
+    let mut tx = store.write().await?;
+    if let Some(parent) = new.parent_id {
+        match catalog::issue_type(&mut tx, parent).await? {
+            None => {
+                return Err(
+                    DomainError::invalid("parent_id", ErrorCode::UnknownReference, format!("issue type {parent} does not exist")).into()
+                );
+            }
+            Some(p) if p.parent_id.is_some() => {
+                return Err(DomainError::invalid(
+                    "parent_id",
+                    ErrorCode::InvalidField,
+                    format!("issue type {parent} is itself a sub-issue type; issue types are two levels deep"),
+                )
+                .into());
+            }
+            Some(_) => {}
+        }
+    }
+    let id = catalog::insert_issue_type(&mut tx, &new.name, new.parent_id, new.active).await?;
+    Store::commit(tx).await?;
+    Ok(IssueType { id, name: new.name, parent_id: new.parent_id, active: new.active })
+}
+
+/// The moves allowed between statuses, and the workflow switches.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Workflow {
+    pub transitions: Vec<Transition>,
+    pub settings: WorkflowSettings,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Transition {
+    pub from_status_id: StatusId,
+    pub to_status_id: StatusId,
+}
+
+pub async fn workflow(store: &Store) -> ServiceResult<Workflow> {
+    let mut conn = store.read().await?;
+    let transitions = catalog::transitions(&mut conn).await?;
+    Ok(Workflow {
+        transitions: transitions.into_iter().map(|(f, t)| Transition { from_status_id: f, to_status_id: t }).collect(),
+        settings: catalog::settings(&mut conn).await?,
+    })
+}
+
+pub async fn save_settings(store: &Store, settings: WorkflowSettings) -> ServiceResult<WorkflowSettings> {
+    let mut tx = store.write().await?;
+    catalog::save_settings(&mut tx, &settings).await?;
+    Store::commit(tx).await?;
+    Ok(settings)
+}

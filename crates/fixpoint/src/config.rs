@@ -1,0 +1,102 @@
+//! Settings: defaults < TOML file < `FIXPOINT_*` environment < command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/fixpoint.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// What can be set in the TOML file (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: String,
+    pub log_format: LogFormat,
+}
+
+/// What flags and environment gave (clap reads both; a flag wins over its variable).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Database URL: sqlite://path/to/file.db (the default is sqlite://data/fixpoint.db).
+    #[arg(long, global = true, env = "FIXPOINT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, global = true, env = "FIXPOINT_LISTEN")]
+    pub listen: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "FIXPOINT_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// A TOML file with any of database_url, listen, log_format.
+    #[arg(long, global = true, env = "FIXPOINT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl Overrides {
+    pub fn resolve(&self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        Ok(Settings {
+            database_url: pick(self.database_url.clone(), file.database_url, DEFAULT_DATABASE_URL),
+            listen: pick(self.listen.clone(), file.listen, DEFAULT_LISTEN),
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+        })
+    }
+}
+
+fn pick(flag_or_env: Option<String>, file: Option<String>, default: &str) -> String {
+    flag_or_env.or(file).unwrap_or_else(|| default.to_owned())
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_flags_then_file_then_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fixpoint.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://file.db\"\n").unwrap();
+        let o = Overrides { config: Some(path.clone()), database_url: Some("sqlite://flag.db".into()), ..Default::default() };
+        let s = o.resolve().unwrap();
+        assert_eq!(s.database_url, "sqlite://flag.db");
+        assert_eq!(s.listen, "0.0.0.0:9000");
+        assert_eq!(s.log_format, LogFormat::Text);
+        let s = Overrides::default().resolve().unwrap();
+        assert_eq!((s.database_url.as_str(), s.listen.as_str()), (DEFAULT_DATABASE_URL, DEFAULT_LISTEN));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fixpoint.toml");
+        std::fs::write(&path, "listn = \"x\"\n").unwrap();
+        let err = Overrides { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        assert!(format!("{err:#}").contains("listn"), "{err:#}");
+    }
+}
