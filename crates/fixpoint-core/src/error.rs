@@ -249,10 +249,15 @@ mod tests {
 
     #[test]
     fn error_codes_are_unique() {
-        let names: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        let names: std::collections::BTreeSet<_> =
+            ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), ErrorCode::ALL.len());
         for code in ErrorCode::ALL {
-            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "serde name and as_str agree");
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                code.as_str(),
+                "serde name and as_str agree"
+            );
         }
     }
 

@@ -52,7 +52,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A Fixpoint API key")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Fixpoint API key"))
+                    .build(),
+            ),
         );
     }
 }
@@ -94,7 +99,10 @@ pub fn router(store: Store) -> Router {
 
 async fn openapi_json(State(state): State<AppState>) -> Response {
     let mut response = state.openapi.as_str().to_owned().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -122,7 +130,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn no_such_route(uri: axum::http::Uri) -> ApiError {
-    ApiError::new(ErrorCode::NoSuchRoute, format!("there is no endpoint at {}; see /api/v1/docs", uri.path()))
+    ApiError::new(
+        ErrorCode::NoSuchRoute,
+        format!("there is no endpoint at {}; see /api/v1/docs", uri.path()),
+    )
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
@@ -131,5 +142,7 @@ pub async fn serve(
     store: Store,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(store))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

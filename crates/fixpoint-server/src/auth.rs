@@ -34,7 +34,9 @@ impl Role {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Admin, Self::Technician, Self::Readonly].into_iter().find(|r| r.as_str() == text)
+        [Self::Admin, Self::Technician, Self::Readonly]
+            .into_iter()
+            .find(|r| r.as_str() == text)
     }
 }
 
@@ -51,7 +53,10 @@ impl Caller {
     pub fn require_write(&self) -> ApiResult<()> {
         match self.role {
             Role::Admin | Role::Technician => Ok(()),
-            Role::Readonly => Err(ApiError::forbidden(format!("API key '{}' is read-only; this request changes data", self.name))),
+            Role::Readonly => Err(ApiError::forbidden(format!(
+                "API key '{}' is read-only; this request changes data",
+                self.name
+            ))),
         }
     }
 
@@ -59,7 +64,11 @@ impl Caller {
     pub fn require_admin(&self) -> ApiResult<()> {
         match self.role {
             Role::Admin => Ok(()),
-            _ => Err(ApiError::forbidden(format!("this request needs an admin key; '{}' is {}", self.name, self.role.as_str()))),
+            _ => Err(ApiError::forbidden(format!(
+                "this request needs an admin key; '{}' is {}",
+                self.name,
+                self.role.as_str()
+            ))),
         }
     }
 
@@ -85,10 +94,21 @@ pub fn generate_key() -> String {
 }
 
 /// Creates a key and returns it; only its digest is stored.
-pub async fn create_key(store: &Store, name: &str, role: Role) -> Result<(i64, String), fixpoint_store::StoreError> {
+pub async fn create_key(
+    store: &Store,
+    name: &str,
+    role: Role,
+) -> Result<(i64, String), fixpoint_store::StoreError> {
     let key = generate_key();
     let mut tx = store.write().await?;
-    let id = keys::insert_api_key(&mut tx, name, role.as_str(), &digest(&key), fixpoint_store::parties::now()).await?;
+    let id = keys::insert_api_key(
+        &mut tx,
+        name,
+        role.as_str(),
+        &digest(&key),
+        fixpoint_store::parties::now(),
+    )
+    .await?;
     tx.commit().await?;
     Ok((id, key))
 }
@@ -96,18 +116,25 @@ pub async fn create_key(store: &Store, name: &str, role: Role) -> Result<(i64, S
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("send an API key as 'Authorization: Bearer <key>'"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("send an API key as 'Authorization: Bearer <key>'")
+        })?;
         let key = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <key>'"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be 'Bearer <key>'")
+            })?;
         // The digest is a fixed-length hash looked up by equality in a unique index:
         // nothing about the stored key leaks through timing of a string compare.
         let mut conn = state.store.read().await?;
@@ -115,7 +142,11 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?;
         let role = Role::parse(&record.role).unwrap_or(Role::Readonly);
-        Ok(Caller { key_id: record.id, name: record.name, role })
+        Ok(Caller {
+            key_id: record.id,
+            name: record.name,
+            role,
+        })
     }
 }
 
@@ -129,6 +160,9 @@ mod tests {
         let b = generate_key();
         assert_ne!(a, b);
         assert_eq!(a.len(), KEY_PREFIX.len() + 64);
-        assert_eq!(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

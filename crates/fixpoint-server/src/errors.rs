@@ -12,39 +12,117 @@ use utoipa::ToSchema;
 pub fn describe(code: ErrorCode) -> (StatusCode, &'static str) {
     use ErrorCode::*;
     match code {
-        MalformedJson => (StatusCode::BAD_REQUEST, "The request body is not valid JSON"),
-        InvalidField => (StatusCode::UNPROCESSABLE_ENTITY, "A field has the wrong type or an unknown name"),
-        Required => (StatusCode::UNPROCESSABLE_ENTITY, "A required field is missing"),
+        MalformedJson => (
+            StatusCode::BAD_REQUEST,
+            "The request body is not valid JSON",
+        ),
+        InvalidField => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A field has the wrong type or an unknown name",
+        ),
+        Required => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A required field is missing",
+        ),
         TooLong => (StatusCode::UNPROCESSABLE_ENTITY, "A text field is too long"),
-        TooMany => (StatusCode::UNPROCESSABLE_ENTITY, "A list has too many entries"),
+        TooMany => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A list has too many entries",
+        ),
         OutOfRange => (StatusCode::UNPROCESSABLE_ENTITY, "A number is out of range"),
-        UnknownReference => (StatusCode::UNPROCESSABLE_ENTITY, "A referenced record does not exist"),
-        InactiveValue => (StatusCode::UNPROCESSABLE_ENTITY, "An inactive value cannot be newly assigned"),
-        ContactNotInCompany => (StatusCode::UNPROCESSABLE_ENTITY, "The contact does not belong to the ticket's company"),
-        LocationNotInCompany => (StatusCode::UNPROCESSABLE_ENTITY, "The location does not belong to the ticket's company"),
-        ContractNotForCompany => (StatusCode::UNPROCESSABLE_ENTITY, "The contract does not belong to the ticket's company"),
-        SubIssueWithoutIssue => (StatusCode::UNPROCESSABLE_ENTITY, "A sub-issue type needs its issue type"),
-        SubIssueNotUnderIssue => (StatusCode::UNPROCESSABLE_ENTITY, "The sub-issue type belongs to another issue type"),
-        ResourceAndRoleTogether => (StatusCode::UNPROCESSABLE_ENTITY, "Resource and role are assigned together"),
-        SecondaryIsPrimary => (StatusCode::UNPROCESSABLE_ENTITY, "The primary resource cannot also be secondary"),
-        DuplicateSecondary => (StatusCode::UNPROCESSABLE_ENTITY, "A secondary resource is listed twice"),
-        ProblemLinkNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Only an incident can be linked to a problem"),
-        ProblemTicketInvalid => (StatusCode::UNPROCESSABLE_ENTITY, "The linked ticket is not a problem ticket"),
-        ProblemHasIncidents => (StatusCode::UNPROCESSABLE_ENTITY, "A problem with incidents keeps its type"),
-        CategoryLevelGap => (StatusCode::UNPROCESSABLE_ENTITY, "Category levels must not have gaps"),
-        CompanyParentCycle => (StatusCode::UNPROCESSABLE_ENTITY, "A company cannot be its own ancestor"),
-        TimeRangeInvalid => (StatusCode::UNPROCESSABLE_ENTITY, "The time range is invalid"),
-        TransitionNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "The status change is not allowed"),
-        CloseRequiresResolved => (StatusCode::UNPROCESSABLE_ENTITY, "The ticket must be resolved before it is closed"),
+        UnknownReference => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A referenced record does not exist",
+        ),
+        InactiveValue => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "An inactive value cannot be newly assigned",
+        ),
+        ContactNotInCompany => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The contact does not belong to the ticket's company",
+        ),
+        LocationNotInCompany => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The location does not belong to the ticket's company",
+        ),
+        ContractNotForCompany => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The contract does not belong to the ticket's company",
+        ),
+        SubIssueWithoutIssue => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A sub-issue type needs its issue type",
+        ),
+        SubIssueNotUnderIssue => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The sub-issue type belongs to another issue type",
+        ),
+        ResourceAndRoleTogether => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Resource and role are assigned together",
+        ),
+        SecondaryIsPrimary => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The primary resource cannot also be secondary",
+        ),
+        DuplicateSecondary => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A secondary resource is listed twice",
+        ),
+        ProblemLinkNotAllowed => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Only an incident can be linked to a problem",
+        ),
+        ProblemTicketInvalid => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The linked ticket is not a problem ticket",
+        ),
+        ProblemHasIncidents => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A problem with incidents keeps its type",
+        ),
+        CategoryLevelGap => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Category levels must not have gaps",
+        ),
+        CompanyParentCycle => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A company cannot be its own ancestor",
+        ),
+        TimeRangeInvalid => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The time range is invalid",
+        ),
+        TransitionNotAllowed => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The status change is not allowed",
+        ),
+        CloseRequiresResolved => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The ticket must be resolved before it is closed",
+        ),
         NotFound => (StatusCode::NOT_FOUND, "Not found"),
-        VersionConflict => (StatusCode::CONFLICT, "The record was changed by someone else"),
-        IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "The idempotency key was used for another request"),
+        VersionConflict => (
+            StatusCode::CONFLICT,
+            "The record was changed by someone else",
+        ),
+        IdempotencyKeyReused => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The idempotency key was used for another request",
+        ),
         AlreadyExists => (StatusCode::CONFLICT, "The record already exists"),
         Unauthorized => (StatusCode::UNAUTHORIZED, "Authentication required"),
         Forbidden => (StatusCode::FORBIDDEN, "Not allowed for this API key's role"),
         NoSuchRoute => (StatusCode::NOT_FOUND, "No such endpoint"),
-        UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send JSON with Content-Type: application/json"),
-        PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large"),
+        UnsupportedMediaType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send JSON with Content-Type: application/json",
+        ),
+        PayloadTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is too large",
+        ),
         Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     }
 }
@@ -77,12 +155,20 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), errors: Vec::new() }
+        Self {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
     }
 
     pub fn field(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
         let v = Violation::new(field, code, message);
-        Self { code, detail: v.message.clone(), errors: vec![v] }
+        Self {
+            code,
+            detail: v.message.clone(),
+            errors: vec![v],
+        }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -120,25 +206,42 @@ impl From<DomainError> for ApiError {
                 let detail = if errors.len() == 1 {
                     errors[0].message.clone()
                 } else {
-                    format!("{} fields are invalid: {}", errors.len(), e_summary(&errors))
+                    format!(
+                        "{} fields are invalid: {}",
+                        errors.len(),
+                        e_summary(&errors)
+                    )
                 };
-                Self { code, detail, errors }
+                Self {
+                    code,
+                    detail,
+                    errors,
+                }
             }
-            DomainError::NotFound { entity, id } => Self::new(ErrorCode::NotFound, format!("{entity} {id} does not exist")),
+            DomainError::NotFound { entity, id } => {
+                Self::new(ErrorCode::NotFound, format!("{entity} {id} does not exist"))
+            }
             DomainError::Conflict { code, message } => Self::new(code, message),
         }
     }
 }
 
 fn e_summary(errors: &[Violation]) -> String {
-    errors.iter().map(|v| format!("{}: {}", v.field, v.message)).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         // The database's own words stay in the log; the client gets a reference.
         tracing::error!(error = %e, "store error");
-        Self::new(ErrorCode::Internal, "the server could not complete the request; the error has been logged")
+        Self::new(
+            ErrorCode::Internal,
+            "the server could not complete the request; the error has been logged",
+        )
     }
 }
 
@@ -147,13 +250,15 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"fixpoint\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"fixpoint\""),
+            );
         }
         response
     }
@@ -174,7 +279,11 @@ pub fn error_table() -> Vec<ErrorTableEntry> {
         .iter()
         .map(|&code| {
             let (status, title) = describe(code);
-            ErrorTableEntry { code, status: status.as_u16(), title }
+            ErrorTableEntry {
+                code,
+                status: status.as_u16(),
+                title,
+            }
         })
         .collect()
 }

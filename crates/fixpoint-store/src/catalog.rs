@@ -193,7 +193,11 @@ pub async fn add_transition(conn: &mut Conn, from: StatusId, to: StatusId) -> Re
             .into_table("status_transitions")
             .columns(["from_status_id", "to_status_id"])
             .values_panic([from.0.into(), to.0.into()])
-            .on_conflict(OnConflict::columns(["from_status_id", "to_status_id"]).do_nothing().to_owned()),
+            .on_conflict(
+                OnConflict::columns(["from_status_id", "to_status_id"])
+                    .do_nothing()
+                    .to_owned(),
+            ),
     )
     .await
     .map(drop)

@@ -20,7 +20,6 @@ use sqlx::{AssertSqlSafe, FromRow, SqlitePool};
 pub type Conn = sqlx::SqliteConnection;
 pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]

@@ -57,7 +57,11 @@ impl Overrides {
             None => FileSettings::default(),
         };
         Ok(Settings {
-            database_url: pick(self.database_url.clone(), file.database_url, DEFAULT_DATABASE_URL),
+            database_url: pick(
+                self.database_url.clone(),
+                file.database_url,
+                DEFAULT_DATABASE_URL,
+            ),
             listen: pick(self.listen.clone(), file.listen, DEFAULT_LISTEN),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
         })
@@ -69,7 +73,8 @@ fn pick(flag_or_env: Option<String>, file: Option<String>, default: &str) -> Str
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
 }
 
@@ -81,14 +86,25 @@ mod tests {
     fn precedence_is_flags_then_file_then_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fixpoint.toml");
-        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://file.db\"\n").unwrap();
-        let o = Overrides { config: Some(path.clone()), database_url: Some("sqlite://flag.db".into()), ..Default::default() };
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://file.db\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config: Some(path.clone()),
+            database_url: Some("sqlite://flag.db".into()),
+            ..Default::default()
+        };
         let s = o.resolve().unwrap();
         assert_eq!(s.database_url, "sqlite://flag.db");
         assert_eq!(s.listen, "0.0.0.0:9000");
         assert_eq!(s.log_format, LogFormat::Text);
         let s = Overrides::default().resolve().unwrap();
-        assert_eq!((s.database_url.as_str(), s.listen.as_str()), (DEFAULT_DATABASE_URL, DEFAULT_LISTEN));
+        assert_eq!(
+            (s.database_url.as_str(), s.listen.as_str()),
+            (DEFAULT_DATABASE_URL, DEFAULT_LISTEN)
+        );
     }
 
     #[test]
@@ -96,7 +112,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fixpoint.toml");
         std::fs::write(&path, "listn = \"x\"\n").unwrap();
-        let err = Overrides { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        let err = Overrides {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(format!("{err:#}").contains("listn"), "{err:#}");
     }
 }

@@ -17,7 +17,11 @@ const ACTOR: &str = "demo-seed";
 
 const COMPANIES: &[(&str, Option<usize>, &str)] = &[
     ("Northwind Holdings", None, "northwind.example"),
-    ("Northwind Logistics", Some(0), "logistics.northwind.example"),
+    (
+        "Northwind Logistics",
+        Some(0),
+        "logistics.northwind.example",
+    ),
     ("Contoso Dental Group", None, "contosodental.example"),
     ("Fabrikam Architects", None, "fabrikam.example"),
     ("Tailspin Accounting", None, "tailspin.example"),
@@ -27,13 +31,27 @@ const COMPANIES: &[(&str, Option<usize>, &str)] = &[
 ];
 
 const PEOPLE: &[(&str, &str)] = &[
-    ("John", "Smith"), ("Maria", "Garcia"), ("Wei", "Chen"), ("Aisha", "Khan"), ("Lars", "Nilsson"),
-    ("Chloe", "Martin"), ("Tomás", "Silva"), ("Priya", "Patel"), ("Noah", "Brown"), ("Yuki", "Tanaka"),
-    ("Fatima", "Haddad"), ("Oliver", "Jones"),
+    ("John", "Smith"),
+    ("Maria", "Garcia"),
+    ("Wei", "Chen"),
+    ("Aisha", "Khan"),
+    ("Lars", "Nilsson"),
+    ("Chloe", "Martin"),
+    ("Tomás", "Silva"),
+    ("Priya", "Patel"),
+    ("Noah", "Brown"),
+    ("Yuki", "Tanaka"),
+    ("Fatima", "Haddad"),
+    ("Oliver", "Jones"),
 ];
 
 const TECHNICIANS: &[(&str, &str)] = &[
-    ("Jane", "Tech"), ("Sam", "Okafor"), ("Ravi", "Menon"), ("Elena", "Rossi"), ("Mike", "Novak"), ("Grace", "Lee"),
+    ("Jane", "Tech"),
+    ("Sam", "Okafor"),
+    ("Ravi", "Menon"),
+    ("Elena", "Rossi"),
+    ("Mike", "Novak"),
+    ("Grace", "Lee"),
 ];
 
 const ISSUES: &[(&str, &[&str])] = &[
@@ -41,7 +59,10 @@ const ISSUES: &[(&str, &[&str])] = &[
     ("Network", &["VPN", "Wi-Fi", "Firewall"]),
     ("Hardware", &["Laptop", "Printer", "Monitor"]),
     ("Accounts", &["Password reset", "New starter", "Leaver"]),
-    ("Software", &["Line-of-business app", "Microsoft 365", "Updates"]),
+    (
+        "Software",
+        &["Line-of-business app", "Microsoft 365", "Updates"],
+    ),
 ];
 
 const TITLES: &[(&str, usize, usize)] = &[
@@ -63,7 +84,15 @@ const TITLES: &[(&str, usize, usize)] = &[
 ];
 
 pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
-    let existing = parties::companies(store, &PartyFilter::default(), &Page { after: None, limit: 1 }).await?;
+    let existing = parties::companies(
+        store,
+        &PartyFilter::default(),
+        &Page {
+            after: None,
+            limit: 1,
+        },
+    )
+    .await?;
     if !existing.is_empty() {
         bail!("the database already holds companies; seed-demo only fills an empty database");
     }
@@ -75,15 +104,25 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
             store,
             NewCompany {
                 name: (*name).into(),
-                parent_company_id: parent.map(|i: usize| companies.get(i).map(|c: &Company| c.id)).flatten(),
+                parent_company_id: parent
+                    .map(|i: usize| companies.get(i).map(|c: &Company| c.id))
+                    .flatten(),
                 phone: Some(format!("+1 555 01{:02}", companies.len())),
                 website: Some(format!("https://{domain}")),
                 active: true,
             },
         )
         .await?;
-        parties::create_location(store, company.id, NewLocation { name: "Head office".into(), address: Some(format!("1 Main Street, {name}")), active: true })
-            .await?;
+        parties::create_location(
+            store,
+            company.id,
+            NewLocation {
+                name: "Head office".into(),
+                address: Some(format!("1 Main Street, {name}")),
+                active: true,
+            },
+        )
+        .await?;
         companies.push(company);
     }
 
@@ -92,11 +131,19 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
         let domain = COMPANIES[i].2;
         for k in 0..3 {
             let (first, last) = PEOPLE[(i * 3 + k) % PEOPLE.len()];
-            let email = format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase()).replace('á', "a");
+            let email = format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase())
+                .replace('á', "a");
             contacts.push(
                 parties::create_contact(
                     store,
-                    NewContact { company_id: company.id, first_name: first.into(), last_name: last.into(), email: Some(email), phone: None, active: true },
+                    NewContact {
+                        company_id: company.id,
+                        first_name: first.into(),
+                        last_name: last.into(),
+                        email: Some(email),
+                        phone: None,
+                        active: true,
+                    },
                 )
                 .await?,
             );
@@ -120,21 +167,53 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
     }
     let mut roles = Vec::new();
     for name in ["Tier 1 Support", "Tier 2 Support", "Network Engineer"] {
-        roles.push(RoleId(parties::create_named(store, NamedTable::Roles, NewNamed { name: name.into(), active: true }).await?));
+        roles.push(RoleId(
+            parties::create_named(
+                store,
+                NamedTable::Roles,
+                NewNamed {
+                    name: name.into(),
+                    active: true,
+                },
+            )
+            .await?,
+        ));
     }
     let mut queues = Vec::new();
     for name in ["Service Desk", "Triage", "Projects", "Escalations"] {
-        queues.push(QueueId(parties::create_named(store, NamedTable::Queues, NewNamed { name: name.into(), active: true }).await?));
+        queues.push(QueueId(
+            parties::create_named(
+                store,
+                NamedTable::Queues,
+                NewNamed {
+                    name: name.into(),
+                    active: true,
+                },
+            )
+            .await?,
+        ));
     }
     for company in &companies {
-        parties::create_contract(store, NewContract { company_id: company.id, name: format!("{} managed services", company.name), sla_policy_id: None, active: true })
-            .await?;
+        parties::create_contract(
+            store,
+            NewContract {
+                company_id: company.id,
+                name: format!("{} managed services", company.name),
+                sla_policy_id: None,
+                active: true,
+            },
+        )
+        .await?;
     }
     let mut issues = Vec::new();
     for (issue, subs) in ISSUES {
         let parent = catalog_service::create_issue_type(
             store,
-            catalog_service::NewIssueType { name: (*issue).into(), parent_id: None, active: true },
+            catalog_service::NewIssueType {
+                name: (*issue).into(),
+                parent_id: None,
+                active: true,
+            },
         )
         .await?;
         let mut children = Vec::new();
@@ -142,7 +221,11 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
             children.push(
                 catalog_service::create_issue_type(
                     store,
-                    catalog_service::NewIssueType { name: (*sub).into(), parent_id: Some(parent.id), active: true },
+                    catalog_service::NewIssueType {
+                        name: (*sub).into(),
+                        parent_id: Some(parent.id),
+                        active: true,
+                    },
                 )
                 .await?
                 .id,
@@ -154,21 +237,38 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
     for n in 0..tickets_wanted {
         let contact = &contacts[rng.random_range(0..contacts.len())];
         let (title, issue, sub) = TITLES[rng.random_range(0..TITLES.len())];
-        let priority = [seeded::CRITICAL, seeded::HIGH, seeded::MEDIUM, seeded::MEDIUM, seeded::LOW][rng.random_range(0..5)];
-        let source = [Source::Email, Source::Phone, Source::Portal, Source::Agent][rng.random_range(0..4)];
+        let priority = [
+            seeded::CRITICAL,
+            seeded::HIGH,
+            seeded::MEDIUM,
+            seeded::MEDIUM,
+            seeded::LOW,
+        ][rng.random_range(0..5)];
+        let source =
+            [Source::Email, Source::Phone, Source::Portal, Source::Agent][rng.random_range(0..4)];
         let new = NewTicket {
             title: title.into(),
-            description: Some(format!("Reported by {} {}. {}", contact.first_name, contact.last_name, "User says it started this morning.")),
+            description: Some(format!(
+                "Reported by {} {}. {}",
+                contact.first_name, contact.last_name, "User says it started this morning."
+            )),
             company_id: contact.company_id,
             contact_id: Some(contact.id),
             priority_id: Some(priority),
-            type_id: Some(if n % 7 == 0 { seeded::INCIDENT } else { seeded::SERVICE_REQUEST }),
+            type_id: Some(if n % 7 == 0 {
+                seeded::INCIDENT
+            } else {
+                seeded::SERVICE_REQUEST
+            }),
             queue_id: Some(queues[rng.random_range(0..2)]),
             issue_type_id: Some(issues[issue].0),
             sub_issue_type_id: Some(issues[issue].1[sub]),
             categories: vec![ISSUES[issue].0.into(), ISSUES[issue].1[sub].into()],
             source: Some(source),
-            due_at: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(rng.random_range(-24..96))),
+            due_at: Some(
+                jiff::Timestamp::now()
+                    + jiff::SignedDuration::from_hours(rng.random_range(-24..96)),
+            ),
             ..NewTicket::default()
         };
         let created = match tickets::create(store, ACTOR, new, None).await? {
@@ -183,35 +283,69 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
         if stage == 0 {
             continue;
         }
-        step(store, id, TicketPatch {
-            status_id: Some(seeded::IN_PROGRESS),
-            assigned_resource_id: Some(Some(tech.id)),
-            assigned_role_id: Some(Some(role)),
-            ..Default::default()
-        })
+        step(
+            store,
+            id,
+            TicketPatch {
+                status_id: Some(seeded::IN_PROGRESS),
+                assigned_resource_id: Some(Some(tech.id)),
+                assigned_role_id: Some(Some(role)),
+                ..Default::default()
+            },
+        )
         .await?;
-        note(store, id, "Initial triage", "Checked the user's device and reproduced the fault.", Visibility::Internal, NoteKind::Note).await?;
-        tickets::log_time(store, ACTOR, id, NewTimeEntry {
-            resource_id: tech.id,
-            started_at: None,
-            ended_at: None,
-            minutes: Some(rng.random_range(10..90)),
-            billable: rng.random_bool(0.8),
-            notes: Some("Diagnosis".into()),
-        })
+        note(
+            store,
+            id,
+            "Initial triage",
+            "Checked the user's device and reproduced the fault.",
+            Visibility::Internal,
+            NoteKind::Note,
+        )
+        .await?;
+        tickets::log_time(
+            store,
+            ACTOR,
+            id,
+            NewTimeEntry {
+                resource_id: tech.id,
+                started_at: None,
+                ended_at: None,
+                minutes: Some(rng.random_range(10..90)),
+                billable: rng.random_bool(0.8),
+                notes: Some("Diagnosis".into()),
+            },
+        )
         .await?;
         let next = match stage {
             1 => None,
-            2 => Some(TicketPatch { status_id: Some(seeded::WAITING_CUSTOMER), ..Default::default() }),
-            3 => Some(TicketPatch { status_id: Some(seeded::WAITING_THIRD_PARTY), ..Default::default() }),
-            4 => Some(TicketPatch { status_id: Some(seeded::WAITING_MATERIALS), ..Default::default() }),
-            5 => Some(TicketPatch { status_id: Some(seeded::ON_HOLD), ..Default::default() }),
-            6 => Some(TicketPatch {
-                status_id: Some(seeded::ESCALATED),
-                escalation_reason: Some(Some("Needs a senior engineer: root cause is in the firewall configuration".into())),
+            2 => Some(TicketPatch {
+                status_id: Some(seeded::WAITING_CUSTOMER),
                 ..Default::default()
             }),
-            7 => Some(TicketPatch { status_id: Some(seeded::PENDING), ..Default::default() }),
+            3 => Some(TicketPatch {
+                status_id: Some(seeded::WAITING_THIRD_PARTY),
+                ..Default::default()
+            }),
+            4 => Some(TicketPatch {
+                status_id: Some(seeded::WAITING_MATERIALS),
+                ..Default::default()
+            }),
+            5 => Some(TicketPatch {
+                status_id: Some(seeded::ON_HOLD),
+                ..Default::default()
+            }),
+            6 => Some(TicketPatch {
+                status_id: Some(seeded::ESCALATED),
+                escalation_reason: Some(Some(
+                    "Needs a senior engineer: root cause is in the firewall configuration".into(),
+                )),
+                ..Default::default()
+            }),
+            7 => Some(TicketPatch {
+                status_id: Some(seeded::PENDING),
+                ..Default::default()
+            }),
             8 => Some(TicketPatch {
                 status_id: Some(seeded::RESOLVED),
                 resolution: Some(Some("Applied the fix and confirmed with the user.".into())),
@@ -225,7 +359,15 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
         };
         if let Some(patch) = next {
             step(store, id, patch).await?;
-            note(store, id, "Update", "We are working on this and will keep you posted.", Visibility::External, NoteKind::Email).await?;
+            note(
+                store,
+                id,
+                "Update",
+                "We are working on this and will keep you posted.",
+                Visibility::External,
+                NoteKind::Email,
+            )
+            .await?;
         }
     }
     let mut conn = store.read().await?;
@@ -242,11 +384,31 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
 }
 
 async fn step(store: &Store, id: TicketId, patch: TicketPatch) -> anyhow::Result<()> {
-    tickets::update(store, ACTOR, id, patch, None).await.with_context(|| format!("moving demo ticket {id}"))?;
+    tickets::update(store, ACTOR, id, patch, None)
+        .await
+        .with_context(|| format!("moving demo ticket {id}"))?;
     Ok(())
 }
 
-async fn note(store: &Store, id: TicketId, title: &str, body: &str, visibility: Visibility, kind: NoteKind) -> anyhow::Result<()> {
-    tickets::add_note(store, ACTOR, id, NewNote { title: Some(title.into()), body: body.into(), visibility, kind }).await?;
+async fn note(
+    store: &Store,
+    id: TicketId,
+    title: &str,
+    body: &str,
+    visibility: Visibility,
+    kind: NoteKind,
+) -> anyhow::Result<()> {
+    tickets::add_note(
+        store,
+        ACTOR,
+        id,
+        NewNote {
+            title: Some(title.into()),
+            body: body.into(),
+            visibility,
+            kind,
+        },
+    )
+    .await?;
     Ok(())
 }

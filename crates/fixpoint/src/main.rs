@@ -12,7 +12,11 @@ use fixpoint_server::auth::{self, Role};
 use fixpoint_store::Store;
 
 #[derive(Parser)]
-#[command(name = "fixpoint", version, about = "Fixpoint: a self-hosted PSA service desk for MSPs")]
+#[command(
+    name = "fixpoint",
+    version,
+    about = "Fixpoint: a self-hosted PSA service desk for MSPs"
+)]
 struct Cli {
     #[command(flatten)]
     overrides: Overrides,
@@ -58,21 +62,26 @@ enum ApikeyCommand {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| format!("'{text}' is not a role; use admin, technician or readonly"))
+    Role::parse(text)
+        .ok_or_else(|| format!("'{text}' is not a role; use admin, technician or readonly"))
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = cli.overrides.resolve()?;
     init_tracing(settings.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli.command, settings))
 }
 
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FIXPOINT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -80,7 +89,9 @@ fn init_tracing(format: LogFormat) {
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(&settings.database_url).await.with_context(|| format!("opening database {}", settings.database_url))
+    Store::open(&settings.database_url)
+        .await
+        .with_context(|| format!("opening database {}", settings.database_url))
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
@@ -94,10 +105,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("Database {} is up to date.", settings.database_url);
             Ok(())
         }
-        Command::Apikey { command: ApikeyCommand::Create { name, role } } => {
+        Command::Apikey {
+            command: ApikeyCommand::Create { name, role },
+        } => {
             let store = open(&settings).await?;
             let (id, key) = auth::create_key(&store, &name, role).await?;
-            println!("Created API key {id} '{name}' ({}). It is shown only now:\n{key}", role.as_str());
+            println!(
+                "Created API key {id} '{name}' ({}). It is shown only now:\n{key}",
+                role.as_str()
+            );
             Ok(())
         }
         Command::SeedDemo { tickets } => {
@@ -117,10 +133,18 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         }
     }
     bootstrap_admin_key(&store).await?;
-    let addr: SocketAddr = settings.listen.parse().with_context(|| format!("listen address '{}'", settings.listen))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let addr: SocketAddr = settings
+        .listen
+        .parse()
+        .with_context(|| format!("listen address '{}'", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     tracing::info!(address = %listener.local_addr()?, database = %settings.database_url, "Fixpoint is serving");
-    println!("Fixpoint is serving on http://{}/ (API docs: /api/v1/docs)", listener.local_addr()?);
+    println!(
+        "Fixpoint is serving on http://{}/ (API docs: /api/v1/docs)",
+        listener.local_addr()?
+    );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -137,7 +161,9 @@ async fn bootstrap_admin_key(store: &Store) -> anyhow::Result<()> {
     drop(conn);
     if count == 0 {
         let (_, key) = auth::create_key(store, "bootstrap-admin", Role::Admin).await?;
-        println!("No API keys existed, so an admin key was created. It is shown only now; keep it safe:\n\n    {key}\n");
+        println!(
+            "No API keys existed, so an admin key was created. It is shown only now; keep it safe:\n\n    {key}\n"
+        );
     }
     Ok(())
 }

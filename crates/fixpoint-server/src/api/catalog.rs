@@ -14,7 +14,9 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiResult, Problem};
 use crate::json::Json;
-use crate::service::catalog::{self as service, NewIssueType, NewStatus, PriorityInput, StatusPatch, TicketTypeInput, Workflow};
+use crate::service::catalog::{
+    self as service, NewIssueType, NewStatus, PriorityInput, StatusPatch, TicketTypeInput, Workflow,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,7 +33,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Statuses with their SLA clock behaviour and what entering them requires.
 #[utoipa::path(get, path = "/statuses", tag = "catalogue", responses((status = 200, body = Vec<Status>)), security(("api_key" = [])))]
-async fn list_statuses(State(s): State<AppState>, _c: Caller) -> ApiResult<axum::Json<Vec<Status>>> {
+async fn list_statuses(
+    State(s): State<AppState>,
+    _c: Caller,
+) -> ApiResult<axum::Json<Vec<Status>>> {
     let mut conn = s.store.read().await?;
     Ok(axum::Json(rows::statuses(&mut conn).await?))
 }
@@ -39,22 +44,39 @@ async fn list_statuses(State(s): State<AppState>, _c: Caller) -> ApiResult<axum:
 #[utoipa::path(post, path = "/statuses", tag = "catalogue", request_body = NewStatus,
     responses((status = 201, body = Status), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_status(State(s): State<AppState>, caller: Caller, Json(new): Json<NewStatus>) -> ApiResult<(StatusCode, axum::Json<Status>)> {
+async fn create_status(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewStatus>,
+) -> ApiResult<(StatusCode, axum::Json<Status>)> {
     caller.require_admin()?;
-    Ok((StatusCode::CREATED, axum::Json(service::create_status(&s.store, new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::create_status(&s.store, new).await?),
+    ))
 }
 
 #[utoipa::path(patch, path = "/statuses/{id}", tag = "catalogue", params(("id" = i64, Path)), request_body = StatusPatch,
     responses((status = 200, body = Status), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_status(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(patch): Json<StatusPatch>) -> ApiResult<axum::Json<Status>> {
+async fn update_status(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<StatusPatch>,
+) -> ApiResult<axum::Json<Status>> {
     caller.require_admin()?;
-    Ok(axum::Json(service::update_status(&s.store, StatusId(id), patch).await?))
+    Ok(axum::Json(
+        service::update_status(&s.store, StatusId(id), patch).await?,
+    ))
 }
 
 /// Priorities, most urgent first.
 #[utoipa::path(get, path = "/priorities", tag = "catalogue", responses((status = 200, body = Vec<Priority>)), security(("api_key" = [])))]
-async fn list_priorities(State(s): State<AppState>, _c: Caller) -> ApiResult<axum::Json<Vec<Priority>>> {
+async fn list_priorities(
+    State(s): State<AppState>,
+    _c: Caller,
+) -> ApiResult<axum::Json<Vec<Priority>>> {
     let mut conn = s.store.read().await?;
     Ok(axum::Json(rows::priorities(&mut conn).await?))
 }
@@ -62,21 +84,38 @@ async fn list_priorities(State(s): State<AppState>, _c: Caller) -> ApiResult<axu
 #[utoipa::path(post, path = "/priorities", tag = "catalogue", request_body = PriorityInput,
     responses((status = 201, body = Priority), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_priority(State(s): State<AppState>, caller: Caller, Json(input): Json<PriorityInput>) -> ApiResult<(StatusCode, axum::Json<Priority>)> {
+async fn create_priority(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(input): Json<PriorityInput>,
+) -> ApiResult<(StatusCode, axum::Json<Priority>)> {
     caller.require_admin()?;
-    Ok((StatusCode::CREATED, axum::Json(service::save_priority(&s.store, None, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::save_priority(&s.store, None, input).await?),
+    ))
 }
 
 #[utoipa::path(patch, path = "/priorities/{id}", tag = "catalogue", params(("id" = i64, Path)), request_body = PriorityInput,
     responses((status = 200, body = Priority), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_priority(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(input): Json<PriorityInput>) -> ApiResult<axum::Json<Priority>> {
+async fn update_priority(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(input): Json<PriorityInput>,
+) -> ApiResult<axum::Json<Priority>> {
     caller.require_admin()?;
-    Ok(axum::Json(service::save_priority(&s.store, Some(PriorityId(id)), input).await?))
+    Ok(axum::Json(
+        service::save_priority(&s.store, Some(PriorityId(id)), input).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/ticket-types", tag = "catalogue", responses((status = 200, body = Vec<TicketType>)), security(("api_key" = [])))]
-async fn list_ticket_types(State(s): State<AppState>, _c: Caller) -> ApiResult<axum::Json<Vec<TicketType>>> {
+async fn list_ticket_types(
+    State(s): State<AppState>,
+    _c: Caller,
+) -> ApiResult<axum::Json<Vec<TicketType>>> {
     let mut conn = s.store.read().await?;
     Ok(axum::Json(rows::ticket_types(&mut conn).await?))
 }
@@ -84,22 +123,39 @@ async fn list_ticket_types(State(s): State<AppState>, _c: Caller) -> ApiResult<a
 #[utoipa::path(post, path = "/ticket-types", tag = "catalogue", request_body = TicketTypeInput,
     responses((status = 201, body = TicketType), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_ticket_type(State(s): State<AppState>, caller: Caller, Json(input): Json<TicketTypeInput>) -> ApiResult<(StatusCode, axum::Json<TicketType>)> {
+async fn create_ticket_type(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(input): Json<TicketTypeInput>,
+) -> ApiResult<(StatusCode, axum::Json<TicketType>)> {
     caller.require_admin()?;
-    Ok((StatusCode::CREATED, axum::Json(service::save_ticket_type(&s.store, None, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::save_ticket_type(&s.store, None, input).await?),
+    ))
 }
 
 #[utoipa::path(patch, path = "/ticket-types/{id}", tag = "catalogue", params(("id" = i64, Path)), request_body = TicketTypeInput,
     responses((status = 200, body = TicketType), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_ticket_type(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(input): Json<TicketTypeInput>) -> ApiResult<axum::Json<TicketType>> {
+async fn update_ticket_type(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(input): Json<TicketTypeInput>,
+) -> ApiResult<axum::Json<TicketType>> {
     caller.require_admin()?;
-    Ok(axum::Json(service::save_ticket_type(&s.store, Some(TicketTypeId(id)), input).await?))
+    Ok(axum::Json(
+        service::save_ticket_type(&s.store, Some(TicketTypeId(id)), input).await?,
+    ))
 }
 
 /// Issue types and, under them (`parent_id`), sub-issue types.
 #[utoipa::path(get, path = "/issue-types", tag = "catalogue", responses((status = 200, body = Vec<IssueType>)), security(("api_key" = [])))]
-async fn list_issue_types(State(s): State<AppState>, _c: Caller) -> ApiResult<axum::Json<Vec<IssueType>>> {
+async fn list_issue_types(
+    State(s): State<AppState>,
+    _c: Caller,
+) -> ApiResult<axum::Json<Vec<IssueType>>> {
     let mut conn = s.store.read().await?;
     Ok(axum::Json(rows::issue_types(&mut conn).await?))
 }
@@ -107,9 +163,16 @@ async fn list_issue_types(State(s): State<AppState>, _c: Caller) -> ApiResult<ax
 #[utoipa::path(post, path = "/issue-types", tag = "catalogue", request_body = NewIssueType,
     responses((status = 201, body = IssueType), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_issue_type(State(s): State<AppState>, caller: Caller, Json(new): Json<NewIssueType>) -> ApiResult<(StatusCode, axum::Json<IssueType>)> {
+async fn create_issue_type(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewIssueType>,
+) -> ApiResult<(StatusCode, axum::Json<IssueType>)> {
     caller.require_admin()?;
-    Ok((StatusCode::CREATED, axum::Json(service::create_issue_type(&s.store, new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::create_issue_type(&s.store, new).await?),
+    ))
 }
 
 /// The allowed status moves and the workflow switches.
@@ -122,7 +185,13 @@ async fn get_workflow(State(s): State<AppState>, _c: Caller) -> ApiResult<axum::
 #[utoipa::path(put, path = "/workflow/settings", tag = "catalogue", request_body = WorkflowSettings,
     responses((status = 200, body = WorkflowSettings), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn put_workflow_settings(State(s): State<AppState>, caller: Caller, Json(settings): Json<WorkflowSettings>) -> ApiResult<axum::Json<WorkflowSettings>> {
+async fn put_workflow_settings(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(settings): Json<WorkflowSettings>,
+) -> ApiResult<axum::Json<WorkflowSettings>> {
     caller.require_admin()?;
-    Ok(axum::Json(service::save_settings(&s.store, settings).await?))
+    Ok(axum::Json(
+        service::save_settings(&s.store, settings).await?,
+    ))
 }

@@ -16,7 +16,9 @@ use crate::errors::{ApiError, ApiResult, Problem};
 use crate::json::Json;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(revoke))
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(revoke))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,14 +49,30 @@ pub struct CreatedApiKey {
 #[utoipa::path(post, path = "/api-keys", tag = "access", request_body = NewApiKey,
     responses((status = 201, body = CreatedApiKey), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create(State(s): State<AppState>, caller: Caller, Json(new): Json<NewApiKey>) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
+async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewApiKey>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
     caller.require_admin()?;
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::field("name", ErrorCode::Required, "name is 1 to 100 characters"));
+        return Err(ApiError::field(
+            "name",
+            ErrorCode::Required,
+            "name is 1 to 100 characters",
+        ));
     }
     let (id, key) = create_key(&s.store, name, new.role).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedApiKey { id, name: name.to_owned(), role: new.role, key })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedApiKey {
+            id,
+            name: name.to_owned(),
+            role: new.role,
+            key,
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/api-keys", tag = "access", responses((status = 200, body = Vec<ApiKeyInfo>)), security(("api_key" = [])))]
@@ -64,7 +82,13 @@ async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::Json
     let keys = rows::api_keys(&mut conn).await?;
     Ok(axum::Json(
         keys.into_iter()
-            .map(|k| ApiKeyInfo { id: k.id, name: k.name, role: k.role, created_at: k.created_at, revoked_at: k.revoked_at })
+            .map(|k| ApiKeyInfo {
+                id: k.id,
+                name: k.name,
+                role: k.role,
+                created_at: k.created_at,
+                revoked_at: k.revoked_at,
+            })
             .collect(),
     ))
 }

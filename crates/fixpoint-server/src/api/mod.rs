@@ -28,12 +28,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de).map(Query).map_err(|err| {
-            let path = err.path().to_string();
-            let message = err.inner().to_string();
-            let field = backticked(&message).unwrap_or(path);
-            ApiError::field(field, ErrorCode::InvalidField, format!("query parameter: {message}"))
-        })
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.inner().to_string();
+                let field = backticked(&message).unwrap_or(path);
+                ApiError::field(
+                    field,
+                    ErrorCode::InvalidField,
+                    format!("query parameter: {message}"),
+                )
+            })
     }
 }
 
@@ -61,7 +67,11 @@ pub fn limit(limit: Option<u64>) -> Result<u64, ApiError> {
     match limit {
         None => Ok(LIST_LIMIT_DEFAULT),
         Some(n) if (1..=LIST_LIMIT_MAX).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::field("limit", ErrorCode::OutOfRange, format!("limit is {n}; it must be 1 to {LIST_LIMIT_MAX}"))),
+        Some(n) => Err(ApiError::field(
+            "limit",
+            ErrorCode::OutOfRange,
+            format!("limit is {n}; it must be 1 to {LIST_LIMIT_MAX}"),
+        )),
     }
 }
 
@@ -70,10 +80,17 @@ impl PageParams {
         let after = match &self.cursor {
             None => None,
             Some(c) => Some(c.parse::<i64>().map_err(|_| {
-                ApiError::field("cursor", ErrorCode::InvalidField, "cursor is not one this server handed out; pass next_cursor back unchanged")
+                ApiError::field(
+                    "cursor",
+                    ErrorCode::InvalidField,
+                    "cursor is not one this server handed out; pass next_cursor back unchanged",
+                )
             })?),
         };
-        Ok(Page { after, limit: limit(self.limit)? })
+        Ok(Page {
+            after,
+            limit: limit(self.limit)?,
+        })
     }
 }
 
@@ -105,18 +122,32 @@ has_id!(
 
 impl<T: HasId> ListPage<T> {
     pub fn new(items: Vec<T>, page: &Page) -> Self {
-        let next_cursor = (items.len() as u64 == page.limit).then(|| items.last().map(|i| i.id().to_string())).flatten();
+        let next_cursor = (items.len() as u64 == page.limit)
+            .then(|| items.last().map(|i| i.id().to_string()))
+            .flatten();
         Self { items, next_cursor }
     }
 }
 
 /// A comma-separated list of ids in a query parameter, e.g. `status_id=1,2`.
-pub fn id_list<T>(field: &str, text: Option<&str>, wrap: impl Fn(i64) -> T) -> Result<Vec<T>, ApiError> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(Vec::new()) };
+pub fn id_list<T>(
+    field: &str,
+    text: Option<&str>,
+    wrap: impl Fn(i64) -> T,
+) -> Result<Vec<T>, ApiError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(Vec::new());
+    };
     text.split(',')
         .map(|part| {
             part.trim().parse::<i64>().map(&wrap).map_err(|_| {
-                ApiError::field(field, ErrorCode::InvalidField, format!("'{part}' is not an id; give ids separated by commas, e.g. {field}=1,2"))
+                ApiError::field(
+                    field,
+                    ErrorCode::InvalidField,
+                    format!(
+                        "'{part}' is not an id; give ids separated by commas, e.g. {field}=1,2"
+                    ),
+                )
             })
         })
         .collect()
@@ -126,7 +157,11 @@ pub fn id_list<T>(field: &str, text: Option<&str>, wrap: impl Fn(i64) -> T) -> R
 pub fn instant(field: &str, text: Option<&str>) -> Result<Option<jiff::Timestamp>, ApiError> {
     text.map(|t| {
         t.parse::<jiff::Timestamp>().map_err(|_| {
-            ApiError::field(field, ErrorCode::InvalidField, format!("'{t}' is not an RFC 3339 instant such as 2024-02-15T09:00:00Z"))
+            ApiError::field(
+                field,
+                ErrorCode::InvalidField,
+                format!("'{t}' is not an RFC 3339 instant such as 2024-02-15T09:00:00Z"),
+            )
         })
     })
     .transpose()
@@ -134,11 +169,17 @@ pub fn instant(field: &str, text: Option<&str>) -> Result<Option<jiff::Timestamp
 
 /// The version in `If-Match`: `3`, `"3"` or `W/"3"`.
 pub fn if_match(parts: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(value) = parts.get(axum::http::header::IF_MATCH) else { return Ok(None) };
+    let Some(value) = parts.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
     let text = value.to_str().unwrap_or("").trim();
     let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     bare.parse::<i64>().map(Some).map_err(|_| {
-        ApiError::field("If-Match", ErrorCode::InvalidField, format!("If-Match is '{text}'; send the ticket's version, e.g. If-Match: \"3\""))
+        ApiError::field(
+            "If-Match",
+            ErrorCode::InvalidField,
+            format!("If-Match is '{text}'; send the ticket's version, e.g. If-Match: \"3\""),
+        )
     })
 }
 
@@ -151,7 +192,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(id)) => Ok(Id(id)),
-            Err(_) => Err(ApiError::field("id", ErrorCode::InvalidField, "the id in the path must be an integer")),
+            Err(_) => Err(ApiError::field(
+                "id",
+                ErrorCode::InvalidField,
+                "the id in the path must be an integer",
+            )),
         }
     }
 }

@@ -59,33 +59,55 @@ pub struct PartyParams {
 impl PartyParams {
     fn split(self) -> (PartyFilter, PageParams) {
         (
-            PartyFilter { active: self.active, company_id: self.company_id.map(CompanyId), name_contains: self.q, email: self.email },
-            PageParams { limit: self.limit, cursor: self.cursor },
+            PartyFilter {
+                active: self.active,
+                company_id: self.company_id.map(CompanyId),
+                name_contains: self.q,
+                email: self.email,
+            },
+            PageParams {
+                limit: self.limit,
+                cursor: self.cursor,
+            },
         )
     }
 }
 
-
 #[utoipa::path(post, path = "/companies", tag = "companies", request_body = NewCompany,
     responses((status = 201, body = Company), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_company(State(s): State<AppState>, caller: Caller, Json(new): Json<NewCompany>) -> ApiResult<CreatedOut<Company>> {
+async fn create_company(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewCompany>,
+) -> ApiResult<CreatedOut<Company>> {
     caller.require_write()?;
     Ok(created(service::create_company(&s.store, new).await?))
 }
 
 #[utoipa::path(get, path = "/companies", tag = "companies", params(PartyParams),
     responses((status = 200, body = ListPage<Company>)), security(("api_key" = [])))]
-async fn list_companies(State(s): State<AppState>, _c: Caller, Query(p): Query<PartyParams>) -> ApiResult<JsonOut<ListPage<Company>>> {
+async fn list_companies(
+    State(s): State<AppState>,
+    _c: Caller,
+    Query(p): Query<PartyParams>,
+) -> ApiResult<JsonOut<ListPage<Company>>> {
     let (filter, page) = p.split();
     let page = page.page()?;
-    Ok(axum::Json(ListPage::new(service::companies(&s.store, &filter, &page).await?, &page)))
+    Ok(axum::Json(ListPage::new(
+        service::companies(&s.store, &filter, &page).await?,
+        &page,
+    )))
 }
 
 #[utoipa::path(get, path = "/companies/{id}", tag = "companies", params(("id" = i64, Path)),
     responses((status = 200, body = Company), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn get_company(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiResult<JsonOut<Company>> {
+async fn get_company(
+    State(s): State<AppState>,
+    _c: Caller,
+    Id(id): Id,
+) -> ApiResult<JsonOut<Company>> {
     Ok(axum::Json(service::company(&s.store, CompanyId(id)).await?))
 }
 
@@ -93,104 +115,187 @@ async fn get_company(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiRe
 #[utoipa::path(patch, path = "/companies/{id}", tag = "companies", params(("id" = i64, Path)), request_body = CompanyPatch,
     responses((status = 200, body = Company), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_company(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(patch): Json<CompanyPatch>) -> ApiResult<JsonOut<Company>> {
+async fn update_company(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<CompanyPatch>,
+) -> ApiResult<JsonOut<Company>> {
     caller.require_write()?;
-    Ok(axum::Json(service::update_company(&s.store, CompanyId(id), patch).await?))
+    Ok(axum::Json(
+        service::update_company(&s.store, CompanyId(id), patch).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/companies/{id}/locations", tag = "companies", params(("id" = i64, Path)), request_body = NewLocation,
     responses((status = 201, body = Location), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_location(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(new): Json<NewLocation>) -> ApiResult<CreatedOut<Location>> {
+async fn create_location(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(new): Json<NewLocation>,
+) -> ApiResult<CreatedOut<Location>> {
     caller.require_write()?;
-    Ok(created(service::create_location(&s.store, CompanyId(id), new).await?))
+    Ok(created(
+        service::create_location(&s.store, CompanyId(id), new).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/companies/{id}/locations", tag = "companies", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = ListPage<Location>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn list_locations(State(s): State<AppState>, _c: Caller, Id(id): Id, Query(p): Query<PageParams>) -> ApiResult<JsonOut<ListPage<Location>>> {
+async fn list_locations(
+    State(s): State<AppState>,
+    _c: Caller,
+    Id(id): Id,
+    Query(p): Query<PageParams>,
+) -> ApiResult<JsonOut<ListPage<Location>>> {
     let page = p.page()?;
-    Ok(axum::Json(ListPage::new(service::locations(&s.store, CompanyId(id), &page).await?, &page)))
+    Ok(axum::Json(ListPage::new(
+        service::locations(&s.store, CompanyId(id), &page).await?,
+        &page,
+    )))
 }
 
 #[utoipa::path(post, path = "/contacts", tag = "contacts", request_body = NewContact,
     responses((status = 201, body = Contact), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_contact(State(s): State<AppState>, caller: Caller, Json(new): Json<NewContact>) -> ApiResult<CreatedOut<Contact>> {
+async fn create_contact(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewContact>,
+) -> ApiResult<CreatedOut<Contact>> {
     caller.require_write()?;
     Ok(created(service::create_contact(&s.store, new).await?))
 }
 
 #[utoipa::path(get, path = "/contacts", tag = "contacts", params(PartyParams),
     responses((status = 200, body = ListPage<Contact>)), security(("api_key" = [])))]
-async fn list_contacts(State(s): State<AppState>, _c: Caller, Query(p): Query<PartyParams>) -> ApiResult<JsonOut<ListPage<Contact>>> {
+async fn list_contacts(
+    State(s): State<AppState>,
+    _c: Caller,
+    Query(p): Query<PartyParams>,
+) -> ApiResult<JsonOut<ListPage<Contact>>> {
     let (filter, page) = p.split();
     let page = page.page()?;
-    Ok(axum::Json(ListPage::new(service::contacts(&s.store, &filter, &page).await?, &page)))
+    Ok(axum::Json(ListPage::new(
+        service::contacts(&s.store, &filter, &page).await?,
+        &page,
+    )))
 }
 
 #[utoipa::path(get, path = "/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 200, body = Contact), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn get_contact(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiResult<JsonOut<Contact>> {
+async fn get_contact(
+    State(s): State<AppState>,
+    _c: Caller,
+    Id(id): Id,
+) -> ApiResult<JsonOut<Contact>> {
     Ok(axum::Json(service::contact(&s.store, ContactId(id)).await?))
 }
 
 #[utoipa::path(patch, path = "/contacts/{id}", tag = "contacts", params(("id" = i64, Path)), request_body = ContactPatch,
     responses((status = 200, body = Contact), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_contact(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(patch): Json<ContactPatch>) -> ApiResult<JsonOut<Contact>> {
+async fn update_contact(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<ContactPatch>,
+) -> ApiResult<JsonOut<Contact>> {
     caller.require_write()?;
-    Ok(axum::Json(service::update_contact(&s.store, ContactId(id), patch).await?))
+    Ok(axum::Json(
+        service::update_contact(&s.store, ContactId(id), patch).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/resources", tag = "resources", request_body = NewResource,
     responses((status = 201, body = Resource), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_resource(State(s): State<AppState>, caller: Caller, Json(new): Json<NewResource>) -> ApiResult<CreatedOut<Resource>> {
+async fn create_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewResource>,
+) -> ApiResult<CreatedOut<Resource>> {
     caller.require_admin()?;
     Ok(created(service::create_resource(&s.store, new).await?))
 }
 
 #[utoipa::path(get, path = "/resources", tag = "resources", params(PartyParams),
     responses((status = 200, body = ListPage<Resource>)), security(("api_key" = [])))]
-async fn list_resources(State(s): State<AppState>, _c: Caller, Query(p): Query<PartyParams>) -> ApiResult<JsonOut<ListPage<Resource>>> {
+async fn list_resources(
+    State(s): State<AppState>,
+    _c: Caller,
+    Query(p): Query<PartyParams>,
+) -> ApiResult<JsonOut<ListPage<Resource>>> {
     let (filter, page) = p.split();
     let page = page.page()?;
-    Ok(axum::Json(ListPage::new(service::resources(&s.store, &filter, &page).await?, &page)))
+    Ok(axum::Json(ListPage::new(
+        service::resources(&s.store, &filter, &page).await?,
+        &page,
+    )))
 }
 
 #[utoipa::path(get, path = "/resources/{id}", tag = "resources", params(("id" = i64, Path)),
     responses((status = 200, body = Resource), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn get_resource(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiResult<JsonOut<Resource>> {
-    Ok(axum::Json(service::resource(&s.store, ResourceId(id)).await?))
+async fn get_resource(
+    State(s): State<AppState>,
+    _c: Caller,
+    Id(id): Id,
+) -> ApiResult<JsonOut<Resource>> {
+    Ok(axum::Json(
+        service::resource(&s.store, ResourceId(id)).await?,
+    ))
 }
 
 #[utoipa::path(patch, path = "/resources/{id}", tag = "resources", params(("id" = i64, Path)), request_body = ResourcePatch,
     responses((status = 200, body = Resource), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_resource(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(patch): Json<ResourcePatch>) -> ApiResult<JsonOut<Resource>> {
+async fn update_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<ResourcePatch>,
+) -> ApiResult<JsonOut<Resource>> {
     caller.require_admin()?;
-    Ok(axum::Json(service::update_resource(&s.store, ResourceId(id), patch).await?))
+    Ok(axum::Json(
+        service::update_resource(&s.store, ResourceId(id), patch).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/roles", tag = "resources", request_body = NewNamed,
     responses((status = 201, body = Role), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_role(State(s): State<AppState>, caller: Caller, Json(new): Json<NewNamed>) -> ApiResult<CreatedOut<Role>> {
+async fn create_role(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewNamed>,
+) -> ApiResult<CreatedOut<Role>> {
     caller.require_admin()?;
     let id = service::create_named(&s.store, NamedTable::Roles, new.clone()).await?;
-    Ok(created(Role { id: RoleId(id), name: new.name, active: new.active }))
+    Ok(created(Role {
+        id: RoleId(id),
+        name: new.name,
+        active: new.active,
+    }))
 }
 
 #[utoipa::path(get, path = "/roles", tag = "resources", params(PartyParams),
     responses((status = 200, body = ListPage<Role>)), security(("api_key" = [])))]
-async fn list_roles(State(s): State<AppState>, _c: Caller, Query(p): Query<PartyParams>) -> ApiResult<JsonOut<ListPage<Role>>> {
+async fn list_roles(
+    State(s): State<AppState>,
+    _c: Caller,
+    Query(p): Query<PartyParams>,
+) -> ApiResult<JsonOut<ListPage<Role>>> {
     let (filter, page) = p.split();
     let page = page.page()?;
-    Ok(axum::Json(ListPage::new(service::roles(&s.store, &filter, &page).await?, &page)))
+    Ok(axum::Json(ListPage::new(
+        service::roles(&s.store, &filter, &page).await?,
+        &page,
+    )))
 }
 
 #[utoipa::path(get, path = "/roles/{id}", tag = "resources", params(("id" = i64, Path)),
@@ -203,26 +308,48 @@ async fn get_role(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiResul
 #[utoipa::path(patch, path = "/roles/{id}", tag = "resources", params(("id" = i64, Path)), request_body = NamedPatch,
     responses((status = 200, body = Role), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_role(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(patch): Json<NamedPatch>) -> ApiResult<JsonOut<Role>> {
+async fn update_role(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<NamedPatch>,
+) -> ApiResult<JsonOut<Role>> {
     caller.require_admin()?;
-    Ok(axum::Json(service::update_role(&s.store, RoleId(id), patch).await?))
+    Ok(axum::Json(
+        service::update_role(&s.store, RoleId(id), patch).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/queues", tag = "queues", request_body = NewNamed,
     responses((status = 201, body = Queue), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_queue(State(s): State<AppState>, caller: Caller, Json(new): Json<NewNamed>) -> ApiResult<CreatedOut<Queue>> {
+async fn create_queue(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewNamed>,
+) -> ApiResult<CreatedOut<Queue>> {
     caller.require_admin()?;
     let id = service::create_named(&s.store, NamedTable::Queues, new.clone()).await?;
-    Ok(created(Queue { id: QueueId(id), name: new.name, active: new.active }))
+    Ok(created(Queue {
+        id: QueueId(id),
+        name: new.name,
+        active: new.active,
+    }))
 }
 
 #[utoipa::path(get, path = "/queues", tag = "queues", params(PartyParams),
     responses((status = 200, body = ListPage<Queue>)), security(("api_key" = [])))]
-async fn list_queues(State(s): State<AppState>, _c: Caller, Query(p): Query<PartyParams>) -> ApiResult<JsonOut<ListPage<Queue>>> {
+async fn list_queues(
+    State(s): State<AppState>,
+    _c: Caller,
+    Query(p): Query<PartyParams>,
+) -> ApiResult<JsonOut<ListPage<Queue>>> {
     let (filter, page) = p.split();
     let page = page.page()?;
-    Ok(axum::Json(ListPage::new(service::queues(&s.store, &filter, &page).await?, &page)))
+    Ok(axum::Json(ListPage::new(
+        service::queues(&s.store, &filter, &page).await?,
+        &page,
+    )))
 }
 
 #[utoipa::path(get, path = "/queues/{id}", tag = "queues", params(("id" = i64, Path)),
@@ -235,30 +362,54 @@ async fn get_queue(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiResu
 #[utoipa::path(patch, path = "/queues/{id}", tag = "queues", params(("id" = i64, Path)), request_body = NamedPatch,
     responses((status = 200, body = Queue), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn update_queue(State(s): State<AppState>, caller: Caller, Id(id): Id, Json(patch): Json<NamedPatch>) -> ApiResult<JsonOut<Queue>> {
+async fn update_queue(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<NamedPatch>,
+) -> ApiResult<JsonOut<Queue>> {
     caller.require_admin()?;
-    Ok(axum::Json(service::update_queue(&s.store, QueueId(id), patch).await?))
+    Ok(axum::Json(
+        service::update_queue(&s.store, QueueId(id), patch).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/contracts", tag = "contracts", request_body = NewContract,
     responses((status = 201, body = Contract), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn create_contract(State(s): State<AppState>, caller: Caller, Json(new): Json<NewContract>) -> ApiResult<CreatedOut<Contract>> {
+async fn create_contract(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewContract>,
+) -> ApiResult<CreatedOut<Contract>> {
     caller.require_write()?;
     Ok(created(service::create_contract(&s.store, new).await?))
 }
 
 #[utoipa::path(get, path = "/contracts", tag = "contracts", params(PartyParams),
     responses((status = 200, body = ListPage<Contract>)), security(("api_key" = [])))]
-async fn list_contracts(State(s): State<AppState>, _c: Caller, Query(p): Query<PartyParams>) -> ApiResult<JsonOut<ListPage<Contract>>> {
+async fn list_contracts(
+    State(s): State<AppState>,
+    _c: Caller,
+    Query(p): Query<PartyParams>,
+) -> ApiResult<JsonOut<ListPage<Contract>>> {
     let (filter, page) = p.split();
     let page = page.page()?;
-    Ok(axum::Json(ListPage::new(service::contracts(&s.store, &filter, &page).await?, &page)))
+    Ok(axum::Json(ListPage::new(
+        service::contracts(&s.store, &filter, &page).await?,
+        &page,
+    )))
 }
 
 #[utoipa::path(get, path = "/contracts/{id}", tag = "contracts", params(("id" = i64, Path)),
     responses((status = 200, body = Contract), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn get_contract(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiResult<JsonOut<Contract>> {
-    Ok(axum::Json(service::contract(&s.store, ContractId(id)).await?))
+async fn get_contract(
+    State(s): State<AppState>,
+    _c: Caller,
+    Id(id): Id,
+) -> ApiResult<JsonOut<Contract>> {
+    Ok(axum::Json(
+        service::contract(&s.store, ContractId(id)).await?,
+    ))
 }

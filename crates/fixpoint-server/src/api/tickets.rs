@@ -49,7 +49,11 @@ const IDEMPOTENCY_KEY_MAX: usize = 255;
     ),
     security(("api_key" = []))
 )]
-async fn create(State(state): State<AppState>, caller: Caller, request: Request) -> ApiResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> ApiResult<Response> {
     caller.require_write()?;
     let key = idempotency_key(request.headers())?;
     let (body, _) = json::raw_body(request, &state).await?;
@@ -59,9 +63,15 @@ async fn create(State(state): State<AppState>, caller: Caller, request: Request)
         response_status: i64::from(StatusCode::CREATED.as_u16()),
         response_body: serde_json::to_string(outcome).unwrap_or_default(),
     };
-    let request_digest = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let request_digest = Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
     let digest_for_store = request_digest.clone();
-    let respond_with_digest = move |outcome: &TicketOutcome| StoredResponse { request_digest: digest_for_store.clone(), ..respond(outcome) };
+    let respond_with_digest = move |outcome: &TicketOutcome| StoredResponse {
+        request_digest: digest_for_store.clone(),
+        ..respond(outcome)
+    };
     let idempotency = key.as_deref().map(|key| Idempotency {
         api_key_id: caller.key_id,
         key,
@@ -71,10 +81,14 @@ async fn create(State(state): State<AppState>, caller: Caller, request: Request)
     match service::create(&state.store, &caller.actor(), new, idempotency).await? {
         Created::New(outcome) => Ok(created(&outcome)),
         Created::Replayed(stored) => {
-            let status = StatusCode::from_u16(stored.response_status as u16).unwrap_or(StatusCode::CREATED);
+            let status =
+                StatusCode::from_u16(stored.response_status as u16).unwrap_or(StatusCode::CREATED);
             let mut response = (status, stored.response_body).into_response();
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
@@ -82,13 +96,20 @@ async fn create(State(state): State<AppState>, caller: Caller, request: Request)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value.to_str().unwrap_or("").trim();
-    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !key.chars().all(|c| c.is_ascii_graphic()) {
+    if key.is_empty()
+        || key.len() > IDEMPOTENCY_KEY_MAX
+        || !key.chars().all(|c| c.is_ascii_graphic())
+    {
         return Err(ApiError::field(
             "Idempotency-Key",
             ErrorCode::InvalidField,
-            format!("Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters, e.g. a UUID"),
+            format!(
+                "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters, e.g. a UUID"
+            ),
         ));
     }
     Ok(Some(key.to_owned()))
@@ -151,7 +172,8 @@ async fn update(
 ) -> ApiResult<Response> {
     caller.require_write()?;
     let expected = if_match(&headers)?;
-    let outcome = service::update(&state.store, &caller.actor(), TicketId(id), patch, expected).await?;
+    let outcome =
+        service::update(&state.store, &caller.actor(), TicketId(id), patch, expected).await?;
     let mut response = axum::Json(&outcome).into_response();
     insert_etag(response.headers_mut(), outcome.ticket.version);
     Ok(response)
@@ -200,13 +222,21 @@ pub struct TicketList {
     responses((status = 200, body = TicketList), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
-async fn list(State(state): State<AppState>, _caller: Caller, Query(p): Query<TicketListParams>) -> ApiResult<axum::Json<TicketList>> {
+async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(p): Query<TicketListParams>,
+) -> ApiResult<axum::Json<TicketList>> {
     let filter = TicketFilter {
         status_ids: id_list("status_id", p.status_id.as_deref(), StatusId)?,
         priority_ids: id_list("priority_id", p.priority_id.as_deref(), PriorityId)?,
         company_ids: id_list("company_id", p.company_id.as_deref(), CompanyId)?,
         queue_ids: id_list("queue_id", p.queue_id.as_deref(), QueueId)?,
-        assigned_resource_ids: id_list("assigned_resource_id", p.assigned_resource_id.as_deref(), ResourceId)?,
+        assigned_resource_ids: id_list(
+            "assigned_resource_id",
+            p.assigned_resource_id.as_deref(),
+            ResourceId,
+        )?,
         type_ids: id_list("type_id", p.type_id.as_deref(), TicketTypeId)?,
         open: p.open,
         created_after: instant("created_after", p.created_after.as_deref())?,
@@ -217,17 +247,32 @@ async fn list(State(state): State<AppState>, _caller: Caller, Query(p): Query<Ti
     };
     let sort = match p.sort.as_deref() {
         None => Sort::default(),
-        Some(text) => Sort::parse(text).map_err(|m| ApiError::field("sort", ErrorCode::InvalidField, m))?,
+        Some(text) => {
+            Sort::parse(text).map_err(|m| ApiError::field("sort", ErrorCode::InvalidField, m))?
+        }
     };
     let after = match p.cursor.as_deref() {
         None => None,
         Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
-            ApiError::field("cursor", ErrorCode::InvalidField, "cursor is not one this server handed out; pass next_cursor back unchanged")
+            ApiError::field(
+                "cursor",
+                ErrorCode::InvalidField,
+                "cursor is not one this server handed out; pass next_cursor back unchanged",
+            )
         })?),
     };
-    let query = ListQuery { filter: &filter, sort, limit: limit(p.limit)?, after };
+    let query = ListQuery {
+        filter: &filter,
+        sort,
+        limit: limit(p.limit)?,
+        after,
+    };
     let page = service::list(&state.store, &query).await?;
-    Ok(axum::Json(TicketList { items: page.items, next_cursor: page.next_cursor.map(Cursor::encode), total: page.total }))
+    Ok(axum::Json(TicketList {
+        items: page.items,
+        next_cursor: page.next_cursor.map(Cursor::encode),
+        total: page.total,
+    }))
 }
 
 /// Add a note: internal (technicians only) or external (visible to the client).
@@ -255,8 +300,14 @@ async fn add_note(
     responses((status = 200, body = Vec<Note>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
-async fn notes(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<Vec<Note>>> {
-    Ok(axum::Json(service::notes(&state.store, TicketId(id)).await?))
+async fn notes(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Vec<Note>>> {
+    Ok(axum::Json(
+        service::notes(&state.store, TicketId(id)).await?,
+    ))
 }
 
 /// Log time: `started_at` + `ended_at`, or `minutes`. Billable unless `billable: false`.
@@ -284,8 +335,14 @@ async fn log_time(
     responses((status = 200, body = Vec<TimeEntry>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
-async fn time_entries(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<Vec<TimeEntry>>> {
-    Ok(axum::Json(service::time_entries(&state.store, TicketId(id)).await?))
+async fn time_entries(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Vec<TimeEntry>>> {
+    Ok(axum::Json(
+        service::time_entries(&state.store, TicketId(id)).await?,
+    ))
 }
 
 /// Billable and non-billable time on a ticket, in minutes and hours.
@@ -295,8 +352,14 @@ async fn time_entries(State(state): State<AppState>, _caller: Caller, Id(id): Id
     responses((status = 200, body = BillableSummary), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
-async fn billable(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<BillableSummary>> {
-    Ok(axum::Json(service::billable(&state.store, TicketId(id)).await?))
+async fn billable(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Id(id): Id,
+) -> ApiResult<axum::Json<BillableSummary>> {
+    Ok(axum::Json(
+        service::billable(&state.store, TicketId(id)).await?,
+    ))
 }
 
 /// Every change to the ticket: who, when, which field, old and new value.
@@ -306,6 +369,12 @@ async fn billable(State(state): State<AppState>, _caller: Caller, Id(id): Id) ->
     responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
-async fn history(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<axum::Json<Vec<HistoryEntry>>> {
-    Ok(axum::Json(service::history(&state.store, TicketId(id)).await?))
+async fn history(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Vec<HistoryEntry>>> {
+    Ok(axum::Json(
+        service::history(&state.store, TicketId(id)).await?,
+    ))
 }

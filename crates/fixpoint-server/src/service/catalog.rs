@@ -1,7 +1,9 @@
 //! Catalogue administration: statuses, priorities, ticket types, issue types and the
 //! workflow. Reads are for everyone; changes are an admin's (checked at the edge).
 
-use fixpoint_core::catalog::{IssueType, Priority, SlaClock, Status, StatusCategory, TicketKind, TicketType, WorkflowSettings};
+use fixpoint_core::catalog::{
+    IssueType, Priority, SlaClock, Status, StatusCategory, TicketKind, TicketType, WorkflowSettings,
+};
 use fixpoint_core::error::Violations;
 use fixpoint_core::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
 use fixpoint_core::{DomainError, ErrorCode};
@@ -57,15 +59,26 @@ fn check_targets(statuses: &[Status], targets: &[StatusId]) -> ServiceResult<()>
     let mut v = Violations::default();
     for (i, id) in targets.iter().enumerate() {
         if !statuses.iter().any(|s| s.id == *id) {
-            v.push(format!("transitions_to[{i}]"), ErrorCode::UnknownReference, format!("status {id} does not exist"));
+            v.push(
+                format!("transitions_to[{i}]"),
+                ErrorCode::UnknownReference,
+                format!("status {id} does not exist"),
+            );
         }
     }
     Ok(v.into_result()?)
 }
 
 fn name_taken(existing: &[Status], name: &str, except: Option<StatusId>) -> ServiceResult<()> {
-    if existing.iter().any(|s| s.name.eq_ignore_ascii_case(name) && Some(s.id) != except) {
-        return Err(DomainError::Conflict { code: ErrorCode::AlreadyExists, message: format!("a status named '{name}' exists") }.into());
+    if existing
+        .iter()
+        .any(|s| s.name.eq_ignore_ascii_case(name) && Some(s.id) != except)
+    {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::AlreadyExists,
+            message: format!("a status named '{name}' exists"),
+        }
+        .into());
     }
     Ok(())
 }
@@ -78,8 +91,13 @@ pub async fn create_status(store: &Store, new: NewStatus) -> ServiceResult<Statu
     check_targets(&existing, &new.transitions_to)?;
     let mut status = Status {
         id: StatusId(0),
-        requires_resolution: new.requires_resolution.unwrap_or(matches!(new.category, StatusCategory::Resolved | StatusCategory::Closed)),
-        requires_escalation_reason: new.requires_escalation_reason.unwrap_or(new.category == StatusCategory::Escalated),
+        requires_resolution: new.requires_resolution.unwrap_or(matches!(
+            new.category,
+            StatusCategory::Resolved | StatusCategory::Closed
+        )),
+        requires_escalation_reason: new
+            .requires_escalation_reason
+            .unwrap_or(new.category == StatusCategory::Escalated),
         name: new.name,
         category: new.category,
         sla_clock: new.sla_clock,
@@ -96,15 +114,27 @@ pub async fn create_status(store: &Store, new: NewStatus) -> ServiceResult<Statu
     Ok(status)
 }
 
-pub async fn update_status(store: &Store, id: StatusId, patch: StatusPatch) -> ServiceResult<Status> {
+pub async fn update_status(
+    store: &Store,
+    id: StatusId,
+    patch: StatusPatch,
+) -> ServiceResult<Status> {
     let mut tx = store.write().await?;
     let existing = catalog::statuses(&mut tx).await?;
-    let before = existing.iter().find(|s| s.id == id).cloned().ok_or_else(|| DomainError::not_found("status", id))?;
+    let before = existing
+        .iter()
+        .find(|s| s.id == id)
+        .cloned()
+        .ok_or_else(|| DomainError::not_found("status", id))?;
     let after = Status {
         name: patch.name.unwrap_or(before.name.clone()),
         sla_clock: patch.sla_clock.unwrap_or(before.sla_clock),
-        requires_resolution: patch.requires_resolution.unwrap_or(before.requires_resolution),
-        requires_escalation_reason: patch.requires_escalation_reason.unwrap_or(before.requires_escalation_reason),
+        requires_resolution: patch
+            .requires_resolution
+            .unwrap_or(before.requires_resolution),
+        requires_escalation_reason: patch
+            .requires_escalation_reason
+            .unwrap_or(before.requires_escalation_reason),
         active: patch.active.unwrap_or(before.active),
         sort_order: patch.sort_order.unwrap_or(before.sort_order),
         ..before
@@ -129,21 +159,38 @@ pub struct PriorityInput {
     pub active: Option<bool>,
 }
 
-pub async fn save_priority(store: &Store, id: Option<PriorityId>, input: PriorityInput) -> ServiceResult<Priority> {
+pub async fn save_priority(
+    store: &Store,
+    id: Option<PriorityId>,
+    input: PriorityInput,
+) -> ServiceResult<Priority> {
     let mut tx = store.write().await?;
     let existing = catalog::priorities(&mut tx).await?;
     let base = match id {
-        Some(id) => existing.iter().find(|p| p.id == id).cloned().ok_or_else(|| DomainError::not_found("priority", id))?,
+        Some(id) => existing
+            .iter()
+            .find(|p| p.id == id)
+            .cloned()
+            .ok_or_else(|| DomainError::not_found("priority", id))?,
         None => {
             let mut v = Violations::default();
             if input.name.is_none() {
                 v.push("name", ErrorCode::Required, "name is required");
             }
             if input.urgency_rank.is_none() {
-                v.push("urgency_rank", ErrorCode::Required, "urgency_rank is required (1 is the most urgent)");
+                v.push(
+                    "urgency_rank",
+                    ErrorCode::Required,
+                    "urgency_rank is required (1 is the most urgent)",
+                );
             }
             v.into_result()?;
-            Priority { id: PriorityId(0), name: String::new(), urgency_rank: 0, active: true }
+            Priority {
+                id: PriorityId(0),
+                name: String::new(),
+                urgency_rank: 0,
+                active: true,
+            }
         }
     };
     let mut p = Priority {
@@ -154,10 +201,22 @@ pub async fn save_priority(store: &Store, id: Option<PriorityId>, input: Priorit
     };
     check_name(&p.name)?;
     if !(1..=100).contains(&p.urgency_rank) {
-        return Err(DomainError::invalid("urgency_rank", ErrorCode::OutOfRange, "urgency_rank is 1 (most urgent) to 100").into());
+        return Err(DomainError::invalid(
+            "urgency_rank",
+            ErrorCode::OutOfRange,
+            "urgency_rank is 1 (most urgent) to 100",
+        )
+        .into());
     }
-    if existing.iter().any(|e| e.name.eq_ignore_ascii_case(&p.name) && e.id != p.id) {
-        return Err(DomainError::Conflict { code: ErrorCode::AlreadyExists, message: format!("a priority named '{}' exists", p.name) }.into());
+    if existing
+        .iter()
+        .any(|e| e.name.eq_ignore_ascii_case(&p.name) && e.id != p.id)
+    {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::AlreadyExists,
+            message: format!("a priority named '{}' exists", p.name),
+        }
+        .into());
     }
     p.id = catalog::save_priority(&mut tx, &p).await?;
     Store::commit(tx).await?;
@@ -172,21 +231,38 @@ pub struct TicketTypeInput {
     pub active: Option<bool>,
 }
 
-pub async fn save_ticket_type(store: &Store, id: Option<TicketTypeId>, input: TicketTypeInput) -> ServiceResult<TicketType> {
+pub async fn save_ticket_type(
+    store: &Store,
+    id: Option<TicketTypeId>,
+    input: TicketTypeInput,
+) -> ServiceResult<TicketType> {
     let mut tx = store.write().await?;
     let existing = catalog::ticket_types(&mut tx).await?;
     let base = match id {
-        Some(id) => existing.iter().find(|t| t.id == id).cloned().ok_or_else(|| DomainError::not_found("ticket type", id))?,
+        Some(id) => existing
+            .iter()
+            .find(|t| t.id == id)
+            .cloned()
+            .ok_or_else(|| DomainError::not_found("ticket type", id))?,
         None => {
             let mut v = Violations::default();
             if input.name.is_none() {
                 v.push("name", ErrorCode::Required, "name is required");
             }
             if input.kind.is_none() {
-                v.push("kind", ErrorCode::Required, "kind is required: service_request, incident, problem or change_request");
+                v.push(
+                    "kind",
+                    ErrorCode::Required,
+                    "kind is required: service_request, incident, problem or change_request",
+                );
             }
             v.into_result()?;
-            TicketType { id: TicketTypeId(0), name: String::new(), kind: TicketKind::ServiceRequest, active: true }
+            TicketType {
+                id: TicketTypeId(0),
+                name: String::new(),
+                kind: TicketKind::ServiceRequest,
+                active: true,
+            }
         }
     };
     let mut t = TicketType {
@@ -196,10 +272,15 @@ pub async fn save_ticket_type(store: &Store, id: Option<TicketTypeId>, input: Ti
         ..base
     };
     check_name(&t.name)?;
-    if existing.iter().any(|e| e.name.eq_ignore_ascii_case(&t.name) && e.id != t.id) {
-        return Err(
-            DomainError::Conflict { code: ErrorCode::AlreadyExists, message: format!("a ticket type named '{}' exists", t.name) }.into()
-        );
+    if existing
+        .iter()
+        .any(|e| e.name.eq_ignore_ascii_case(&t.name) && e.id != t.id)
+    {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::AlreadyExists,
+            message: format!("a ticket type named '{}' exists", t.name),
+        }
+        .into());
     }
     t.id = catalog::save_ticket_type(&mut tx, &t).await?;
     Store::commit(tx).await?;
@@ -222,9 +303,12 @@ pub async fn create_issue_type(store: &Store, new: NewIssueType) -> ServiceResul
     if let Some(parent) = new.parent_id {
         match catalog::issue_type(&mut tx, parent).await? {
             None => {
-                return Err(
-                    DomainError::invalid("parent_id", ErrorCode::UnknownReference, format!("issue type {parent} does not exist")).into()
-                );
+                return Err(DomainError::invalid(
+                    "parent_id",
+                    ErrorCode::UnknownReference,
+                    format!("issue type {parent} does not exist"),
+                )
+                .into());
             }
             Some(p) if p.parent_id.is_some() => {
                 return Err(DomainError::invalid(
@@ -239,7 +323,12 @@ pub async fn create_issue_type(store: &Store, new: NewIssueType) -> ServiceResul
     }
     let id = catalog::insert_issue_type(&mut tx, &new.name, new.parent_id, new.active).await?;
     Store::commit(tx).await?;
-    Ok(IssueType { id, name: new.name, parent_id: new.parent_id, active: new.active })
+    Ok(IssueType {
+        id,
+        name: new.name,
+        parent_id: new.parent_id,
+        active: new.active,
+    })
 }
 
 /// The moves allowed between statuses, and the workflow switches.
@@ -259,12 +348,21 @@ pub async fn workflow(store: &Store) -> ServiceResult<Workflow> {
     let mut conn = store.read().await?;
     let transitions = catalog::transitions(&mut conn).await?;
     Ok(Workflow {
-        transitions: transitions.into_iter().map(|(f, t)| Transition { from_status_id: f, to_status_id: t }).collect(),
+        transitions: transitions
+            .into_iter()
+            .map(|(f, t)| Transition {
+                from_status_id: f,
+                to_status_id: t,
+            })
+            .collect(),
         settings: catalog::settings(&mut conn).await?,
     })
 }
 
-pub async fn save_settings(store: &Store, settings: WorkflowSettings) -> ServiceResult<WorkflowSettings> {
+pub async fn save_settings(
+    store: &Store,
+    settings: WorkflowSettings,
+) -> ServiceResult<WorkflowSettings> {
     let mut tx = store.write().await?;
     catalog::save_settings(&mut tx, &settings).await?;
     Store::commit(tx).await?;

@@ -1,7 +1,9 @@
 //! Companies, locations, contacts, resources, roles, queues and contracts.
 
 use fixpoint_core::DomainError;
-use fixpoint_core::ids::{CompanyId, ContactId, ContractId, LocationId, QueueId, ResourceId, RoleId};
+use fixpoint_core::ids::{
+    CompanyId, ContactId, ContractId, LocationId, QueueId, ResourceId, RoleId,
+};
 use fixpoint_core::parties::*;
 use fixpoint_store::parties::{self as rows, NamedTable, Page, PartyFilter, now};
 use fixpoint_store::{Conn, Store};
@@ -31,15 +33,24 @@ pub async fn create_company(store: &Store, new: NewCompany) -> ServiceResult<Com
 
 async fn check_tree(conn: &mut Conn, company: &Company) -> ServiceResult<()> {
     let (exists, ancestors) = match company.parent_company_id {
-        Some(parent) => (company_exists(conn, parent).await?, rows::company_ancestors(conn, parent).await?),
+        Some(parent) => (
+            company_exists(conn, parent).await?,
+            rows::company_ancestors(conn, parent).await?,
+        ),
         None => (true, Vec::new()),
     };
     Ok(check_company(company, exists, &ancestors)?)
 }
 
-pub async fn update_company(store: &Store, id: CompanyId, patch: CompanyPatch) -> ServiceResult<Company> {
+pub async fn update_company(
+    store: &Store,
+    id: CompanyId,
+    patch: CompanyPatch,
+) -> ServiceResult<Company> {
     let mut tx = store.write().await?;
-    let before = rows::company(&mut tx, id).await?.ok_or_else(|| DomainError::not_found("company", id))?;
+    let before = rows::company(&mut tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("company", id))?;
     let after = before.apply(patch);
     check_tree(&mut tx, &after).await?;
     rows::update_company(&mut tx, &after).await?;
@@ -49,7 +60,9 @@ pub async fn update_company(store: &Store, id: CompanyId, patch: CompanyPatch) -
 
 pub async fn company(store: &Store, id: CompanyId) -> ServiceResult<Company> {
     let mut conn = store.read().await?;
-    Ok(rows::company(&mut conn, id).await?.ok_or_else(|| DomainError::not_found("company", id))?)
+    Ok(rows::company(&mut conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("company", id))?)
 }
 
 pub async fn companies(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResult<Vec<Company>> {
@@ -57,19 +70,33 @@ pub async fn companies(store: &Store, f: &PartyFilter, page: &Page) -> ServiceRe
     Ok(rows::companies(&mut conn, f, page).await?)
 }
 
-pub async fn create_location(store: &Store, company: CompanyId, new: NewLocation) -> ServiceResult<Location> {
+pub async fn create_location(
+    store: &Store,
+    company: CompanyId,
+    new: NewLocation,
+) -> ServiceResult<Location> {
     new.check()?;
     let mut tx = store.write().await?;
     if !company_exists(&mut tx, company).await? {
         return Err(DomainError::not_found("company", company).into());
     }
-    let mut location = Location { id: LocationId(0), company_id: company, name: new.name, address: new.address, active: new.active };
+    let mut location = Location {
+        id: LocationId(0),
+        company_id: company,
+        name: new.name,
+        address: new.address,
+        active: new.active,
+    };
     location.id = rows::insert_location(&mut tx, &location).await?;
     Store::commit(tx).await?;
     Ok(location)
 }
 
-pub async fn locations(store: &Store, company: CompanyId, page: &Page) -> ServiceResult<Vec<Location>> {
+pub async fn locations(
+    store: &Store,
+    company: CompanyId,
+    page: &Page,
+) -> ServiceResult<Vec<Location>> {
     let mut conn = store.read().await?;
     if !company_exists(&mut conn, company).await? {
         return Err(DomainError::not_found("company", company).into());
@@ -94,9 +121,15 @@ pub async fn create_contact(store: &Store, new: NewContact) -> ServiceResult<Con
     Ok(contact)
 }
 
-pub async fn update_contact(store: &Store, id: ContactId, patch: ContactPatch) -> ServiceResult<Contact> {
+pub async fn update_contact(
+    store: &Store,
+    id: ContactId,
+    patch: ContactPatch,
+) -> ServiceResult<Contact> {
     let mut tx = store.write().await?;
-    let before = rows::contact(&mut tx, id).await?.ok_or_else(|| DomainError::not_found("contact", id))?;
+    let before = rows::contact(&mut tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("contact", id))?;
     let after = before.apply(patch);
     after.check(company_exists(&mut tx, after.company_id).await?)?;
     rows::update_contact(&mut tx, &after).await?;
@@ -106,7 +139,9 @@ pub async fn update_contact(store: &Store, id: ContactId, patch: ContactPatch) -
 
 pub async fn contact(store: &Store, id: ContactId) -> ServiceResult<Contact> {
     let mut conn = store.read().await?;
-    Ok(rows::contact(&mut conn, id).await?.ok_or_else(|| DomainError::not_found("contact", id))?)
+    Ok(rows::contact(&mut conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("contact", id))?)
 }
 
 pub async fn contacts(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResult<Vec<Contact>> {
@@ -115,8 +150,13 @@ pub async fn contacts(store: &Store, f: &PartyFilter, page: &Page) -> ServiceRes
 }
 
 pub async fn create_resource(store: &Store, new: NewResource) -> ServiceResult<Resource> {
-    let mut resource =
-        Resource { id: ResourceId(0), first_name: new.first_name, last_name: new.last_name, email: new.email, active: new.active };
+    let mut resource = Resource {
+        id: ResourceId(0),
+        first_name: new.first_name,
+        last_name: new.last_name,
+        email: new.email,
+        active: new.active,
+    };
     resource.check()?;
     let mut tx = store.write().await?;
     resource.id = rows::insert_resource(&mut tx, &resource).await?;
@@ -124,9 +164,15 @@ pub async fn create_resource(store: &Store, new: NewResource) -> ServiceResult<R
     Ok(resource)
 }
 
-pub async fn update_resource(store: &Store, id: ResourceId, patch: ResourcePatch) -> ServiceResult<Resource> {
+pub async fn update_resource(
+    store: &Store,
+    id: ResourceId,
+    patch: ResourcePatch,
+) -> ServiceResult<Resource> {
     let mut tx = store.write().await?;
-    let before = rows::resource(&mut tx, id).await?.ok_or_else(|| DomainError::not_found("resource", id))?;
+    let before = rows::resource(&mut tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("resource", id))?;
     let after = before.apply(patch);
     after.check()?;
     rows::update_resource(&mut tx, &after).await?;
@@ -136,10 +182,16 @@ pub async fn update_resource(store: &Store, id: ResourceId, patch: ResourcePatch
 
 pub async fn resource(store: &Store, id: ResourceId) -> ServiceResult<Resource> {
     let mut conn = store.read().await?;
-    Ok(rows::resource(&mut conn, id).await?.ok_or_else(|| DomainError::not_found("resource", id))?)
+    Ok(rows::resource(&mut conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("resource", id))?)
 }
 
-pub async fn resources(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResult<Vec<Resource>> {
+pub async fn resources(
+    store: &Store,
+    f: &PartyFilter,
+    page: &Page,
+) -> ServiceResult<Vec<Resource>> {
     let mut conn = store.read().await?;
     Ok(rows::resources(&mut conn, f, page).await?)
 }
@@ -155,13 +207,21 @@ pub async fn create_named(store: &Store, table: NamedTable, new: NewNamed) -> Se
 
 pub async fn role(store: &Store, id: RoleId) -> ServiceResult<Role> {
     let mut conn = store.read().await?;
-    Ok(rows::role(&mut conn, id).await?.ok_or_else(|| DomainError::not_found("role", id))?)
+    Ok(rows::role(&mut conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("role", id))?)
 }
 
 pub async fn update_role(store: &Store, id: RoleId, patch: NamedPatch) -> ServiceResult<Role> {
     let mut tx = store.write().await?;
-    let before = rows::role(&mut tx, id).await?.ok_or_else(|| DomainError::not_found("role", id))?;
-    let after = Role { name: patch.name.unwrap_or(before.name), active: patch.active.unwrap_or(before.active), ..before };
+    let before = rows::role(&mut tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("role", id))?;
+    let after = Role {
+        name: patch.name.unwrap_or(before.name),
+        active: patch.active.unwrap_or(before.active),
+        ..before
+    };
     check_name(&after.name)?;
     rows::update_named(&mut tx, NamedTable::Roles, id.0, &after.name, after.active).await?;
     Store::commit(tx).await?;
@@ -175,13 +235,21 @@ pub async fn roles(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResult
 
 pub async fn queue(store: &Store, id: QueueId) -> ServiceResult<Queue> {
     let mut conn = store.read().await?;
-    Ok(rows::queue(&mut conn, id).await?.ok_or_else(|| DomainError::not_found("queue", id))?)
+    Ok(rows::queue(&mut conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("queue", id))?)
 }
 
 pub async fn update_queue(store: &Store, id: QueueId, patch: NamedPatch) -> ServiceResult<Queue> {
     let mut tx = store.write().await?;
-    let before = rows::queue(&mut tx, id).await?.ok_or_else(|| DomainError::not_found("queue", id))?;
-    let after = Queue { name: patch.name.unwrap_or(before.name), active: patch.active.unwrap_or(before.active), ..before };
+    let before = rows::queue(&mut tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("queue", id))?;
+    let after = Queue {
+        name: patch.name.unwrap_or(before.name),
+        active: patch.active.unwrap_or(before.active),
+        ..before
+    };
     check_name(&after.name)?;
     rows::update_named(&mut tx, NamedTable::Queues, id.0, &after.name, after.active).await?;
     Store::commit(tx).await?;
@@ -196,8 +264,13 @@ pub async fn queues(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResul
 pub async fn create_contract(store: &Store, new: NewContract) -> ServiceResult<Contract> {
     let mut tx = store.write().await?;
     new.check(company_exists(&mut tx, new.company_id).await?)?;
-    let mut contract =
-        Contract { id: ContractId(0), company_id: new.company_id, name: new.name, sla_policy_id: new.sla_policy_id, active: new.active };
+    let mut contract = Contract {
+        id: ContractId(0),
+        company_id: new.company_id,
+        name: new.name,
+        sla_policy_id: new.sla_policy_id,
+        active: new.active,
+    };
     contract.id = rows::insert_contract(&mut tx, &contract).await?;
     Store::commit(tx).await?;
     Ok(contract)
@@ -205,10 +278,16 @@ pub async fn create_contract(store: &Store, new: NewContract) -> ServiceResult<C
 
 pub async fn contract(store: &Store, id: ContractId) -> ServiceResult<Contract> {
     let mut conn = store.read().await?;
-    Ok(rows::contract(&mut conn, id).await?.ok_or_else(|| DomainError::not_found("contract", id))?)
+    Ok(rows::contract(&mut conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("contract", id))?)
 }
 
-pub async fn contracts(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResult<Vec<Contract>> {
+pub async fn contracts(
+    store: &Store,
+    f: &PartyFilter,
+    page: &Page,
+) -> ServiceResult<Vec<Contract>> {
     let mut conn = store.read().await?;
     Ok(rows::contracts(&mut conn, f, page).await?)
 }

@@ -39,7 +39,12 @@ pub enum Created {
     Replayed(StoredResponse),
 }
 
-pub async fn create(store: &Store, actor: &str, new: NewTicket, idempotency: Option<Idempotency<'_>>) -> ServiceResult<Created> {
+pub async fn create(
+    store: &Store,
+    actor: &str,
+    new: NewTicket,
+    idempotency: Option<Idempotency<'_>>,
+) -> ServiceResult<Created> {
     let mut tx = store.write().await?;
     if let Some(idem) = &idempotency
         && let Some(stored) = keys::idempotent_response(&mut tx, idem.api_key_id, idem.key).await?
@@ -67,7 +72,14 @@ pub async fn create(store: &Store, actor: &str, new: NewTicket, idempotency: Opt
     let ticket = store_tickets::insert(&mut tx, candidate, actor).await?;
     let outcome = TicketOutcome { ticket, warnings };
     if let Some(idem) = idempotency {
-        keys::remember_response(&mut tx, idem.api_key_id, idem.key, &(idem.respond)(&outcome), at).await?;
+        keys::remember_response(
+            &mut tx,
+            idem.api_key_id,
+            idem.key,
+            &(idem.respond)(&outcome),
+            at,
+        )
+        .await?;
     }
     Store::commit(tx).await?;
     Ok(Created::New(outcome))
@@ -83,7 +95,9 @@ pub async fn update(
     expected_version: Option<i64>,
 ) -> ServiceResult<TicketOutcome> {
     let mut tx = store.write().await?;
-    let before = store_tickets::get(&mut tx, id).await?.ok_or_else(|| DomainError::not_found("ticket", id))?;
+    let before = store_tickets::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("ticket", id))?;
     if let Some(expected) = expected_version
         && expected != before.version
     {
@@ -92,23 +106,34 @@ pub async fn update(
     let catalog = catalog::load(&mut tx).await?;
     let at = now();
     let mut after = patch.apply_to(&before);
-    if let (Some(from), Some(to)) = (catalog.status(before.status_id), catalog.status(after.status_id)) {
+    if let (Some(from), Some(to)) = (
+        catalog.status(before.status_id),
+        catalog.status(after.status_id),
+    ) {
         ticket::apply_status_effects(&mut after, Some(from), to, at);
     }
     let refs = load_refs(&mut tx, &after, true).await?;
     let warnings = rules::check_ticket(&catalog, Some(&before), &after, &refs)?;
     let changes = ticket::diff(Some(&before), &after);
     if changes.is_empty() {
-        return Ok(TicketOutcome { ticket: before, warnings });
+        return Ok(TicketOutcome {
+            ticket: before,
+            warnings,
+        });
     }
     after.version = before.version + 1;
     after.updated_at = at;
     after.last_activity_at = at;
-    if store_tickets::update(&mut tx, &before, &after, &changes, actor).await? == Updated::VersionConflict {
+    if store_tickets::update(&mut tx, &before, &after, &changes, actor).await?
+        == Updated::VersionConflict
+    {
         return Err(stale(id, before.version, before.version + 1).into());
     }
     Store::commit(tx).await?;
-    Ok(TicketOutcome { ticket: after, warnings })
+    Ok(TicketOutcome {
+        ticket: after,
+        warnings,
+    })
 }
 
 fn stale(id: TicketId, sent: i64, current: i64) -> DomainError {
@@ -123,7 +148,10 @@ fn stale(id: TicketId, sent: i64, current: i64) -> DomainError {
 /// Everything the rules look at, read in the caller's transaction.
 async fn load_refs(conn: &mut Conn, t: &Ticket, existing: bool) -> ServiceResult<Refs> {
     let company = parties::company(conn, t.company_id).await?;
-    let mut refs = Refs { company, ..Refs::default() };
+    let mut refs = Refs {
+        company,
+        ..Refs::default()
+    };
     if let Some(id) = t.location_id {
         refs.location = parties::location(conn, id).await?;
     }
@@ -160,7 +188,9 @@ async fn load_refs(conn: &mut Conn, t: &Ticket, existing: bool) -> ServiceResult
 
 pub async fn get(store: &Store, id: TicketId) -> ServiceResult<Ticket> {
     let mut conn = store.read().await?;
-    Ok(store_tickets::get(&mut conn, id).await?.ok_or_else(|| DomainError::not_found("ticket", id))?)
+    Ok(store_tickets::get(&mut conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("ticket", id))?)
 }
 
 pub async fn list(store: &Store, query: &ListQuery<'_>) -> ServiceResult<TicketPage> {
@@ -174,14 +204,24 @@ pub fn decode_cursor(text: &str) -> Option<Cursor> {
 }
 
 pub fn open_filter() -> TicketFilter {
-    TicketFilter { open: Some(true), ..TicketFilter::default() }
+    TicketFilter {
+        open: Some(true),
+        ..TicketFilter::default()
+    }
 }
 
 async fn existing(conn: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
-    Ok(store_tickets::get(conn, id).await?.ok_or_else(|| DomainError::not_found("ticket", id))?)
+    Ok(store_tickets::get(conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("ticket", id))?)
 }
 
-pub async fn add_note(store: &Store, actor: &str, id: TicketId, new: NewNote) -> ServiceResult<Note> {
+pub async fn add_note(
+    store: &Store,
+    actor: &str,
+    id: TicketId,
+    new: NewNote,
+) -> ServiceResult<Note> {
     new.check()?;
     let mut tx = store.write().await?;
     let ticket = existing(&mut tx, id).await?;
@@ -198,7 +238,11 @@ pub async fn add_note(store: &Store, actor: &str, id: TicketId, new: NewNote) ->
     };
     note.id = work::insert_note(&mut tx, &note).await?;
     store_tickets::touch(&mut tx, id, at).await?;
-    let change = FieldChange { field: "note_added".into(), old: None, new: Some(note.id.to_string()) };
+    let change = FieldChange {
+        field: "note_added".into(),
+        old: None,
+        new: Some(note.id.to_string()),
+    };
     store_tickets::write_history(&mut tx, id, ticket.version, at, actor, &[change]).await?;
     Store::commit(tx).await?;
     Ok(note)
@@ -210,7 +254,12 @@ pub async fn notes(store: &Store, id: TicketId) -> ServiceResult<Vec<Note>> {
     Ok(work::notes(&mut conn, id).await?)
 }
 
-pub async fn log_time(store: &Store, actor: &str, id: TicketId, new: NewTimeEntry) -> ServiceResult<TimeEntry> {
+pub async fn log_time(
+    store: &Store,
+    actor: &str,
+    id: TicketId,
+    new: NewTimeEntry,
+) -> ServiceResult<TimeEntry> {
     let minutes = new.check()?;
     let mut tx = store.write().await?;
     let ticket = existing(&mut tx, id).await?;
@@ -250,7 +299,11 @@ pub async fn log_time(store: &Store, actor: &str, id: TicketId, new: NewTimeEntr
     let change = FieldChange {
         field: "time_logged".into(),
         old: None,
-        new: Some(format!("{} min{}", minutes, if entry.billable { " billable" } else { "" })),
+        new: Some(format!(
+            "{} min{}",
+            minutes,
+            if entry.billable { " billable" } else { "" }
+        )),
     };
     store_tickets::write_history(&mut tx, id, ticket.version, at, actor, &[change]).await?;
     Store::commit(tx).await?;

@@ -1,0 +1,259 @@
+//! Starts the real server on 127.0.0.1:0 against a fresh SQLite file per test.
+
+#![allow(dead_code)]
+
+use fixpoint_server::auth::{Role, create_key};
+use fixpoint_store::Store;
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub struct App {
+    pub base: String,
+    pub client: Client,
+    pub admin: String,
+    pub technician: String,
+    pub readonly: String,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("fixpoint.db").display());
+    let store = Store::open(&url).await.expect("open store");
+    let (_, admin) = create_key(&store, "admin", Role::Admin).await.unwrap();
+    let (_, technician) = create_key(&store, "jane", Role::Technician).await.unwrap();
+    let (_, readonly) = create_key(&store, "auditor", Role::Readonly).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let served = store.clone();
+    tokio::spawn(async move {
+        fixpoint_server::serve(listener, served, std::future::pending())
+            .await
+            .unwrap();
+    });
+    App {
+        base,
+        client: Client::new(),
+        admin,
+        technician,
+        readonly,
+        store,
+        _dir: dir,
+    }
+}
+
+/// A response read whole: status, headers we look at, JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `field` of a problem document.
+    pub fn field(&self) -> &str {
+        self.body["field"].as_str().unwrap_or("")
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts a problem+json error with this status, code and field.
+    #[track_caller]
+    pub fn problem(self, status: u16, code: &str, field: Option<&str>) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        if let Some(field) = field {
+            assert_eq!(self.field(), field, "body: {}", self.body);
+        }
+        assert!(
+            !self.body["detail"].as_str().unwrap_or("").is_empty(),
+            "a problem explains itself"
+        );
+        self.body
+    }
+}
+
+pub async fn read(response: Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl App {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+
+    pub fn as_key(&self, key: &str, builder: RequestBuilder) -> RequestBuilder {
+        builder.bearer_auth(key)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        read(
+            self.client
+                .get(self.url(path))
+                .bearer_auth(&self.admin)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.post_as(&self.admin, path, body).await
+    }
+
+    pub async fn post_as(&self, key: &str, path: &str, body: Value) -> Reply {
+        read(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        read(
+            self.client
+                .patch(self.url(path))
+                .bearer_auth(&self.admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn patch_if(&self, path: &str, version: i64, body: Value) -> Reply {
+        read(
+            self.client
+                .patch(self.url(path))
+                .bearer_auth(&self.admin)
+                .header("If-Match", format!("\"{version}\""))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn raw_post(&self, path: &str, body: &'static str) -> Reply {
+        read(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(&self.admin)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// A company with a contact, a technician with a role, and a queue.
+    pub async fn world(&self) -> World {
+        let company = self
+            .post("/companies", json!({"name": "Acme Corporation"}))
+            .await
+            .expect(201);
+        let company = company["id"].as_i64().unwrap();
+        let contact = self
+            .post("/contacts", json!({"company_id": company, "first_name": "John", "last_name": "Smith", "email": "john.smith@acme.example"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let resource = self
+            .post(
+                "/resources",
+                json!({"first_name": "Jane", "last_name": "Tech", "email": "jane@msp.example"}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let role = self
+            .post("/roles", json!({"name": "Tier 1"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let queue = self
+            .post("/queues", json!({"name": "Service Desk"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        World {
+            company,
+            contact,
+            resource,
+            role,
+            queue,
+        }
+    }
+
+    pub async fn ticket(&self, world: &World, title: &str) -> Value {
+        self.post(
+            "/tickets",
+            json!({"title": title, "company_id": world.company, "queue_id": world.queue}),
+        )
+        .await
+        .expect(201)
+    }
+
+    pub async fn ticket_count(&self) -> i64 {
+        self.get("/tickets?limit=1").await.expect(200)["total"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+pub struct World {
+    pub company: i64,
+    pub contact: i64,
+    pub resource: i64,
+    pub role: i64,
+    pub queue: i64,
+}

@@ -1,0 +1,1088 @@
+//! The native API over HTTP against a real server and a real SQLite file.
+
+mod common;
+
+use common::{read, spawn_app};
+use serde_json::{Value, json};
+
+const NEW: i64 = 1;
+const IN_PROGRESS: i64 = 2;
+const WAITING_CUSTOMER: i64 = 5;
+const ESCALATED: i64 = 8;
+const RESOLVED: i64 = 9;
+const COMPLETE: i64 = 10;
+
+fn fields(history: &Value) -> Vec<String> {
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_life_of_a_ticket() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+
+    let created = app
+        .post(
+            "/tickets",
+            json!({"title": "Outlook disconnected for the sales team", "description": "5 users since 9am",
+                   "company_id": w.company, "contact_id": w.contact, "queue_id": w.queue, "source": "email",
+                   "categories": ["Email", "Outlook"], "custom_fields": {"asset": "EXCH-01"}}),
+        )
+        .await;
+    assert_eq!(created.headers.get("etag").unwrap(), "\"1\"");
+    let t = created.expect(201);
+    let id = t["id"].as_i64().unwrap();
+    let number = t["number"].as_str().unwrap();
+    assert!(
+        number.len() == 14 && number.starts_with('T') && &number[9..10] == ".",
+        "{number}"
+    );
+    assert_eq!(
+        (
+            t["status_id"].as_i64(),
+            t["priority_id"].as_i64(),
+            t["type_id"].as_i64()
+        ),
+        (Some(NEW), Some(3), Some(1))
+    );
+    assert_eq!(t["version"], 1);
+    assert_eq!(t["warnings"], json!([]));
+
+    // Assign and start work, guarded by the version we read.
+    let t = app
+        .patch_if(
+            &format!("/tickets/{id}"),
+            1,
+            json!({"assigned_resource_id": w.resource, "assigned_role_id": w.role, "status_id": IN_PROGRESS}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(t["version"], 2);
+    assert!(
+        t["first_response_at"].is_string(),
+        "leaving New is the first response"
+    );
+
+    let t = app
+        .patch_if(
+            &format!("/tickets/{id}"),
+            2,
+            json!({"status_id": WAITING_CUSTOMER}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(t["version"], 3);
+
+    app.post(
+        &format!("/tickets/{id}/notes"),
+        json!({"title": "Triage", "body": "Cache corruption after KB5034441"}),
+    )
+    .await
+    .expect(201);
+    let note = app
+        .post(
+            &format!("/tickets/{id}/notes"),
+            json!({"body": "We found the cause.", "visibility": "external", "kind": "email"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(note["author"], "apikey:admin");
+    let notes = app.get(&format!("/tickets/{id}/notes")).await.expect(200);
+    assert_eq!(notes.as_array().unwrap().len(), 2);
+    assert_eq!(notes[0]["visibility"], "internal");
+    assert_eq!(notes[1]["kind"], "email");
+
+    app.post(
+        &format!("/tickets/{id}/time-entries"),
+        json!({"resource_id": w.resource, "started_at": "2024-02-15T09:00:00Z", "ended_at": "2024-02-15T10:30:00Z", "notes": "Repair"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/tickets/{id}/time-entries"),
+        json!({"resource_id": w.resource, "minutes": 20, "billable": false}),
+    )
+    .await
+    .expect(201);
+    let billable = app
+        .get(&format!("/tickets/{id}/billable"))
+        .await
+        .expect(200);
+    assert_eq!(
+        billable,
+        json!({"billable_minutes": 90, "non_billable_minutes": 20, "billable_hours": 1.5, "non_billable_hours": 0.33})
+    );
+    assert_eq!(
+        app.get(&format!("/tickets/{id}/time-entries"))
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Complete needs a resolution; without one nothing changes.
+    app.patch(&format!("/tickets/{id}"), json!({"status_id": COMPLETE}))
+        .await
+        .problem(422, "required", Some("resolution"));
+    let unchanged = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(
+        (
+            unchanged["status_id"].as_i64(),
+            unchanged["version"].as_i64()
+        ),
+        (Some(WAITING_CUSTOMER), Some(3))
+    );
+
+    let done = app
+        .patch_if(
+            &format!("/tickets/{id}"),
+            3,
+            json!({"status_id": COMPLETE, "resolution": "Rebuilt the Outlook profiles"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(done["version"], 4);
+    assert!(done["resolved_at"].is_string() && done["completed_at"].is_string());
+
+    let history = app.get(&format!("/tickets/{id}/history")).await.expect(200);
+    let f = fields(&history);
+    for expected in [
+        "created",
+        "assigned_resource_id",
+        "assigned_role_id",
+        "status_id",
+        "note_added",
+        "time_logged",
+        "resolution",
+        "completed_at",
+    ] {
+        assert!(
+            f.contains(&expected.to_owned()),
+            "history lacks {expected}: {f:?}"
+        );
+    }
+    let status_moves: Vec<(Value, Value)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["field"] == "status_id")
+        .map(|h| (h["old_value"].clone(), h["new_value"].clone()))
+        .collect();
+    assert_eq!(
+        status_moves,
+        [
+            (json!("1"), json!("2")),
+            (json!("2"), json!("5")),
+            (json!("5"), json!("10"))
+        ]
+    );
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["actor"] == "apikey:admin")
+    );
+
+    // Listing finds it with the filters a technician would use.
+    let list = app
+        .get(&format!("/tickets?company_id={}&open=false", w.company))
+        .await
+        .expect(200);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["id"], id);
+    assert_eq!(
+        app.get(&format!("/tickets?company_id={}&open=true", w.company))
+            .await
+            .expect(200)["total"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn workflow_warnings_come_back_with_the_response() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let id = app.ticket(&w, "Printer jam").await["id"].as_i64().unwrap();
+    let t = app
+        .patch(&format!("/tickets/{id}"), json!({"status_id": IN_PROGRESS}))
+        .await
+        .expect(200);
+    assert_eq!(t["warnings"][0]["code"], "in_progress_unassigned");
+    let id = app.ticket(&w, "Password reset").await["id"]
+        .as_i64()
+        .unwrap();
+    let t = app
+        .patch(
+            &format!("/tickets/{id}"),
+            json!({"status_id": COMPLETE, "resolution": "Reset"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(t["warnings"][0]["code"], "completed_without_in_progress");
+}
+
+#[tokio::test]
+async fn invalid_transitions_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let id = app.ticket(&w, "VPN drops").await["id"].as_i64().unwrap();
+    let path = format!("/tickets/{id}");
+
+    app.patch(&path, json!({"status_id": ESCALATED}))
+        .await
+        .problem(422, "required", Some("escalation_reason"));
+    app.patch(&path, json!({"status_id": RESOLVED}))
+        .await
+        .problem(422, "required", Some("resolution"));
+    app.patch(&path, json!({"status_id": 99})).await.problem(
+        422,
+        "unknown_reference",
+        Some("status_id"),
+    );
+    app.patch(
+        &path,
+        json!({"status_id": COMPLETE, "resolution": "Replaced router"}),
+    )
+    .await
+    .expect(200);
+    let refused = app
+        .patch(&path, json!({"status_id": WAITING_CUSTOMER}))
+        .await
+        .problem(422, "transition_not_allowed", Some("status_id"));
+    assert!(
+        refused["detail"].as_str().unwrap().contains("In Progress"),
+        "names the allowed moves: {refused}"
+    );
+    app.patch(&path, json!({"status_id": NEW})).await.problem(
+        422,
+        "transition_not_allowed",
+        Some("status_id"),
+    );
+
+    let after = app.get(&path).await.expect(200);
+    assert_eq!(
+        (after["status_id"].as_i64(), after["version"].as_i64()),
+        (Some(COMPLETE), Some(2))
+    );
+    let history = app.get(&format!("{path}/history")).await.expect(200);
+    assert_eq!(
+        fields(&history)
+            .iter()
+            .filter(|f| *f == "status_id")
+            .count(),
+        1,
+        "only the allowed move is recorded"
+    );
+
+    // Reopening is allowed, and clears the completion stamps.
+    let reopened = app
+        .patch(&path, json!({"status_id": IN_PROGRESS}))
+        .await
+        .expect(200);
+    assert!(reopened["completed_at"].is_null() && reopened["resolved_at"].is_null());
+}
+
+#[tokio::test]
+async fn atera_close_rule_is_a_workflow_setting() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let settings = app.get("/workflow").await.expect(200)["settings"].clone();
+    assert_eq!(settings, json!({"close_requires_resolved": false}));
+    read(
+        app.client
+            .put(app.url("/workflow/settings"))
+            .bearer_auth(&app.admin)
+            .json(&json!({"close_requires_resolved": true}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    let id = app.ticket(&w, "Monitor flickers").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/tickets/{id}");
+    app.patch(
+        &path,
+        json!({"status_id": COMPLETE, "resolution": "Swapped cable"}),
+    )
+    .await
+    .problem(422, "close_requires_resolved", Some("status_id"));
+    app.patch(
+        &path,
+        json!({"status_id": RESOLVED, "resolution": "Swapped cable"}),
+    )
+    .await
+    .expect(200);
+    app.patch(&path, json!({"status_id": COMPLETE}))
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let other = app
+        .post("/companies", json!({"name": "Globex"}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let stranger = app
+        .post(
+            "/contacts",
+            json!({"company_id": other, "first_name": "Hank", "last_name": "Scorpio"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let base = || json!({"title": "Email down", "company_id": w.company});
+    let with = |extra: Value| {
+        let mut body = base();
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+
+    app.raw_post("/tickets", "{\"title\": ")
+        .await
+        .problem(400, "malformed_json", None);
+    app.raw_post("/tickets", "[1, 2]")
+        .await
+        .problem(422, "invalid_field", None);
+    let r = read(
+        app.client
+            .post(app.url("/tickets"))
+            .bearer_auth(&app.admin)
+            .header("content-type", "text/plain")
+            .body("hi")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    r.problem(415, "unsupported_media_type", None);
+    app.post("/tickets", json!({"company_id": w.company}))
+        .await
+        .problem(422, "required", Some("title"));
+    app.post("/tickets", with(json!({"colour": "red"})))
+        .await
+        .problem(422, "invalid_field", Some("colour"));
+    app.post("/tickets", with(json!({"company_id": "acme"})))
+        .await
+        .problem(422, "invalid_field", Some("company_id"));
+    app.post("/tickets", with(json!({"due_at": "tomorrow"})))
+        .await
+        .problem(422, "invalid_field", Some("due_at"));
+    app.post("/tickets", with(json!({"source": "fax"})))
+        .await
+        .problem(422, "invalid_field", Some("source"));
+    app.post(
+        "/tickets",
+        with(json!({"secondary_resource_ids": [1, "x"]})),
+    )
+    .await
+    .problem(422, "invalid_field", Some("secondary_resource_ids[1]"));
+    app.post("/tickets", with(json!({"title": "x".repeat(256)})))
+        .await
+        .problem(422, "too_long", Some("title"));
+    app.post("/tickets", with(json!({"description": "x".repeat(8001)})))
+        .await
+        .problem(422, "too_long", Some("description"));
+    app.post("/tickets", with(json!({"company_id": 999})))
+        .await
+        .problem(422, "unknown_reference", Some("company_id"));
+    app.post("/tickets", with(json!({"queue_id": 999})))
+        .await
+        .problem(422, "unknown_reference", Some("queue_id"));
+    app.post("/tickets", with(json!({"contact_id": stranger})))
+        .await
+        .problem(422, "contact_not_in_company", Some("contact_id"));
+    app.post(
+        "/tickets",
+        with(json!({"assigned_resource_id": w.resource})),
+    )
+    .await
+    .problem(422, "resource_and_role_together", Some("assigned_role_id"));
+    app.post(
+        "/tickets",
+        with(json!({"assigned_resource_id": w.resource, "assigned_role_id": w.role, "secondary_resource_ids": [w.resource]})),
+    )
+    .await
+    .problem(422, "secondary_is_primary", Some("secondary_resource_ids[0]"));
+    app.post("/tickets", with(json!({"categories": ["Email", ""]})))
+        .await
+        .problem(422, "category_level_gap", Some("categories[1]"));
+    let many: serde_json::Map<String, Value> =
+        (0..301).map(|i| (format!("f{i}"), json!("v"))).collect();
+    app.post("/tickets", with(json!({"custom_fields": many})))
+        .await
+        .problem(422, "too_many", Some("custom_fields"));
+
+    // Issue and sub-issue types.
+    let issue = app
+        .post("/issue-types", json!({"name": "Email"}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let sub = app
+        .post(
+            "/issue-types",
+            json!({"name": "Outlook", "parent_id": issue}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post("/tickets", with(json!({"sub_issue_type_id": sub})))
+        .await
+        .problem(422, "sub_issue_without_issue", Some("sub_issue_type_id"));
+    app.post(
+        "/tickets",
+        with(json!({"issue_type_id": issue, "sub_issue_type_id": sub})),
+    )
+    .await
+    .expect(201);
+
+    // Several problems are reported at once.
+    let all = app
+        .post("/tickets", json!({"title": "", "company_id": 999}))
+        .await
+        .problem(422, "required", Some("title"));
+    assert_eq!(all["errors"].as_array().unwrap().len(), 2);
+
+    assert_eq!(
+        app.ticket_count().await,
+        1,
+        "only the valid ticket was written"
+    );
+}
+
+#[tokio::test]
+async fn inactive_values_are_kept_but_not_newly_assigned() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let t = app
+        .post(
+            "/tickets",
+            json!({"title": "Wi-Fi", "company_id": w.company, "contact_id": w.contact}),
+        )
+        .await
+        .expect(201);
+    let id = t["id"].as_i64().unwrap();
+    app.patch(
+        &format!("/contacts/{}", w.contact),
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    // Editing the ticket keeps the now-inactive contact.
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"title": "Wi-Fi drops in back office"}),
+    )
+    .await
+    .expect(200);
+    // A new ticket cannot take it.
+    app.post(
+        "/tickets",
+        json!({"title": "Again", "company_id": w.company, "contact_id": w.contact}),
+    )
+    .await
+    .problem(422, "inactive_value", Some("contact_id"));
+    // Nor can an inactive priority be newly set.
+    app.patch("/priorities/4", json!({"active": false}))
+        .await
+        .expect(200);
+    app.patch(&format!("/tickets/{id}"), json!({"priority_id": 4}))
+        .await
+        .problem(422, "inactive_value", Some("priority_id"));
+}
+
+#[tokio::test]
+async fn contacts_of_the_parent_company_are_accepted() {
+    let app = spawn_app().await;
+    let parent = app
+        .post("/companies", json!({"name": "Northwind Holdings"}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let child = app
+        .post(
+            "/companies",
+            json!({"name": "Northwind Logistics", "parent_company_id": parent}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let cfo = app
+        .post(
+            "/contacts",
+            json!({"company_id": parent, "first_name": "Ann", "last_name": "Lee"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        "/tickets",
+        json!({"title": "Invoice portal", "company_id": child, "contact_id": cfo}),
+    )
+    .await
+    .expect(201);
+    // A company cannot become its own ancestor.
+    app.patch(
+        &format!("/companies/{parent}"),
+        json!({"parent_company_id": child}),
+    )
+    .await
+    .problem(422, "company_parent_cycle", Some("parent_company_id"));
+}
+
+#[tokio::test]
+async fn problem_and_incident_links() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let problem = app
+        .post(
+            "/tickets",
+            json!({"title": "Exchange outage", "company_id": w.company, "type_id": 3}),
+        )
+        .await
+        .expect(201);
+    let problem = problem["id"].as_i64().unwrap();
+    let request = app.post("/tickets", json!({"title": "Can't send mail", "company_id": w.company, "problem_ticket_id": problem})).await;
+    request.problem(422, "problem_link_not_allowed", Some("problem_ticket_id"));
+    let incident = app
+        .post("/tickets", json!({"title": "Can't send mail", "company_id": w.company, "type_id": 2, "problem_ticket_id": problem}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    // The problem keeps its type while it has incidents.
+    app.patch(&format!("/tickets/{problem}"), json!({"type_id": 2}))
+        .await
+        .problem(422, "problem_has_incidents", Some("type_id"));
+    // An incident cannot be the problem of another ticket.
+    app.post("/tickets", json!({"title": "Also mail", "company_id": w.company, "type_id": 2, "problem_ticket_id": incident}))
+        .await
+        .problem(422, "problem_ticket_invalid", Some("problem_ticket_id"));
+    // A change request cannot be linked.
+    app.post("/tickets", json!({"title": "Migrate", "company_id": w.company, "type_id": 4, "problem_ticket_id": problem}))
+        .await
+        .problem(422, "problem_link_not_allowed", Some("problem_ticket_id"));
+}
+
+#[tokio::test]
+async fn stale_versions_get_409_and_concurrent_writers_do_not_lose_updates() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let id = app.ticket(&w, "Laptop will not boot").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/tickets/{id}");
+    app.patch_if(
+        &path,
+        1,
+        json!({"title": "Laptop will not boot after update"}),
+    )
+    .await
+    .expect(200);
+    let stale = app
+        .patch_if(&path, 1, json!({"priority_id": 1}))
+        .await
+        .problem(409, "version_conflict", None);
+    assert!(
+        stale["detail"].as_str().unwrap().contains("version 2"),
+        "{stale}"
+    );
+    let bad = read(
+        app.client
+            .patch(app.url(&path))
+            .bearer_auth(&app.admin)
+            .header("If-Match", "yesterday")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    bad.problem(422, "invalid_field", Some("If-Match"));
+
+    // Ten writers race with the same version: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        let key = app.admin.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .patch(url)
+                .bearer_auth(key)
+                .header("If-Match", "\"2\"")
+                .json(&json!({"description": format!("writer {i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
+    let t = app.get(&path).await.expect(200);
+    assert_eq!(t["version"], 3);
+    let history = app.get(&format!("{path}/history")).await.expect(200);
+    assert_eq!(
+        fields(&history)
+            .iter()
+            .filter(|f| *f == "description")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn idempotent_creates_return_the_first_result() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let body = json!({"title": "New starter on Monday", "company_id": w.company});
+    let send = |key: &'static str, body: Value| {
+        let request = app
+            .client
+            .post(app.url("/tickets"))
+            .bearer_auth(&app.admin)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move { read(request.send().await.unwrap()).await }
+    };
+    let first = send("7f0c8e7e-create-1", body.clone()).await;
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let first = first.expect(201);
+    let again = send("7f0c8e7e-create-1", body.clone()).await;
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    let again = again.expect(201);
+    assert_eq!(first, again);
+    send(
+        "7f0c8e7e-create-1",
+        json!({"title": "Something else", "company_id": w.company}),
+    )
+    .await
+    .problem(422, "idempotency_key_reused", None);
+    // Concurrent retries of one create still make one ticket.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let request = app
+            .client
+            .post(app.url("/tickets"))
+            .bearer_auth(&app.admin)
+            .header("Idempotency-Key", "retry-storm")
+            .json(&json!({"title": "Leaver", "company_id": w.company}));
+        tasks.push(tokio::spawn(async move {
+            read(request.send().await.unwrap()).await.expect(201)["id"].clone()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(app.ticket_count().await, 2);
+}
+
+#[tokio::test]
+async fn keys_and_roles() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let no_key = read(app.client.get(app.url("/tickets")).send().await.unwrap()).await;
+    assert_eq!(
+        no_key.headers.get("www-authenticate").unwrap(),
+        "Bearer realm=\"fixpoint\""
+    );
+    no_key.problem(401, "unauthorized", None);
+    read(
+        app.client
+            .get(app.url("/tickets"))
+            .bearer_auth("fpk_not-a-key")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .problem(401, "unauthorized", None);
+    read(
+        app.client
+            .get(app.url("/tickets"))
+            .header("authorization", "Basic abc")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .problem(401, "unauthorized", None);
+
+    let body = json!({"title": "Read-only cannot", "company_id": w.company});
+    app.post_as(&app.readonly, "/tickets", body.clone())
+        .await
+        .problem(403, "forbidden", None);
+    read(
+        app.client
+            .get(app.url("/tickets"))
+            .bearer_auth(&app.readonly)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    app.post_as(&app.technician, "/tickets", body)
+        .await
+        .expect(201);
+    app.post_as(
+        &app.technician,
+        "/statuses",
+        json!({"name": "Parked", "category": "waiting", "sla_clock": "paused"}),
+    )
+    .await
+    .problem(403, "forbidden", None);
+    app.post_as(
+        &app.technician,
+        "/api-keys",
+        json!({"name": "x", "role": "admin"}),
+    )
+    .await
+    .problem(403, "forbidden", None);
+
+    // Admins create and revoke keys; a revoked key stops working at once.
+    let created = app
+        .post(
+            "/api-keys",
+            json!({"name": "psa-sync", "role": "technician"}),
+        )
+        .await
+        .expect(201);
+    let key = created["key"].as_str().unwrap().to_owned();
+    read(
+        app.client
+            .get(app.url("/tickets"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    let listed = app.get("/api-keys").await.expect(200);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("key").is_none() && k.get("digest").is_none()),
+        "keys are never shown again"
+    );
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        read(
+            app.client
+                .delete(app.url(&format!("/api-keys/{id}")))
+                .bearer_auth(&app.admin)
+                .send()
+                .await
+                .unwrap()
+        )
+        .await
+        .status,
+        204
+    );
+    read(
+        app.client
+            .get(app.url("/tickets"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .problem(401, "unauthorized", None);
+}
+
+#[tokio::test]
+async fn lists_filter_sort_and_page_to_the_end() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    for i in 0..7 {
+        let priority = [1, 2, 3, 4][i % 4];
+        app.post(
+            "/tickets",
+            json!({"title": format!("Ticket {i} 100% broken"), "company_id": w.company, "priority_id": priority,
+                   "due_at": if i % 2 == 0 { Value::Null } else { json!(format!("2030-01-0{}T00:00:00Z", 8 - i)) }}),
+        )
+        .await
+        .expect(201);
+    }
+    app.post(
+        "/tickets",
+        json!({"title": "Unrelated", "company_id": w.company, "description": "100 percent"}),
+    )
+    .await
+    .expect(201);
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/tickets?limit=3&sort=due_at&cursor={c}"),
+            None => "/tickets?limit=3&sort=due_at".to_owned(),
+        };
+        let page = app.get(&path).await.expect(200);
+        assert_eq!(page["total"], 8);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["id"].as_i64().unwrap(), t["due_at"].clone())),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8, "every ticket exactly once: {seen:?}");
+    let dues: Vec<&Value> = seen.iter().map(|(_, d)| d).collect();
+    let first_null = dues.iter().position(|d| d.is_null()).unwrap();
+    assert!(
+        dues[first_null..].iter().all(|d| d.is_null()),
+        "empty due dates last: {dues:?}"
+    );
+    assert!(
+        dues[..first_null]
+            .windows(2)
+            .all(|p| p[0].as_str() <= p[1].as_str()),
+        "ascending: {dues:?}"
+    );
+
+    // `%` in search text is literal, and search is case-insensitive.
+    assert_eq!(
+        app.get("/tickets?q=100%25%20BROKEN").await.expect(200)["total"],
+        7
+    );
+    let urgent = app.get("/tickets?sort=priority&limit=2").await.expect(200);
+    assert_eq!(urgent["items"][0]["priority_id"], 1);
+    assert_eq!(
+        app.get("/tickets?priority_id=1,2").await.expect(200)["total"],
+        4
+    );
+    assert_eq!(
+        app.get("/tickets?created_after=2000-01-01T00:00:00Z&created_before=2100-01-01T00:00:00Z")
+            .await
+            .expect(200)["total"],
+        8
+    );
+    assert_eq!(
+        app.get("/tickets?updated_after=2100-01-01T00:00:00Z")
+            .await
+            .expect(200)["total"],
+        0
+    );
+
+    app.get("/tickets?limit=501")
+        .await
+        .problem(422, "out_of_range", Some("limit"));
+    app.get("/tickets?sort=title")
+        .await
+        .problem(422, "invalid_field", Some("sort"));
+    app.get("/tickets?status_id=one")
+        .await
+        .problem(422, "invalid_field", Some("status_id"));
+    app.get("/tickets?created_after=yesterday").await.problem(
+        422,
+        "invalid_field",
+        Some("created_after"),
+    );
+    app.get("/tickets?cursor=garbage")
+        .await
+        .problem(422, "invalid_field", Some("cursor"));
+    app.get("/tickets?colour=red")
+        .await
+        .problem(422, "invalid_field", Some("colour"));
+}
+
+#[tokio::test]
+async fn not_found_and_unknown_routes() {
+    let app = spawn_app().await;
+    app.get("/tickets/12345")
+        .await
+        .problem(404, "not_found", None);
+    app.get("/tickets/12345/history")
+        .await
+        .problem(404, "not_found", None);
+    app.post("/tickets/12345/notes", json!({"body": "hello"}))
+        .await
+        .problem(404, "not_found", None);
+    app.get("/companies/777")
+        .await
+        .problem(404, "not_found", None);
+    app.get("/tickets/abc")
+        .await
+        .problem(422, "invalid_field", Some("id"));
+    app.get("/nonsense")
+        .await
+        .problem(404, "no_such_route", None);
+}
+
+#[tokio::test]
+async fn openapi_docs_health_and_error_table_are_served() {
+    let app = spawn_app().await;
+    let doc = read(
+        app.client
+            .get(format!("{}/api/v1/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/tickets",
+        "/api/v1/tickets/{id}",
+        "/api/v1/tickets/{id}/notes",
+        "/api/v1/tickets/{id}/time-entries",
+        "/api/v1/tickets/{id}/billable",
+        "/api/v1/tickets/{id}/history",
+        "/api/v1/companies",
+        "/api/v1/contacts",
+        "/api/v1/resources",
+        "/api/v1/queues",
+        "/api/v1/contracts",
+        "/api/v1/statuses",
+        "/api/v1/priorities",
+        "/api/v1/ticket-types",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let docs = app
+        .client
+        .get(format!("{}/api/v1/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("openapi.json"));
+    let table = read(
+        app.client
+            .get(format!("{}/api/v1/errors", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    assert!(
+        table
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["code"] == "version_conflict" && e["status"] == 409)
+    );
+    assert_eq!(
+        app.client
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.client
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn catalogues_can_be_extended_by_admins() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let statuses = app.get("/statuses").await.expect(200);
+    assert_eq!(statuses.as_array().unwrap().len(), 10);
+    let parked = app
+        .post("/statuses", json!({"name": "Parked", "category": "waiting", "sla_clock": "paused", "transitions_to": [IN_PROGRESS]}))
+        .await
+        .expect(201);
+    let parked_id = parked["id"].as_i64().unwrap();
+    app.post(
+        "/statuses",
+        json!({"name": "parked", "category": "waiting", "sla_clock": "paused"}),
+    )
+    .await
+    .problem(409, "already_exists", None);
+    let id = app.ticket(&w, "Waiting on parts").await["id"]
+        .as_i64()
+        .unwrap();
+    app.patch(&format!("/tickets/{id}"), json!({"status_id": parked_id}))
+        .await
+        .expect(200);
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"status_id": WAITING_CUSTOMER}),
+    )
+    .await
+    .problem(422, "transition_not_allowed", None);
+    app.patch(&format!("/tickets/{id}"), json!({"status_id": IN_PROGRESS}))
+        .await
+        .expect(200);
+    let renamed = app
+        .patch("/ticket-types/1", json!({"name": "Request"}))
+        .await
+        .expect(200);
+    assert_eq!(renamed["kind"], "service_request");
+    app.post(
+        "/priorities",
+        json!({"name": "Emergency", "urgency_rank": 0}),
+    )
+    .await
+    .problem(422, "out_of_range", Some("urgency_rank"));
+    app.post(
+        "/priorities",
+        json!({"name": "Emergency", "urgency_rank": 1}),
+    )
+    .await
+    .expect(201);
+}
