@@ -19,30 +19,30 @@ pub fn check_transition(
     if from.is_some_and(|f| f.id == to.id) {
         return warnings;
     }
-    if let Some(from) = from {
-        if !catalog.allows(from.id, to.id) {
-            let allowed: Vec<_> = catalog
-                .allowed_targets(from.id)
-                .iter()
-                .map(|s| format!("{} ({})", s.name, s.id))
-                .collect();
-            v.push(
-                "status_id",
-                ErrorCode::TransitionNotAllowed,
-                format!(
-                    "a ticket cannot move from {} to {}; from {} it may move to: {}",
-                    from.name,
-                    to.name,
-                    from.name,
-                    if allowed.is_empty() {
-                        "nothing".to_owned()
-                    } else {
-                        allowed.join(", ")
-                    }
-                ),
-            );
-            return warnings;
-        }
+    if let Some(from) = from
+        && !catalog.allows(from.id, to.id)
+    {
+        let allowed: Vec<_> = catalog
+            .allowed_targets(from.id)
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.id))
+            .collect();
+        v.push(
+            "status_id",
+            ErrorCode::TransitionNotAllowed,
+            format!(
+                "a ticket cannot move from {} to {}; from {} it may move to: {}",
+                from.name,
+                to.name,
+                from.name,
+                if allowed.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    allowed.join(", ")
+                }
+            ),
+        );
+        return warnings;
     }
     let from_category = from.map(|f| f.category);
     if catalog.settings.close_requires_resolved

@@ -34,7 +34,7 @@ pub struct Idempotency<'a> {
 }
 
 pub enum Created {
-    New(TicketOutcome),
+    New(Box<TicketOutcome>),
     /// The same key was seen before with the same body: the first response.
     Replayed(StoredResponse),
 }
@@ -82,7 +82,7 @@ pub async fn create(
         .await?;
     }
     Store::commit(tx).await?;
-    Ok(Created::New(outcome))
+    Ok(Created::New(Box::new(outcome)))
 }
 
 /// Applies a patch. `expected_version` (from `If-Match`) must match the stored one.

@@ -1,0 +1,170 @@
+//! The `fixpoint` binary as an operator runs it: migrate, keys, demo data, serve.
+
+use std::process::Stdio;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+fn fixpoint(db: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixpoint"));
+    cmd.env("FIXPOINT_DATABASE_URL", db)
+        .env_remove("FIXPOINT_LISTEN")
+        .env_remove("FIXPOINT_CONFIG");
+    cmd
+}
+
+async fn run(db: &str, args: &[&str]) -> String {
+    let out = fixpoint(db).args(args).output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "fixpoint {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn key_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("fpk_"))
+        .expect("a key is printed")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_operator_sets_up_and_serves_a_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!(
+        "sqlite://{}",
+        dir.path().join("nested/dir/fixpoint.db").display()
+    );
+
+    assert!(run(&db, &["migrate"]).await.contains("up to date"));
+    let config = run(&db, &["print-config"]).await;
+    assert!(
+        config.contains(&db) && config.contains("127.0.0.1:8080"),
+        "{config}"
+    );
+    let created = run(
+        &db,
+        &["apikey", "create", "--name", "ops", "--role", "technician"],
+    )
+    .await;
+    let technician = key_in(&created);
+    let bad = fixpoint(&db)
+        .args(["apikey", "create", "--name", "x", "--role", "root"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("admin, technician or readonly"));
+
+    assert!(
+        run(&db, &["seed-demo", "--tickets", "40"])
+            .await
+            .contains("40 tickets")
+    );
+    let again = fixpoint(&db).args(["seed-demo"]).output().await.unwrap();
+    assert!(
+        !again.status.success(),
+        "a second seed refuses to mix demo data into real data"
+    );
+
+    // Keys exist already, so serve prints none; it announces its address.
+    let mut server = fixpoint(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut base = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        assert!(!line.contains("fpk_"), "no new admin key when keys exist");
+        if let Some(rest) = line.strip_prefix("Fixpoint is serving on ") {
+            base = Some(
+                rest.split_whitespace()
+                    .next()
+                    .unwrap()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            );
+            break;
+        }
+    }
+    let base = base.expect("serve announces its address");
+    let client = reqwest::Client::new();
+    let list: Value = client
+        .get(format!("{base}/api/v1/tickets?limit=5&open=true"))
+        .bearer_auth(&technician)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["total"].as_i64().unwrap() > 0, "{list}");
+    let statuses: Value = client
+        .get(format!("{base}/api/v1/statuses"))
+        .bearer_auth(&technician)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(statuses.as_array().unwrap().len(), 10);
+    server.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn first_start_prints_an_admin_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fixpoint.db").display());
+    let mut server = fixpoint(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let (mut key, mut base) = (None, None);
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("fpk_") {
+            key = Some(key_in(&line));
+        }
+        if let Some(rest) = line.strip_prefix("Fixpoint is serving on ") {
+            base = Some(
+                rest.split_whitespace()
+                    .next()
+                    .unwrap()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            );
+            break;
+        }
+    }
+    let (key, base) = (key.expect("an admin key is printed"), base.unwrap());
+    let response = reqwest::Client::new()
+        .get(format!("{base}/api/v1/api-keys"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the printed key is an admin key");
+    server.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_database_url_is_a_clear_error() {
+    let out = fixpoint("mysql://nowhere/db")
+        .args(["migrate"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sqlite://"), "{stderr}");
+}
