@@ -288,6 +288,17 @@ async fn write_secondaries(conn: &mut Conn, ticket: TicketId, ids: &[ResourceId]
     execute(conn, &q).await.map(drop)
 }
 
+const HISTORY: &[&str] = &[
+    "id",
+    "ticket_id",
+    "version",
+    "at",
+    "actor",
+    "field",
+    "old_value",
+    "new_value",
+];
+
 pub async fn write_history(
     conn: &mut Conn,
     ticket: TicketId,
@@ -300,15 +311,8 @@ pub async fn write_history(
         return Ok(());
     }
     let mut q = Query::insert();
-    q.into_table("ticket_history").columns([
-        "ticket_id",
-        "version",
-        "at",
-        "actor",
-        "field",
-        "old_value",
-        "new_value",
-    ]);
+    q.into_table("ticket_history")
+        .columns(HISTORY[1..].iter().copied());
     for c in changes {
         q.values_panic([
             ticket.0.into(),
@@ -351,16 +355,7 @@ pub async fn history(conn: &mut Conn, ticket: TicketId) -> Result<Vec<HistoryEnt
     let rows: Vec<Row> = fetch_all(
         conn,
         Query::select()
-            .columns([
-                "id",
-                "ticket_id",
-                "version",
-                "at",
-                "actor",
-                "field",
-                "old_value",
-                "new_value",
-            ])
+            .columns(HISTORY.iter().copied())
             .from("ticket_history")
             .and_where(Expr::col("ticket_id").eq(ticket.0))
             .order_by("id", Order::Asc),

@@ -24,6 +24,34 @@ async fn run(db: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Starts `fixpoint serve` on a free port; returns it, its base URL and any key it printed.
+async fn start_server(db: &str) -> (tokio::process::Child, String, Option<String>) {
+    let mut server = fixpoint(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut key = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("fpk_") {
+            key = Some(key_in(&line));
+        }
+        if let Some(rest) = line.strip_prefix("Fixpoint is serving on ") {
+            let base = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+            return (server, base, key);
+        }
+    }
+    panic!("fixpoint serve exited without announcing its address");
+}
+
 fn key_in(text: &str) -> String {
     text.split_whitespace()
         .find(|w| w.starts_with("fpk_"))
@@ -71,29 +99,8 @@ async fn an_operator_sets_up_and_serves_a_demo() {
     );
 
     // Keys exist already, so serve prints none; it announces its address.
-    let mut server = fixpoint(&db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut base = None;
-    while let Some(line) = lines.next_line().await.unwrap() {
-        assert!(!line.contains("fpk_"), "no new admin key when keys exist");
-        if let Some(rest) = line.strip_prefix("Fixpoint is serving on ") {
-            base = Some(
-                rest.split_whitespace()
-                    .next()
-                    .unwrap()
-                    .trim_end_matches('/')
-                    .to_owned(),
-            );
-            break;
-        }
-    }
-    let base = base.expect("serve announces its address");
+    let (mut server, base, printed) = start_server(&db).await;
+    assert_eq!(printed, None, "no new admin key when keys exist");
     let client = reqwest::Client::new();
     let list: Value = client
         .get(format!("{base}/api/v1/tickets?limit=5&open=true"))
@@ -122,31 +129,8 @@ async fn an_operator_sets_up_and_serves_a_demo() {
 async fn first_start_prints_an_admin_key_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("fixpoint.db").display());
-    let mut server = fixpoint(&db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let (mut key, mut base) = (None, None);
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if line.contains("fpk_") {
-            key = Some(key_in(&line));
-        }
-        if let Some(rest) = line.strip_prefix("Fixpoint is serving on ") {
-            base = Some(
-                rest.split_whitespace()
-                    .next()
-                    .unwrap()
-                    .trim_end_matches('/')
-                    .to_owned(),
-            );
-            break;
-        }
-    }
-    let (key, base) = (key.expect("an admin key is printed"), base.unwrap());
+    let (mut server, base, key) = start_server(&db).await;
+    let key = key.expect("an admin key is printed");
     let response = reqwest::Client::new()
         .get(format!("{base}/api/v1/api-keys"))
         .bearer_auth(&key)
