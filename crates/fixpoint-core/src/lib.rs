@@ -1,6 +1,7 @@
 //! Fixpoint's domain: the entities an MSP service desk works with and every rule
 //! that decides what may happen to them. Pure: no I/O, no HTTP, no SQL, no vendor.
 
+pub mod calendar;
 pub mod catalog;
 pub mod error;
 pub mod filter;
