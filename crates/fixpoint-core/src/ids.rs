@@ -33,4 +33,6 @@ id_types!(
     IssueTypeId,
     NoteId,
     TimeEntryId,
+    SlaPolicyId,
+    CalendarId,
 );

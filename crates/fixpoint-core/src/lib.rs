@@ -8,6 +8,7 @@ pub mod filter;
 pub mod ids;
 pub mod parties;
 pub mod rules;
+pub mod sla;
 pub mod ticket;
 pub mod time_entry;
 pub mod workflow;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::catalog::{Catalog, Status, StatusCategory};
 use crate::ids::{
     CompanyId, ContactId, ContractId, IssueTypeId, LocationId, PriorityId, QueueId, ResourceId,
-    RoleId, StatusId, TicketId, TicketTypeId,
+    RoleId, SlaPolicyId, StatusId, TicketId, TicketTypeId,
 };
 
 pub const TITLE_MAX: usize = 255;
@@ -103,6 +103,16 @@ pub struct Ticket {
     pub resolved_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
     pub last_activity_at: Timestamp,
+    /// The SLA policy set on the ticket itself (else its contract's, queue's or the default).
+    pub sla_policy_id: Option<SlaPolicyId>,
+    /// When the first-response target falls due (frozen once met; empty while paused).
+    pub response_due_at: Option<Timestamp>,
+    /// When the resolution target falls due (frozen once met; empty while paused).
+    pub resolution_due_at: Option<Timestamp>,
+    /// The SLA clock's bookkeeping; shown through the `sla` block, not as fields.
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub sla_clock: crate::sla::ClockState,
     /// Grows by one with every change; send it back in `If-Match` to update safely.
     pub version: i64,
 }
@@ -139,6 +149,7 @@ pub struct NewTicket {
     pub problem_ticket_id: Option<TicketId>,
     #[serde(default)]
     pub custom_fields: BTreeMap<String, String>,
+    pub sla_policy_id: Option<SlaPolicyId>,
 }
 
 /// A partial update. An absent field is left alone; `null` clears a field that may
@@ -184,6 +195,8 @@ pub struct TicketPatch {
     #[serde(default, deserialize_with = "nullable")]
     pub problem_ticket_id: Option<Option<TicketId>>,
     pub custom_fields: Option<BTreeMap<String, Option<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub sla_policy_id: Option<Option<SlaPolicyId>>,
 }
 
 /// Tells "absent" (outer `None`, via `#[serde(default)]`) from "null" (`Some(None)`).
@@ -242,6 +255,10 @@ impl NewTicket {
             resolved_at: None,
             completed_at: None,
             last_activity_at: now,
+            sla_policy_id: self.sla_policy_id,
+            response_due_at: None,
+            resolution_due_at: None,
+            sla_clock: Default::default(),
             version: 1,
         }
     }
@@ -346,7 +363,14 @@ pub struct HistoryEntry {
 }
 
 /// Fields that change on every write and would only add noise to the history.
-const UNTRACKED: &[&str] = &["updated_at", "last_activity_at", "version"];
+/// SLA deadlines are derived from other fields and move with every pause.
+const UNTRACKED: &[&str] = &[
+    "updated_at",
+    "last_activity_at",
+    "version",
+    "response_due_at",
+    "resolution_due_at",
+];
 
 /// Every field that differs between two states of a ticket, one entry per field
 /// (custom fields one per name, as `custom_fields.<name>`).

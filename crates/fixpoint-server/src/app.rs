@@ -15,12 +15,20 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::clock::Clock;
 use crate::errors::{ApiError, error_table};
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub clock: Clock,
     openapi: Arc<String>,
+}
+
+impl AppState {
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
 }
 
 #[derive(OpenApi)]
@@ -81,10 +89,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     native_api().1
 }
 
-pub fn router(store: Store) -> Router {
+pub fn router(store: Store, clock: Clock) -> Router {
     let (api, openapi) = native_api();
     let openapi = Arc::new(openapi.to_pretty_json().unwrap_or_default());
-    let state = AppState { store, openapi };
+    let state = AppState {
+        store,
+        clock,
+        openapi,
+    };
     Router::new()
         .merge(api)
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -140,9 +152,10 @@ async fn no_such_route(uri: axum::http::Uri) -> ApiError {
 pub async fn serve(
     listener: TcpListener,
     store: Store,
+    clock: Clock,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store))
+    axum::serve(listener, router(store, clock))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -4,8 +4,10 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod clock;
 pub mod errors;
 pub mod json;
 pub mod service;
 
 pub use app::{AppState, router, serve};
+pub use clock::Clock;

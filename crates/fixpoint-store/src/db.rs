@@ -84,6 +84,7 @@ impl Store {
         SQLITE_MIGRATIONS.run(&self.pool).await?;
         let mut tx = self.write().await?;
         crate::catalog::seed_defaults(&mut tx).await?;
+        crate::sla::seed_defaults(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

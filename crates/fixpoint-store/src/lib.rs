@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod db;
 pub mod parties;
+pub mod sla;
 pub mod tickets;
 pub mod work;
 

@@ -51,6 +51,11 @@ const COLUMNS: &[&str] = &[
     "resolved_at",
     "completed_at",
     "last_activity_at",
+    "sla_policy_id",
+    "sla_paused_seconds",
+    "sla_paused_since",
+    "response_due_at",
+    "resolution_due_at",
     "version",
 ];
 
@@ -89,6 +94,11 @@ struct TicketRow {
     resolved_at: Option<i64>,
     completed_at: Option<i64>,
     last_activity_at: i64,
+    sla_policy_id: Option<i64>,
+    sla_paused_seconds: i64,
+    sla_paused_since: Option<i64>,
+    response_due_at: Option<i64>,
+    resolution_due_at: Option<i64>,
     version: i64,
 }
 
@@ -138,6 +148,13 @@ impl TicketRow {
             resolved_at: opt_instant(self.resolved_at)?,
             completed_at: opt_instant(self.completed_at)?,
             last_activity_at: instant(self.last_activity_at)?,
+            sla_policy_id: self.sla_policy_id.map(SlaPolicyId),
+            response_due_at: opt_instant(self.response_due_at)?,
+            resolution_due_at: opt_instant(self.resolution_due_at)?,
+            sla_clock: fixpoint_core::sla::ClockState {
+                paused_seconds: self.sla_paused_seconds,
+                paused_since: opt_instant(self.sla_paused_since)?,
+            },
             version: self.version,
         })
     }
@@ -180,6 +197,11 @@ fn values(t: &Ticket) -> Vec<Expr> {
         t.resolved_at.map(micros).into(),
         t.completed_at.map(micros).into(),
         micros(t.last_activity_at).into(),
+        t.sla_policy_id.map(|v| v.0).into(),
+        t.sla_clock.paused_seconds.into(),
+        t.sla_clock.paused_since.map(micros).into(),
+        t.response_due_at.map(micros).into(),
+        t.resolution_due_at.map(micros).into(),
         t.version.into(),
     ]
 }

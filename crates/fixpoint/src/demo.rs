@@ -234,7 +234,17 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
         issues.push((parent.id, children));
     }
 
+    // Tickets arrive over the last two weeks, and each is worked in the hours after,
+    // so the SLA clocks show every state.
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(14 * 24);
+    let spacing = jiff::SignedDuration::from_secs(14 * 24 * 3600 / tickets_wanted.max(1) as i64);
     for n in 0..tickets_wanted {
+        let opened = start + spacing * n as i32;
+        let mut at = opened;
+        let mut later = |rng: &mut StdRng| {
+            at += jiff::SignedDuration::from_mins(rng.random_range(10..240));
+            at
+        };
         let contact = &contacts[rng.random_range(0..contacts.len())];
         let (title, issue, sub) = TITLES[rng.random_range(0..TITLES.len())];
         let priority = [
@@ -271,8 +281,8 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
             ),
             ..NewTicket::default()
         };
-        let created = match tickets::create(store, ACTOR, new, None).await? {
-            tickets::Created::New(outcome) => outcome.ticket,
+        let created = match tickets::create(store, ACTOR, new, None, opened).await? {
+            tickets::Created::New(outcome) => outcome.view.ticket,
             tickets::Created::Replayed(_) => unreachable!("no idempotency key was sent"),
         };
         let id = created.id;
@@ -286,6 +296,7 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
         step(
             store,
             id,
+            later(&mut rng),
             TicketPatch {
                 status_id: Some(seeded::IN_PROGRESS),
                 assigned_resource_id: Some(Some(tech.id)),
@@ -297,6 +308,7 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
         note(
             store,
             id,
+            later(&mut rng),
             "Initial triage",
             "Checked the user's device and reproduced the fault.",
             Visibility::Internal,
@@ -315,6 +327,7 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
                 billable: rng.random_bool(0.8),
                 notes: Some("Diagnosis".into()),
             },
+            later(&mut rng),
         )
         .await?;
         let next = match stage {
@@ -358,10 +371,11 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
             }),
         };
         if let Some(patch) = next {
-            step(store, id, patch).await?;
+            step(store, id, later(&mut rng), patch).await?;
             note(
                 store,
                 id,
+                later(&mut rng),
                 "Update",
                 "We are working on this and will keep you posted.",
                 Visibility::External,
@@ -383,8 +397,13 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn step(store: &Store, id: TicketId, patch: TicketPatch) -> anyhow::Result<()> {
-    tickets::update(store, ACTOR, id, patch, None)
+async fn step(
+    store: &Store,
+    id: TicketId,
+    at: jiff::Timestamp,
+    patch: TicketPatch,
+) -> anyhow::Result<()> {
+    tickets::update(store, ACTOR, id, patch, None, at)
         .await
         .with_context(|| format!("moving demo ticket {id}"))?;
     Ok(())
@@ -393,6 +412,7 @@ async fn step(store: &Store, id: TicketId, patch: TicketPatch) -> anyhow::Result
 async fn note(
     store: &Store,
     id: TicketId,
+    at: jiff::Timestamp,
     title: &str,
     body: &str,
     visibility: Visibility,
@@ -408,6 +428,7 @@ async fn note(
             visibility,
             kind,
         },
+        at,
     )
     .await?;
     Ok(())

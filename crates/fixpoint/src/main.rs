@@ -149,7 +149,13 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    fixpoint_server::serve(listener, store.clone(), shutdown).await?;
+    fixpoint_server::serve(
+        listener,
+        store.clone(),
+        fixpoint_server::Clock::System,
+        shutdown,
+    )
+    .await?;
     store.close().await;
     Ok(())
 }

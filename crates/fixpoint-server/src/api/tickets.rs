@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use fixpoint_core::ErrorCode;
 use fixpoint_core::filter::{Sort, TicketFilter};
 use fixpoint_core::ids::*;
-use fixpoint_core::ticket::{HistoryEntry, NewTicket, Ticket, TicketPatch};
+use fixpoint_core::ticket::{HistoryEntry, NewTicket, TicketPatch};
 use fixpoint_core::time_entry::{BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry};
 use fixpoint_store::auth::StoredResponse;
 use fixpoint_store::tickets::{Cursor, ListQuery};
@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult, Problem};
 use crate::json::{self, Json};
-use crate::service::tickets::{self as service, Created, Idempotency, TicketOutcome};
+use crate::service::tickets::{self as service, Created, Idempotency, TicketOutcome, TicketView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -78,7 +78,7 @@ async fn create(
         request_digest: request_digest.clone(),
         respond: &respond_with_digest,
     });
-    match service::create(&state.store, &caller.actor(), new, idempotency).await? {
+    match service::create(&state.store, &caller.actor(), new, idempotency, state.now()).await? {
         Created::New(outcome) => Ok(created(&outcome)),
         Created::Replayed(stored) => {
             let status =
@@ -118,10 +118,12 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 fn created(outcome: &TicketOutcome) -> Response {
     let mut response = (StatusCode::CREATED, axum::Json(outcome)).into_response();
     let headers = response.headers_mut();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tickets/{}", outcome.ticket.id)) {
+    if let Ok(location) =
+        HeaderValue::from_str(&format!("/api/v1/tickets/{}", outcome.view.ticket.id))
+    {
         headers.insert(header::LOCATION, location);
     }
-    insert_etag(headers, outcome.ticket.version);
+    insert_etag(headers, outcome.view.ticket.version);
     response
 }
 
@@ -135,13 +137,13 @@ fn insert_etag(headers: &mut HeaderMap, version: i64) {
 #[utoipa::path(
     get, path = "/tickets/{id}", tag = "tickets",
     params(("id" = i64, Path, description = "Ticket id")),
-    responses((status = 200, body = Ticket), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = TicketView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
 async fn get(State(state): State<AppState>, _caller: Caller, Id(id): Id) -> ApiResult<Response> {
-    let ticket = service::get(&state.store, TicketId(id)).await?;
+    let ticket = service::get(&state.store, TicketId(id), state.now()).await?;
     let mut response = axum::Json(&ticket).into_response();
-    insert_etag(response.headers_mut(), ticket.version);
+    insert_etag(response.headers_mut(), ticket.ticket.version);
     Ok(response)
 }
 
@@ -172,10 +174,17 @@ async fn update(
 ) -> ApiResult<Response> {
     caller.require_write()?;
     let expected = if_match(&headers)?;
-    let outcome =
-        service::update(&state.store, &caller.actor(), TicketId(id), patch, expected).await?;
+    let outcome = service::update(
+        &state.store,
+        &caller.actor(),
+        TicketId(id),
+        patch,
+        expected,
+        state.now(),
+    )
+    .await?;
     let mut response = axum::Json(&outcome).into_response();
-    insert_etag(response.headers_mut(), outcome.ticket.version);
+    insert_etag(response.headers_mut(), outcome.view.ticket.version);
     Ok(response)
 }
 
@@ -208,7 +217,7 @@ pub struct TicketListParams {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketList {
-    pub items: Vec<Ticket>,
+    pub items: Vec<TicketView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
     /// How many tickets match the filters, across all pages.
@@ -267,7 +276,7 @@ async fn list(
         limit: limit(p.limit)?,
         after,
     };
-    let page = service::list(&state.store, &query).await?;
+    let page = service::list(&state.store, &query, state.now()).await?;
     Ok(axum::Json(TicketList {
         items: page.items,
         next_cursor: page.next_cursor.map(Cursor::encode),
@@ -290,7 +299,14 @@ async fn add_note(
     Json(new): Json<NewNote>,
 ) -> ApiResult<(StatusCode, axum::Json<Note>)> {
     caller.require_write()?;
-    let note = service::add_note(&state.store, &caller.actor(), TicketId(id), new).await?;
+    let note = service::add_note(
+        &state.store,
+        &caller.actor(),
+        TicketId(id),
+        new,
+        state.now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(note)))
 }
 
@@ -325,7 +341,14 @@ async fn log_time(
     Json(new): Json<NewTimeEntry>,
 ) -> ApiResult<(StatusCode, axum::Json<TimeEntry>)> {
     caller.require_write()?;
-    let entry = service::log_time(&state.store, &caller.actor(), TicketId(id), new).await?;
+    let entry = service::log_time(
+        &state.store,
+        &caller.actor(),
+        TicketId(id),
+        new,
+        state.now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(entry)))
 }
 

@@ -1,27 +1,82 @@
 //! Ticket use cases: open, change, read, list; notes and time on a ticket.
 
-use fixpoint_core::catalog::Catalog;
-use fixpoint_core::filter::TicketFilter;
-use fixpoint_core::ids::TicketId;
+use fixpoint_core::catalog::{Catalog, SlaClock};
+use fixpoint_core::ids::{SlaPolicyId, StatusId, TicketId};
 use fixpoint_core::rules::{self, Refs};
+use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, NewTicket, Ticket, TicketPatch};
-use fixpoint_core::time_entry::{BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry};
+use fixpoint_core::time_entry::{
+    BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry, Visibility,
+};
 use fixpoint_core::{DomainError, ErrorCode, Warning};
 use fixpoint_store::auth::{self as keys, StoredResponse};
-use fixpoint_store::parties::{self, now};
-use fixpoint_store::tickets::{self as store_tickets, Cursor, ListQuery, TicketPage, Updated};
+use fixpoint_store::parties;
+use fixpoint_store::sla::{self as sla_rows, NamedCalendar};
+use fixpoint_store::tickets::{self as store_tickets, Cursor, ListQuery, Updated};
 use fixpoint_store::{Conn, Store, catalog, work};
+use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ServiceResult;
 
+/// A ticket with its SLA clocks as of now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketView {
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// The SLA clocks; absent when no policy applies.
+    pub sla: Option<SlaView>,
+}
+
 /// A ticket as a write left it, with the workflow's warnings.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TicketOutcome {
     #[serde(flatten)]
-    pub ticket: Ticket,
+    pub view: TicketView,
     pub warnings: Vec<Warning>,
+}
+
+/// The SLA policies and calendars, loaded for one request.
+pub struct SlaSetup {
+    pub policies: Vec<SlaPolicy>,
+    pub calendars: Vec<NamedCalendar>,
+}
+
+impl SlaSetup {
+    pub async fn load(conn: &mut Conn) -> ServiceResult<Self> {
+        Ok(Self {
+            policies: sla_rows::policies(conn).await?,
+            calendars: sla_rows::calendars(conn).await?,
+        })
+    }
+
+    pub fn context(&self, policy: Option<SlaPolicyId>) -> Option<SlaContext<'_>> {
+        let policy = self.policies.iter().find(|p| Some(p.id) == policy)?;
+        let calendar = &self
+            .calendars
+            .iter()
+            .find(|c| c.id == policy.calendar_id)?
+            .calendar;
+        Some(SlaContext { policy, calendar })
+    }
+
+    pub fn default_policy(&self) -> Option<SlaPolicyId> {
+        self.policies.iter().find(|p| p.is_default).map(|p| p.id)
+    }
+
+    pub fn view(&self, ticket: Ticket, now: Timestamp) -> TicketView {
+        let sla = self
+            .context(ticket.sla_policy_id)
+            .map(|ctx| sla::view(ctx, &ticket, now));
+        TicketView { ticket, sla }
+    }
+}
+
+fn clock_of(catalog: &Catalog, status: StatusId) -> SlaClock {
+    catalog
+        .status(status)
+        .map_or(SlaClock::Running, |s| s.sla_clock)
 }
 
 /// An idempotency key on a create: the first response is stored with the ticket.
@@ -44,6 +99,7 @@ pub async fn create(
     actor: &str,
     new: NewTicket,
     idempotency: Option<Idempotency<'_>>,
+    at: Timestamp,
 ) -> ServiceResult<Created> {
     let mut tx = store.write().await?;
     if let Some(idem) = &idempotency
@@ -62,15 +118,29 @@ pub async fn create(
         return Ok(Created::Replayed(stored));
     }
     let catalog = catalog::load(&mut tx).await?;
-    let at = now();
     let mut candidate = new.into_ticket(&catalog, at);
     if let Some(status) = catalog.status(candidate.status_id) {
         ticket::apply_status_effects(&mut candidate, None, status, at);
     }
     let refs = load_refs(&mut tx, &candidate, false).await?;
     let warnings = rules::check_ticket(&catalog, None, &candidate, &refs)?;
+    let setup = SlaSetup::load(&mut tx).await?;
+    check_policy(&setup, candidate.sla_policy_id)?;
+    candidate.sla_policy_id = inherited_policy(&mut tx, &setup, &candidate, &refs).await?;
+    let clock = clock_of(&catalog, candidate.status_id);
+    sla::advance(
+        setup.context(candidate.sla_policy_id),
+        None,
+        None,
+        &mut candidate,
+        clock,
+        at,
+    );
     let ticket = store_tickets::insert(&mut tx, candidate, actor).await?;
-    let outcome = TicketOutcome { ticket, warnings };
+    let outcome = TicketOutcome {
+        view: setup.view(ticket, at),
+        warnings,
+    };
     if let Some(idem) = idempotency {
         keys::remember_response(
             &mut tx,
@@ -93,18 +163,17 @@ pub async fn update(
     id: TicketId,
     patch: TicketPatch,
     expected_version: Option<i64>,
+    at: Timestamp,
 ) -> ServiceResult<TicketOutcome> {
     let mut tx = store.write().await?;
-    let before = store_tickets::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("ticket", id))?;
+    let before = existing(&mut tx, id).await?;
     if let Some(expected) = expected_version
         && expected != before.version
     {
         return Err(stale(id, expected, before.version).into());
     }
     let catalog = catalog::load(&mut tx).await?;
-    let at = now();
+    let policy_cleared = patch.sla_policy_id == Some(None);
     let mut after = patch.apply_to(&before);
     if let (Some(from), Some(to)) = (
         catalog.status(before.status_id),
@@ -114,26 +183,95 @@ pub async fn update(
     }
     let refs = load_refs(&mut tx, &after, true).await?;
     let warnings = rules::check_ticket(&catalog, Some(&before), &after, &refs)?;
+    let setup = SlaSetup::load(&mut tx).await?;
+    if policy_cleared {
+        after.sla_policy_id = inherited_policy(&mut tx, &setup, &after, &refs).await?;
+    } else if after.sla_policy_id != before.sla_policy_id {
+        check_policy(&setup, after.sla_policy_id)?;
+    }
     let changes = ticket::diff(Some(&before), &after);
     if changes.is_empty() {
         return Ok(TicketOutcome {
-            ticket: before,
+            view: setup.view(before, at),
             warnings,
         });
     }
+    let (from, to) = (
+        clock_of(&catalog, before.status_id),
+        clock_of(&catalog, after.status_id),
+    );
+    sla::advance(
+        setup.context(after.sla_policy_id),
+        Some(&before),
+        Some(from),
+        &mut after,
+        to,
+        at,
+    );
+    let written = write_change(&mut tx, &before, after, &changes, actor, at).await?;
+    Store::commit(tx).await?;
+    Ok(TicketOutcome {
+        view: setup.view(written, at),
+        warnings,
+    })
+}
+
+/// Writes a changed ticket as the next version, or refuses if someone got there first.
+async fn write_change(
+    conn: &mut Conn,
+    before: &Ticket,
+    mut after: Ticket,
+    changes: &[FieldChange],
+    actor: &str,
+    at: Timestamp,
+) -> ServiceResult<Ticket> {
     after.version = before.version + 1;
     after.updated_at = at;
     after.last_activity_at = at;
-    if store_tickets::update(&mut tx, &before, &after, &changes, actor).await?
+    if store_tickets::update(conn, before, &after, changes, actor).await?
         == Updated::VersionConflict
     {
-        return Err(stale(id, before.version, before.version + 1).into());
+        return Err(stale(before.id, before.version, before.version + 1).into());
     }
-    Store::commit(tx).await?;
-    Ok(TicketOutcome {
-        ticket: after,
-        warnings,
-    })
+    Ok(after)
+}
+
+fn check_policy(setup: &SlaSetup, policy: Option<SlaPolicyId>) -> ServiceResult<()> {
+    match policy {
+        Some(id) if !setup.policies.iter().any(|p| p.id == id) => Err(DomainError::invalid(
+            "sla_policy_id",
+            ErrorCode::UnknownReference,
+            format!("SLA policy {id} does not exist"),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// The ticket's own policy, else its contract's, else its queue's, else the default.
+async fn inherited_policy(
+    conn: &mut Conn,
+    setup: &SlaSetup,
+    t: &Ticket,
+    refs: &Refs,
+) -> ServiceResult<Option<SlaPolicyId>> {
+    let known = |id: &SlaPolicyId| setup.policies.iter().any(|p| p.id == *id);
+    let contract = refs
+        .contract
+        .as_ref()
+        .and_then(|c| c.sla_policy_id)
+        .map(SlaPolicyId)
+        .filter(known);
+    let queue = match t.queue_id {
+        Some(q) => sla_rows::queue_policy(conn, q.0).await?.filter(known),
+        None => None,
+    };
+    Ok(sla::choose_policy(
+        t.sla_policy_id,
+        contract,
+        queue,
+        setup.default_policy(),
+    ))
 }
 
 fn stale(id: TicketId, sent: i64, current: i64) -> DomainError {
@@ -186,28 +324,27 @@ async fn load_refs(conn: &mut Conn, t: &Ticket, existing: bool) -> ServiceResult
     Ok(refs)
 }
 
-pub async fn get(store: &Store, id: TicketId) -> ServiceResult<Ticket> {
+pub async fn get(store: &Store, id: TicketId, now: Timestamp) -> ServiceResult<TicketView> {
     let mut conn = store.read().await?;
-    Ok(store_tickets::get(&mut conn, id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("ticket", id))?)
+    let ticket = existing(&mut conn, id).await?;
+    Ok(SlaSetup::load(&mut conn).await?.view(ticket, now))
 }
 
-pub async fn list(store: &Store, query: &ListQuery<'_>) -> ServiceResult<TicketPage> {
+pub struct ViewPage {
+    pub items: Vec<TicketView>,
+    pub next_cursor: Option<Cursor>,
+    pub total: i64,
+}
+
+pub async fn list(store: &Store, query: &ListQuery<'_>, now: Timestamp) -> ServiceResult<ViewPage> {
     let mut conn = store.read().await?;
-    Ok(store_tickets::list(&mut conn, query).await?)
-}
-
-/// Re-exported for the API's cursor parsing.
-pub fn decode_cursor(text: &str) -> Option<Cursor> {
-    Cursor::decode(text)
-}
-
-pub fn open_filter() -> TicketFilter {
-    TicketFilter {
-        open: Some(true),
-        ..TicketFilter::default()
-    }
+    let page = store_tickets::list(&mut conn, query).await?;
+    let setup = SlaSetup::load(&mut conn).await?;
+    Ok(ViewPage {
+        items: page.items.into_iter().map(|t| setup.view(t, now)).collect(),
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
 }
 
 async fn existing(conn: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
@@ -216,16 +353,17 @@ async fn existing(conn: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
         .ok_or_else(|| DomainError::not_found("ticket", id))?)
 }
 
+/// Adds a note. The first external note is the ticket's first response, if it had none.
 pub async fn add_note(
     store: &Store,
     actor: &str,
     id: TicketId,
     new: NewNote,
+    at: Timestamp,
 ) -> ServiceResult<Note> {
     new.check()?;
     let mut tx = store.write().await?;
     let ticket = existing(&mut tx, id).await?;
-    let at = now();
     let mut note = Note {
         id: Default::default(),
         ticket_id: id,
@@ -237,13 +375,32 @@ pub async fn add_note(
         created_at: at,
     };
     note.id = work::insert_note(&mut tx, &note).await?;
-    store_tickets::touch(&mut tx, id, at).await?;
-    let change = FieldChange {
+    let added = FieldChange {
         field: "note_added".into(),
         old: None,
         new: Some(note.id.to_string()),
     };
-    store_tickets::write_history(&mut tx, id, ticket.version, at, actor, &[change]).await?;
+    if note.visibility == Visibility::External && ticket.first_response_at.is_none() {
+        let catalog = catalog::load(&mut tx).await?;
+        let setup = SlaSetup::load(&mut tx).await?;
+        let mut after = ticket.clone();
+        after.first_response_at = Some(at);
+        let clock = clock_of(&catalog, ticket.status_id);
+        sla::advance(
+            setup.context(after.sla_policy_id),
+            Some(&ticket),
+            Some(clock),
+            &mut after,
+            clock,
+            at,
+        );
+        let mut changes = ticket::diff(Some(&ticket), &after);
+        changes.push(added);
+        write_change(&mut tx, &ticket, after, &changes, actor, at).await?;
+    } else {
+        store_tickets::touch(&mut tx, id, at).await?;
+        store_tickets::write_history(&mut tx, id, ticket.version, at, actor, &[added]).await?;
+    }
     Store::commit(tx).await?;
     Ok(note)
 }
@@ -259,6 +416,7 @@ pub async fn log_time(
     actor: &str,
     id: TicketId,
     new: NewTimeEntry,
+    at: Timestamp,
 ) -> ServiceResult<TimeEntry> {
     let minutes = new.check()?;
     let mut tx = store.write().await?;
@@ -282,7 +440,6 @@ pub async fn log_time(
         }
         Some(_) => {}
     }
-    let at = now();
     let mut entry = TimeEntry {
         id: Default::default(),
         ticket_id: id,
@@ -324,9 +481,4 @@ pub async fn history(store: &Store, id: TicketId) -> ServiceResult<Vec<HistoryEn
     let mut conn = store.read().await?;
     existing(&mut conn, id).await?;
     Ok(store_tickets::history(&mut conn, id).await?)
-}
-
-pub async fn load_catalog(store: &Store) -> ServiceResult<Catalog> {
-    let mut conn = store.read().await?;
-    Ok(catalog::load(&mut conn).await?)
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use fixpoint_server::Clock;
 use fixpoint_server::auth::{Role, create_key};
 use fixpoint_store::Store;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
@@ -9,6 +10,8 @@ use serde_json::{Value, json};
 
 pub struct App {
     pub base: String,
+    /// The server's clock: tests move it instead of sleeping.
+    pub clock: Clock,
     pub client: Client,
     pub admin: String,
     pub technician: String,
@@ -27,13 +30,16 @@ pub async fn spawn_app() -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served = store.clone();
+    let clock = Clock::manual(jiff::Timestamp::now());
+    let server_clock = clock.clone();
     tokio::spawn(async move {
-        fixpoint_server::serve(listener, served, std::future::pending())
+        fixpoint_server::serve(listener, served, server_clock, std::future::pending())
             .await
             .unwrap();
     });
     App {
         base,
+        clock,
         client: Client::new(),
         admin,
         technician,
