@@ -23,6 +23,10 @@ pub struct TicketFilter {
     pub updated_before: Option<Timestamp>,
     /// Text that must appear in the title or description (case-insensitive).
     pub text: Option<String>,
+    /// Running, unmet resolution clocks due before this instant.
+    pub resolution_due_before: Option<Timestamp>,
+    /// Tickets with an unmet first-response or resolution target due before this instant.
+    pub breached_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -168,7 +168,7 @@ pub fn advance(
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SlaState {
-    /// Running, but no business time has passed yet (opened out of hours).
+    /// Running, but no business time has passed yet and the desk is closed (opened out of hours).
     NotStarted,
     Running,
     Paused,
@@ -243,7 +243,9 @@ pub fn view(ctx: SlaContext<'_>, ticket: &Ticket, now: Timestamp) -> SlaView {
                 SlaState::Breached
             }
             None if paused => SlaState::Paused,
-            None if elapsed == SignedDuration::ZERO => SlaState::NotStarted,
+            None if elapsed == SignedDuration::ZERO && !ctx.calendar.is_open(now) => {
+                SlaState::NotStarted
+            }
             None if remaining.as_secs() * 100 < target.as_secs() * ctx.policy.at_risk_percent => {
                 SlaState::AtRisk
             }

@@ -48,6 +48,7 @@ impl AppState {
         (name = "resources", description = "Technicians and their roles"),
         (name = "queues"), (name = "contracts"),
         (name = "catalogue", description = "Statuses, priorities, types and the workflow"),
+        (name = "sla", description = "Business calendars and SLA policies"),
         (name = "access", description = "API keys"),
     )
 )]
@@ -79,6 +80,7 @@ fn native_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(crate::api::tickets::routes())
                 .merge(crate::api::parties::routes())
                 .merge(crate::api::catalog::routes())
+                .merge(crate::api::sla::routes())
                 .merge(crate::api::keys::routes()),
         )
         .split_for_parts()

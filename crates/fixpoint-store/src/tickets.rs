@@ -604,6 +604,26 @@ fn filter_condition(f: &TicketFilter) -> Condition {
             });
         }
     }
+    if let Some(before) = f.resolution_due_before {
+        c = c
+            .add(col("resolved_at").is_null())
+            .add(col("resolution_due_at").lt(micros(before)));
+    }
+    if let Some(now) = f.breached_at {
+        c = c.add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(col("first_response_at").is_null())
+                        .add(col("response_due_at").lt(micros(now))),
+                )
+                .add(
+                    Condition::all()
+                        .add(col("resolved_at").is_null())
+                        .add(col("resolution_due_at").lt(micros(now))),
+                ),
+        );
+    }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
         c = c.add(
             Condition::any()

@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod keys;
 pub mod parties;
+pub mod sla;
 pub mod tickets;
 
 use axum::extract::FromRequestParts;

@@ -207,6 +207,10 @@ pub struct TicketListParams {
     pub updated_before: Option<String>,
     /// Text in the title or description (case-insensitive).
     pub q: Option<String>,
+    /// Only tickets whose resolution is due before this instant (running, unmet clocks).
+    pub due_before: Option<String>,
+    /// `true`: only tickets with an unmet SLA target already past due.
+    pub breached: Option<bool>,
     /// `created_at`, `updated_at`, `due_at`, `priority` or `id`; prefix `-` for descending. Default `-created_at`.
     pub sort: Option<String>,
     /// At most 500; 50 when omitted.
@@ -253,6 +257,8 @@ async fn list(
         updated_after: instant("updated_after", p.updated_after.as_deref())?,
         updated_before: instant("updated_before", p.updated_before.as_deref())?,
         text: p.q,
+        resolution_due_before: instant("due_before", p.due_before.as_deref())?,
+        breached_at: p.breached.filter(|b| *b).map(|_| state.now()),
     };
     let sort = match p.sort.as_deref() {
         None => Sort::default(),

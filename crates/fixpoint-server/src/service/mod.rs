@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod parties;
+pub mod sla;
 pub mod tickets;
 
 use fixpoint_core::DomainError;

@@ -1,0 +1,246 @@
+//! The SLA clock over HTTP, with the server's clock moved by the test.
+
+mod common;
+
+use common::spawn_app;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+const NY: &str = "America/New_York";
+
+fn ny(local: &str) -> Timestamp {
+    local
+        .parse::<jiff::civil::DateTime>()
+        .unwrap()
+        .in_tz(NY)
+        .unwrap()
+        .timestamp()
+}
+
+/// New York office hours with Presidents' Day off, and Autotask's targets (Medium: 4h / 24h).
+async fn ny_policy(app: &common::App) -> i64 {
+    let week: Vec<Value> = (0..7)
+        .map(|d| {
+            if d < 5 {
+                json!([{"start": "09:00", "end": "17:00"}])
+            } else {
+                json!([])
+            }
+        })
+        .collect();
+    let calendar = app
+        .post(
+            "/calendars",
+            json!({"name": "New York office", "spec": {"time_zone": NY, "week": week,
+                   "holidays": [{"date": "2024-02-19", "name": "Presidents' Day"}]}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        "/sla-policies",
+        json!({"name": "NY standard", "calendar_id": calendar, "targets": [
+            {"priority_id": 1, "first_response_minutes": 60, "resolution_minutes": 240},
+            {"priority_id": 3, "first_response_minutes": 240, "resolution_minutes": 1440}]}),
+    )
+    .await
+    .expect(201)["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn at(value: &Value) -> Timestamp {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not an instant: {value}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_ticket_across_a_pause_a_weekend_and_a_holiday() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let policy = ny_policy(&app).await;
+
+    // Thursday 15 Feb 2024, 10:00 in New York.
+    app.clock.set(ny("2024-02-15T10:00"));
+    let t = app
+        .post("/tickets", json!({"title": "Payroll export fails", "company_id": w.company, "sla_policy_id": policy}))
+        .await
+        .expect(201);
+    let id = t["id"].as_i64().unwrap();
+    let path = format!("/tickets/{id}");
+    assert_eq!(at(&t["response_due_at"]), ny("2024-02-15T14:00"));
+    // 24 business hours: Thu 7h + Fri 8h + (Mon holiday) Tue 8h + Wed 1h.
+    assert_eq!(at(&t["resolution_due_at"]), ny("2024-02-21T10:00"));
+    assert_eq!(t["sla"]["resolution"]["state"], "running");
+    assert_eq!(t["sla"]["policy_name"], "NY standard");
+
+    // 10:30: a technician picks it up: the first response, met.
+    app.clock.set(ny("2024-02-15T10:30"));
+    let t = app
+        .patch(
+            &path,
+            json!({"status_id": 2, "assigned_resource_id": w.resource, "assigned_role_id": w.role}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(t["sla"]["first_response"]["state"], "met");
+    assert_eq!(t["sla"]["first_response"]["elapsed_seconds"], 1800);
+    assert_eq!(at(&t["response_due_at"]), ny("2024-02-15T14:00"));
+
+    // 11:00: waiting on the customer; the resolution clock pauses.
+    app.clock.set(ny("2024-02-15T11:00"));
+    let t = app.patch(&path, json!({"status_id": 5})).await.expect(200);
+    assert!(
+        t["resolution_due_at"].is_null(),
+        "no deadline runs while paused"
+    );
+    assert_eq!(t["sla"]["paused"], true);
+
+    // Friday noon, still paused: 23 of 24 hours are left and nothing has moved.
+    app.clock.set(ny("2024-02-16T12:00"));
+    let t = app.get(&path).await.expect(200);
+    assert_eq!(t["sla"]["resolution"]["state"], "paused");
+    assert_eq!(t["sla"]["resolution"]["elapsed_seconds"], 3600);
+    assert_eq!(t["sla"]["paused_next_event_hours"], 23.0);
+    let listed = app.get("/tickets?breached=true").await.expect(200);
+    assert_eq!(listed["total"], 0);
+
+    // Saturday 11:00, two days later, the customer answers: 14 business hours were paused
+    // (Thu 6h, Fri 8h), so the deadline moves from Wed 10:00 to Thu 22 Feb 16:00.
+    app.clock.set(ny("2024-02-17T11:00"));
+    let t = app.patch(&path, json!({"status_id": 2})).await.expect(200);
+    assert_eq!(at(&t["resolution_due_at"]), ny("2024-02-22T16:00"));
+    assert_eq!(t["sla"]["resolution"]["state"], "running");
+    assert_eq!(t["sla"]["resolution"]["remaining_seconds"], 23 * 3600);
+    assert_eq!(
+        app.get("/tickets?due_before=2024-02-23T00:00:00Z")
+            .await
+            .expect(200)["total"],
+        1
+    );
+
+    // Tuesday 20 Feb 15:00 (Monday was the holiday): completed.
+    app.clock.set(ny("2024-02-20T15:00"));
+    let t = app
+        .patch(
+            &path,
+            json!({"status_id": 10, "resolution": "Re-mapped the export share"}),
+        )
+        .await
+        .expect(200);
+    let resolution = &t["sla"]["resolution"];
+    assert_eq!(resolution["state"], "met");
+    assert_eq!(at(&resolution["met_at"]), ny("2024-02-20T15:00"));
+    // Thu 10:00–11:00 and Tue 09:00–15:00: 7 business hours.
+    assert_eq!(resolution["elapsed_seconds"], 7 * 3600);
+    assert_eq!(resolution["remaining_seconds"], 17 * 3600);
+    assert_eq!(at(&resolution["due_at"]), ny("2024-02-22T16:00"));
+    assert_eq!(t["sla"]["sla_met"], true);
+
+    // A month later nothing has changed: met clocks are frozen.
+    app.clock.set(ny("2024-03-20T15:00"));
+    let t = app.get(&path).await.expect(200);
+    assert_eq!(t["sla"]["resolution"]["elapsed_seconds"], 7 * 3600);
+    assert_eq!(t["sla"]["sla_met"], true);
+}
+
+#[tokio::test]
+async fn breaches_priority_changes_and_the_first_external_note() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let policy = ny_policy(&app).await;
+    app.clock.set(ny("2024-02-12T09:00")); // Monday
+    let t = app
+        .post("/tickets", json!({"title": "Server down", "company_id": w.company, "sla_policy_id": policy, "priority_id": 3}))
+        .await
+        .expect(201);
+    let id = t["id"].as_i64().unwrap();
+    assert_eq!(at(&t["response_due_at"]), ny("2024-02-12T13:00"));
+    // Raised to Critical at 09:30: targets recomputed from creation (1h / 4h).
+    app.clock.set(ny("2024-02-12T09:30"));
+    let t = app
+        .patch(&format!("/tickets/{id}"), json!({"priority_id": 1}))
+        .await
+        .expect(200);
+    assert_eq!(at(&t["response_due_at"]), ny("2024-02-12T10:00"));
+    assert_eq!(at(&t["resolution_due_at"]), ny("2024-02-12T13:00"));
+    assert_eq!(t["sla"]["first_response"]["state"], "running");
+    app.clock.set(ny("2024-02-12T09:50"));
+    assert_eq!(
+        app.get(&format!("/tickets/{id}")).await.expect(200)["sla"]["first_response"]["state"],
+        "at_risk"
+    );
+    // 10:15: nobody answered: breached by 15 minutes, and listed as breached.
+    app.clock.set(ny("2024-02-12T10:15"));
+    let t = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(t["sla"]["first_response"]["state"], "breached");
+    assert_eq!(t["sla"]["first_response"]["remaining_seconds"], -900);
+    assert_eq!(t["sla"]["sla_met"], false);
+    assert_eq!(
+        app.get("/tickets?breached=true").await.expect(200)["total"],
+        1
+    );
+    // The first external note answers (late): met_at is the note's time, state breached.
+    app.post(
+        &format!("/tickets/{id}/notes"),
+        json!({"body": "Looking at it now", "visibility": "external"}),
+    )
+    .await
+    .expect(201);
+    let t = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(at(&t["first_response_at"]), ny("2024-02-12T10:15"));
+    assert_eq!(t["sla"]["first_response"]["state"], "breached");
+    assert_eq!(
+        t["version"], 3,
+        "the first response is a change to the ticket"
+    );
+}
+
+#[tokio::test]
+async fn policies_come_from_the_ticket_or_the_default() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let policies = app.get("/sla-policies").await.expect(200);
+    let names: Vec<&str> = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Autotask standard", "HaloPSA standard", "Atera standard"]
+    );
+    let t = app.ticket(&w, "Uses the default").await;
+    assert_eq!(t["sla"]["policy_name"], "Autotask standard");
+    assert_eq!(t["sla"]["first_response"]["target_minutes"], 240);
+    assert_eq!(t["sla"]["resolution"]["target_minutes"], 1440);
+    let atera = policies[2]["id"].as_i64().unwrap();
+    let t = app
+        .post(
+            "/tickets",
+            json!({"title": "Atera style", "company_id": w.company, "sla_policy_id": atera}),
+        )
+        .await
+        .expect(201);
+    assert!(
+        t["sla"]["resolution"].is_null(),
+        "Atera has no resolution target"
+    );
+    app.post(
+        "/tickets",
+        json!({"title": "x", "company_id": w.company, "sla_policy_id": 99}),
+    )
+    .await
+    .problem(422, "unknown_reference", Some("sla_policy_id"));
+    app.post("/calendars", json!({"name": "Bad", "spec": {"time_zone": "Mars/Base", "week": [[], [], [], [], [], [], []]}}))
+        .await
+        .problem(422, "invalid_field", Some("spec"));
+    app.post("/sla-policies", json!({"name": "Bad", "calendar_id": 1, "targets": [{"priority_id": 9, "first_response_minutes": 0}]}))
+        .await
+        .problem(422, "unknown_reference", Some("targets[0].priority_id"));
+}
