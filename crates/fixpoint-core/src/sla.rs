@@ -299,36 +299,41 @@ pub fn view(ctx: SlaContext<'_>, ticket: &Ticket, now: Timestamp) -> SlaView {
     }
 }
 
-/// The three vendors' default targets from the seeds, as (name, [(priority, response, resolution)]) in minutes.
-pub fn vendor_defaults() -> Vec<(&'static str, Vec<(PriorityId, Option<i64>, Option<i64>)>)> {
+/// The three vendors' default targets from the seeds, by policy name.
+pub fn vendor_defaults() -> Vec<(&'static str, Vec<SlaTarget>)> {
     use crate::catalog::seeded::{CRITICAL, HIGH, LOW, MEDIUM};
+    let t = |priority_id, response: Option<i64>, resolution: Option<i64>| SlaTarget {
+        priority_id,
+        first_response_minutes: response,
+        resolution_minutes: resolution,
+    };
     let h = |hours: i64| Some(hours * 60);
     vec![
         (
             "Autotask standard",
             vec![
-                (CRITICAL, h(1), h(4)),
-                (HIGH, h(2), h(8)),
-                (MEDIUM, h(4), h(24)),
-                (LOW, h(8), h(72)),
+                t(CRITICAL, h(1), h(4)),
+                t(HIGH, h(2), h(8)),
+                t(MEDIUM, h(4), h(24)),
+                t(LOW, h(8), h(72)),
             ],
         ),
         (
             "HaloPSA standard",
             vec![
-                (CRITICAL, Some(15), h(1)),
-                (HIGH, h(1), h(4)),
-                (MEDIUM, h(4), h(8)),
-                (LOW, h(8), h(24)),
+                t(CRITICAL, Some(15), h(1)),
+                t(HIGH, h(1), h(4)),
+                t(MEDIUM, h(4), h(8)),
+                t(LOW, h(8), h(24)),
             ],
         ),
         (
             "Atera standard",
             vec![
-                (CRITICAL, h(1), None),
-                (HIGH, h(4), None),
-                (MEDIUM, h(8), None),
-                (LOW, h(24), None),
+                t(CRITICAL, h(1), None),
+                t(HIGH, h(4), None),
+                t(MEDIUM, h(8), None),
+                t(LOW, h(24), None),
             ],
         ),
     ]
@@ -359,14 +364,7 @@ mod tests {
             calendar_id: CalendarId(1),
             is_default: true,
             at_risk_percent: AT_RISK_PERCENT_DEFAULT,
-            targets: targets
-                .into_iter()
-                .map(|(priority_id, r, s)| SlaTarget {
-                    priority_id,
-                    first_response_minutes: r,
-                    resolution_minutes: s,
-                })
-                .collect(),
+            targets,
         }
     }
 
@@ -580,6 +578,10 @@ mod tests {
     fn atera_policy_has_no_resolution_clock() {
         let (name, targets) = vendor_defaults().remove(2);
         assert_eq!(name, "Atera standard");
-        assert!(targets.iter().all(|(_, r, s)| r.is_some() && s.is_none()));
+        assert!(
+            targets
+                .iter()
+                .all(|t| t.first_response_minutes.is_some() && t.resolution_minutes.is_none())
+        );
     }
 }

@@ -193,14 +193,7 @@ pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
             calendar_id: office,
             is_default: i == 0,
             at_risk_percent: AT_RISK_PERCENT_DEFAULT,
-            targets: targets
-                .into_iter()
-                .map(|(priority_id, r, s)| SlaTarget {
-                    priority_id,
-                    first_response_minutes: r,
-                    resolution_minutes: s,
-                })
-                .collect(),
+            targets,
         };
         insert_policy(conn, &policy).await?;
     }
