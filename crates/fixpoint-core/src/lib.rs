@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod catalog;
 pub mod error;
+pub mod escalation;
 pub mod filter;
 pub mod ids;
 pub mod parties;

@@ -81,6 +81,7 @@ fn native_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(crate::api::parties::routes())
                 .merge(crate::api::catalog::routes())
                 .merge(crate::api::sla::routes())
+                .merge(crate::api::escalations::routes())
                 .merge(crate::api::keys::routes()),
         )
         .split_for_parts()

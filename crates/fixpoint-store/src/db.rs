@@ -85,6 +85,7 @@ impl Store {
         let mut tx = self.write().await?;
         crate::catalog::seed_defaults(&mut tx).await?;
         crate::sla::seed_defaults(&mut tx).await?;
+        crate::escalation::seed_defaults(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

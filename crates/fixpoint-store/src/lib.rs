@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod db;
+pub mod escalation;
 pub mod parties;
 pub mod sla;
 pub mod tickets;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/fixpoint.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 30;
 
 /// What can be set in the TOML file (all optional).
 #[derive(Debug, Default, Deserialize)]
@@ -15,6 +16,7 @@ pub struct FileSettings {
     pub database_url: Option<String>,
     pub listen: Option<String>,
     pub log_format: Option<LogFormat>,
+    pub sweep_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
@@ -31,6 +33,8 @@ pub struct Settings {
     pub database_url: String,
     pub listen: String,
     pub log_format: LogFormat,
+    /// Seconds between escalation sweeps; 0 turns the sweep off on this server.
+    pub sweep_interval_secs: u64,
 }
 
 /// What flags and environment gave (clap reads both; a flag wins over its variable).
@@ -45,7 +49,10 @@ pub struct Overrides {
     /// Log format: text or json.
     #[arg(long, global = true, env = "FIXPOINT_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// A TOML file with any of database_url, listen, log_format.
+    /// Seconds between escalation sweeps (default 30; 0 turns them off on this server).
+    #[arg(long, global = true, env = "FIXPOINT_SWEEP_INTERVAL_SECS")]
+    pub sweep_interval_secs: Option<u64>,
+    /// A TOML file with any of database_url, listen, log_format, sweep_interval_secs.
     #[arg(long, global = true, env = "FIXPOINT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -64,6 +71,10 @@ impl Overrides {
             ),
             listen: pick(self.listen.clone(), file.listen, DEFAULT_LISTEN),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            sweep_interval_secs: self
+                .sweep_interval_secs
+                .or(file.sweep_interval_secs)
+                .unwrap_or(DEFAULT_SWEEP_INTERVAL_SECS),
         })
     }
 }

@@ -145,6 +145,14 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         "Fixpoint is serving on http://{}/ (API docs: /api/v1/docs)",
         listener.local_addr()?
     );
+    if settings.sweep_interval_secs > 0 {
+        let interval = std::time::Duration::from_secs(settings.sweep_interval_secs);
+        fixpoint_server::service::escalation::spawn_sweeper(
+            store.clone(),
+            fixpoint_server::Clock::System,
+            interval,
+        );
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");

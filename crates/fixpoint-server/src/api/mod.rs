@@ -3,6 +3,7 @@
 //! together, so nothing ships undocumented.
 
 pub mod catalog;
+pub mod escalations;
 pub mod keys;
 pub mod parties;
 pub mod sla;

@@ -3,6 +3,7 @@
 //! which API dialect a request came in.
 
 pub mod catalog;
+pub mod escalation;
 pub mod parties;
 pub mod sla;
 pub mod tickets;

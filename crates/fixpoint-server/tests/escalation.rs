@@ -1,0 +1,215 @@
+//! The escalation sweep against a real database, with time moved by the test.
+
+mod common;
+
+use common::spawn_app;
+use fixpoint_server::service::escalation::sweep;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+fn hours(h: i64) -> SignedDuration {
+    SignedDuration::from_hours(h)
+}
+
+/// A 24×7 policy, so overdue hours are plain hours: Medium 4h / 24h, Critical 1h / 4h.
+async fn round_the_clock(app: &common::App) -> i64 {
+    let calendars = app.get("/calendars").await.expect(200);
+    let always = calendars
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "24×7")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        "/sla-policies",
+        json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": [
+            {"priority_id": 1, "first_response_minutes": 60, "resolution_minutes": 240},
+            {"priority_id": 3, "first_response_minutes": 240, "resolution_minutes": 1440}]}),
+    )
+    .await
+    .expect(201)["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn levels(escalations: &Value, ticket: i64) -> Vec<i64> {
+    let mut levels: Vec<i64> = escalations
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ticket_id"] == ticket)
+        .map(|e| e["level"].as_i64().unwrap())
+        .collect();
+    levels.sort_unstable();
+    levels
+}
+
+#[tokio::test]
+async fn each_level_is_recorded_once_even_when_sweeps_overlap() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    round_the_clock(&app).await;
+    let t0: Timestamp = "2024-03-04T08:00:00Z".parse().unwrap();
+    app.clock.set(t0);
+    let id = app.ticket(&w, "Backups failing").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let at = |h: i64, m: i64| t0 + hours(h) + SignedDuration::from_mins(m);
+    assert_eq!(
+        sweep(&app.store, at(3, 59)).await.unwrap().escalated,
+        0,
+        "response due at +4h"
+    );
+    assert_eq!(sweep(&app.store, at(4, 1)).await.unwrap().escalated, 1);
+    assert_eq!(
+        sweep(&app.store, at(4, 2)).await.unwrap().escalated,
+        0,
+        "already recorded"
+    );
+    app.clock.set(at(8, 0));
+    assert_eq!(
+        sweep(&app.store, at(8, 0)).await.unwrap().escalated,
+        1,
+        "4 h overdue: level 2"
+    );
+
+    // Three servers sweep at once at 9 h overdue: level 3 is recorded once.
+    let (a, b, c) = tokio::join!(
+        sweep(&app.store, at(13, 0)),
+        sweep(&app.store, at(13, 0)),
+        sweep(&app.store, at(13, 0))
+    );
+    assert_eq!(
+        a.unwrap().escalated + b.unwrap().escalated + c.unwrap().escalated,
+        1
+    );
+
+    let escalations = app.get("/escalations").await.expect(200);
+    assert_eq!(levels(&escalations, id), [1, 2, 3]);
+    assert_eq!(escalations[0]["level"], 3, "newest first");
+    assert!(
+        escalations[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("SLA violated by 9 h"),
+        "{escalations}"
+    );
+    assert_eq!(
+        app.get("/escalations?level=2")
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let history = app.get(&format!("/tickets/{id}/history")).await.expect(200);
+    let recorded: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["field"] == "escalation")
+        .collect();
+    assert_eq!(recorded.len(), 3);
+    assert!(recorded.iter().all(|h| h["actor"] == "fixpoint:escalation"));
+    let notes = app.get(&format!("/tickets/{id}/notes")).await.expect(200);
+    let internal: Vec<&Value> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["visibility"] == "internal")
+        .collect();
+    assert_eq!(internal.len(), 3);
+    let mut conn = app.store.read().await.unwrap();
+    let events = fixpoint_store::escalation::pending_events(&mut conn, 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3);
+    assert!(events.iter().all(|e| e.topic == "ticket.escalated"));
+
+    // Closing the ticket takes its escalations off the open list.
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"status_id": 10, "resolution": "Replaced the tape drive"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        levels(&app.get("/escalations").await.expect(200), id),
+        Vec::<i64>::new()
+    );
+    assert_eq!(sweep(&app.store, at(30, 0)).await.unwrap().escalated, 0);
+}
+
+#[tokio::test]
+async fn stale_waiting_and_unassigned_critical_tickets() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    round_the_clock(&app).await;
+    let t0: Timestamp = "2024-03-04T08:00:00Z".parse().unwrap();
+    app.clock.set(t0);
+    let critical = app
+        .post("/tickets", json!({"title": "Site offline", "company_id": w.company, "priority_id": 1, "queue_id": w.queue}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        sweep(&app.store, t0).await.unwrap().escalated,
+        1,
+        "critical with nobody assigned"
+    );
+    let waiting = app.ticket(&w, "Needs the customer's admin password").await["id"]
+        .as_i64()
+        .unwrap();
+    app.patch(
+        &format!("/tickets/{waiting}"),
+        json!({"status_id": 5, "assigned_resource_id": w.resource, "assigned_role_id": w.role}),
+    )
+    .await
+    .expect(200);
+    // The critical ticket is picked up and answered, so its clocks stop breaching.
+    app.patch(
+        &format!("/tickets/{critical}"),
+        json!({"status_id": 10, "resolution": "Router rebooted", "assigned_resource_id": w.resource, "assigned_role_id": w.role}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        sweep(&app.store, t0 + hours(7 * 24))
+            .await
+            .unwrap()
+            .escalated,
+        0,
+        "exactly 7 days is not more"
+    );
+    assert_eq!(
+        sweep(&app.store, t0 + hours(7 * 24 + 1))
+            .await
+            .unwrap()
+            .escalated,
+        1
+    );
+    let open = app
+        .get(&format!(
+            "/escalations?company_id={}&queue_id={}",
+            w.company, w.queue
+        ))
+        .await
+        .expect(200);
+    assert_eq!(levels(&open, waiting), [1]);
+    assert!(
+        open[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no customer response for 7 days"),
+        "{open}"
+    );
+    app.get("/escalations?level=x")
+        .await
+        .problem(422, "invalid_field", Some("level"));
+}
