@@ -7,6 +7,7 @@ pub mod error;
 pub mod escalation;
 pub mod filter;
 pub mod ids;
+pub mod metrics;
 pub mod parties;
 pub mod rules;
 pub mod sla;

@@ -71,6 +71,8 @@ pub struct ClockState {
     pub paused_seconds: i64,
     /// When the current pause began; none while the clock runs.
     pub paused_since: Option<Timestamp>,
+    /// Business seconds the resolution clock ran until resolution; none while unresolved.
+    pub resolution_business_seconds: Option<i64>,
 }
 
 /// What the clock needs to know: the policy and its calendar.
@@ -117,6 +119,7 @@ pub fn advance(
     let Some(ctx) = ctx else {
         after.response_due_at = None;
         after.resolution_due_at = None;
+        after.sla_clock.resolution_business_seconds = None;
         return;
     };
     let was_running = from.is_none_or(|c| c == SlaClock::Running);
@@ -129,6 +132,10 @@ pub fn advance(
         }
         _ => {}
     }
+    after.sla_clock.resolution_business_seconds = after.resolved_at.map(|met| {
+        (ctx.calendar.between(after.created_at, met) - ctx.paused_until(&after.sla_clock, met))
+            .as_secs()
+    });
     let target = ctx.policy.target(after.priority_id);
     let retarget = before.is_none_or(|b| {
         b.priority_id != after.priority_id || b.sla_policy_id != after.sla_policy_id
@@ -448,7 +455,8 @@ mod tests {
             t.sla_clock,
             ClockState {
                 paused_seconds: 8 * 3600,
-                paused_since: None
+                paused_since: None,
+                resolution_business_seconds: None,
             }
         );
         assert_eq!(t.response_due_at, Some(at("2024-02-16T14:00")));

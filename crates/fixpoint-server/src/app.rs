@@ -49,6 +49,7 @@ impl AppState {
         (name = "queues"), (name = "contracts"),
         (name = "catalogue", description = "Statuses, priorities, types and the workflow"),
         (name = "sla", description = "Business calendars and SLA policies"),
+        (name = "reports", description = "Service metrics"),
         (name = "access", description = "API keys"),
     )
 )]
@@ -82,6 +83,7 @@ fn native_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(crate::api::catalog::routes())
                 .merge(crate::api::sla::routes())
                 .merge(crate::api::escalations::routes())
+                .merge(crate::api::reports::routes())
                 .merge(crate::api::keys::routes()),
         )
         .split_for_parts()

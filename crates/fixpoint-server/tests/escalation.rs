@@ -213,3 +213,116 @@ async fn stale_waiting_and_unassigned_critical_tickets() {
         .await
         .problem(422, "invalid_field", Some("level"));
 }
+
+#[tokio::test]
+async fn the_ticket_report_aggregates_in_sql() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    round_the_clock(&app).await;
+    let t0: Timestamp = "2024-03-04T08:00:00Z".parse().unwrap();
+    app.clock.set(t0);
+    let a = app.ticket(&w, "Done in three hours").await["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        "/tickets",
+        json!({"title": "Ignored critical", "company_id": w.company, "priority_id": 1}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/tickets",
+        json!({"title": "Low, no target", "company_id": w.company, "priority_id": 4}),
+    )
+    .await
+    .expect(201);
+
+    app.clock.set(t0 + hours(1));
+    app.patch(
+        &format!("/tickets/{a}"),
+        json!({"status_id": 2, "assigned_resource_id": w.resource, "assigned_role_id": w.role}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/tickets/{a}/time-entries"),
+        json!({"resource_id": w.resource, "minutes": 90}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/tickets/{a}/time-entries"),
+        json!({"resource_id": w.resource, "minutes": 30, "billable": false}),
+    )
+    .await
+    .expect(201);
+    app.clock.set(t0 + hours(3));
+    app.patch(
+        &format!("/tickets/{a}"),
+        json!({"status_id": 10, "resolution": "Done"}),
+    )
+    .await
+    .expect(200);
+
+    app.clock.set(t0 + hours(10));
+    sweep(&app.store, t0 + hours(10)).await.unwrap();
+    let r = app
+        .get("/reports/tickets?from=2024-03-01T00:00:00Z&to=2024-04-01T00:00:00Z")
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            r["tickets"].as_i64(),
+            r["open"].as_i64(),
+            r["resolved"].as_i64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(
+        r["resolution_hours"],
+        json!({"average": 3.0, "median": 3.0})
+    );
+    assert_eq!(
+        r["resolution_business_hours"],
+        json!({"average": 3.0, "median": 3.0})
+    );
+    assert_eq!(
+        r["sla"],
+        json!({"first_response_percent": 50.0, "first_response_counted": 2, "resolution_percent": 50.0, "resolution_counted": 2})
+    );
+    assert_eq!(
+        r["by_status"],
+        json!([{"id": 1, "name": "New", "count": 2}, {"id": 10, "name": "Complete", "count": 1}])
+    );
+    assert_eq!(
+        r["by_priority"],
+        json!([{"id": 1, "name": "Critical", "count": 1}, {"id": 3, "name": "Medium", "count": 1}, {"id": 4, "name": "Low", "count": 1}])
+    );
+    assert_eq!(
+        r["escalations_by_level"],
+        json!([{"level": 1, "count": 2}, {"level": 2, "count": 1}, {"level": 3, "count": 1}])
+    );
+    assert_eq!(
+        (
+            r["billable_hours"].as_f64(),
+            r["non_billable_hours"].as_f64()
+        ),
+        (Some(1.5), Some(0.5))
+    );
+
+    let mine = app
+        .get(&format!("/reports/tickets?resource_id={}", w.resource))
+        .await
+        .expect(200);
+    assert_eq!(mine["tickets"], 1);
+    let none = app
+        .get("/reports/tickets?to=2024-03-01T00:00:00Z")
+        .await
+        .expect(200);
+    assert_eq!(none["tickets"], 0);
+    assert!(none["resolution_hours"]["average"].is_null());
+    assert!(none["sla"]["first_response_percent"].is_null());
+    app.get("/reports/tickets?from=last-week")
+        .await
+        .problem(422, "invalid_field", Some("from"));
+}

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod db;
 pub mod escalation;
 pub mod parties;
+pub mod reports;
 pub mod sla;
 pub mod tickets;
 pub mod work;

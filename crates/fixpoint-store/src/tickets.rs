@@ -56,6 +56,7 @@ const COLUMNS: &[&str] = &[
     "sla_paused_since",
     "response_due_at",
     "resolution_due_at",
+    "resolution_business_seconds",
     "version",
 ];
 
@@ -99,6 +100,7 @@ struct TicketRow {
     sla_paused_since: Option<i64>,
     response_due_at: Option<i64>,
     resolution_due_at: Option<i64>,
+    resolution_business_seconds: Option<i64>,
     version: i64,
 }
 
@@ -154,6 +156,7 @@ impl TicketRow {
             sla_clock: fixpoint_core::sla::ClockState {
                 paused_seconds: self.sla_paused_seconds,
                 paused_since: opt_instant(self.sla_paused_since)?,
+                resolution_business_seconds: self.resolution_business_seconds,
             },
             version: self.version,
         })
@@ -202,6 +205,7 @@ fn values(t: &Ticket) -> Vec<Expr> {
         t.sla_clock.paused_since.map(micros).into(),
         t.response_due_at.map(micros).into(),
         t.resolution_due_at.map(micros).into(),
+        t.sla_clock.resolution_business_seconds.into(),
         t.version.into(),
     ]
 }

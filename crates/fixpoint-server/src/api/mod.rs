@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod escalations;
 pub mod keys;
 pub mod parties;
+pub mod reports;
 pub mod sla;
 pub mod tickets;
 

@@ -31,6 +31,8 @@ ALTER TABLE tickets ADD COLUMN sla_paused_seconds INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN sla_paused_since INTEGER;
 ALTER TABLE tickets ADD COLUMN response_due_at INTEGER;
 ALTER TABLE tickets ADD COLUMN resolution_due_at INTEGER;
+-- Business seconds the resolution clock ran until the ticket was resolved (for reports).
+ALTER TABLE tickets ADD COLUMN resolution_business_seconds INTEGER;
 
 -- "What breaches next" is one range scan over running, unmet clocks.
 CREATE INDEX tickets_response_due ON tickets(response_due_at) WHERE response_due_at IS NOT NULL AND first_response_at IS NULL;
