@@ -126,6 +126,8 @@ pub struct Calendar {
     week: [Vec<Opening>; 7],
     /// Sorted by date.
     holidays: Vec<Holiday>,
+    /// Open time in a week with no holiday and no DST change.
+    weekly_open: SignedDuration,
 }
 
 impl Calendar {
@@ -158,11 +160,14 @@ impl Calendar {
         }
         let mut holidays = spec.holidays.clone();
         holidays.sort_by_key(|h| h.date);
+        let weekly_seconds: u32 = week.iter().flatten().map(|o| o.end - o.start).sum();
+        let weekly_open = SignedDuration::from_secs(i64::from(weekly_seconds));
         Ok(Self {
             spec,
             zone,
             week,
             holidays,
+            weekly_open,
         })
     }
 
@@ -284,6 +289,26 @@ impl Calendar {
         out
     }
 
+    /// If the seven local days from `date` hold no holiday and no UTC offset change,
+    /// the day after them: such a week is open exactly `weekly_open`.
+    /// `before`: only weeks ending before this date are of use to the caller.
+    fn plain_week_after(&self, date: Date, before: Option<Date>) -> Option<Date> {
+        let end = date.checked_add(SignedDuration::from_hours(7 * 24)).ok()?;
+        if before.is_some_and(|limit| end >= limit) {
+            return None;
+        }
+        let first = self.holidays.partition_point(|h| h.date < date);
+        if self.holidays.get(first).is_some_and(|h| h.date < end) {
+            return None;
+        }
+        let from = self.instant(date, 0);
+        let to = self.instant(end, 0);
+        match self.zone.following(from).next() {
+            Some(change) if change.timestamp() <= to => None,
+            _ => Some(end),
+        }
+    }
+
     /// The instant when `duration` of business time has passed since `start`.
     pub fn add(&self, start: Timestamp, duration: SignedDuration) -> Timestamp {
         if duration <= SignedDuration::ZERO {
@@ -291,7 +316,19 @@ impl Calendar {
         }
         let mut remaining = duration;
         let mut date = self.local_date(start);
+        let mut first_day = true;
         loop {
+            // Whole weeks at a time when nothing in them is irregular.
+            while !first_day && remaining > self.weekly_open {
+                match self.plain_week_after(date, None) {
+                    Some(next) => {
+                        remaining -= self.weekly_open;
+                        date = next;
+                    }
+                    None => break,
+                }
+            }
+            first_day = false;
             let (spans, n) = self.spans(date);
             for &(a, b) in &spans[..n] {
                 if b <= start {
@@ -319,7 +356,18 @@ impl Calendar {
         let mut total = SignedDuration::ZERO;
         let last = self.local_date(to);
         let mut date = self.local_date(from);
+        let mut first_day = true;
         loop {
+            while !first_day {
+                match self.plain_week_after(date, Some(last)) {
+                    Some(next) => {
+                        total += self.weekly_open;
+                        date = next;
+                    }
+                    None => break,
+                }
+            }
+            first_day = false;
             let (spans, n) = self.spans(date);
             for &(a, b) in &spans[..n] {
                 let (s, e) = (a.max(from), b.min(to));
