@@ -93,6 +93,20 @@ pub async fn rules(conn: &mut Conn) -> Result<Vec<EscalationRule>> {
         .collect()
 }
 
+const CANDIDATE: &[&str] = &[
+    "id",
+    "version",
+    "status_id",
+    "priority_id",
+    "assigned_resource_id",
+    "created_at",
+    "last_activity_at",
+    "first_response_at",
+    "response_due_at",
+    "resolved_at",
+    "resolution_due_at",
+];
+
 #[derive(FromRow)]
 struct CandidateRow {
     id: i64,
@@ -117,141 +131,146 @@ pub async fn candidates(
 ) -> Result<Vec<Candidate>> {
     let col = |c: &'static str| Expr::col(("tickets", c));
     let now_us = micros(now);
-    let mut any = Condition::any();
+    // One query per kind of trouble, each answered by its own index, rather than one
+    // OR that SQLite would answer with a full scan.
+    let mut branches: Vec<Condition> = Vec::new();
     if rules
         .iter()
         .any(|r| r.active && r.kind == RuleKind::SlaOverdue)
     {
-        any = any
-            .add(
-                Condition::all()
-                    .add(col("first_response_at").is_null())
-                    .add(col("response_due_at").lt(now_us)),
-            )
-            .add(
-                Condition::all()
-                    .add(col("resolved_at").is_null())
-                    .add(col("resolution_due_at").lt(now_us)),
-            );
+        branches.push(
+            Condition::all()
+                .add(col("first_response_at").is_null())
+                .add(col("response_due_at").lt(now_us)),
+        );
+        branches.push(
+            Condition::all()
+                .add(col("resolved_at").is_null())
+                .add(col("resolution_due_at").lt(now_us)),
+        );
     }
     for r in rules.iter().filter(|r| r.active) {
         let since = micros(now - SignedDuration::from_mins(r.threshold_minutes));
         match (r.kind, r.status_id, r.priority_id) {
             (RuleKind::StaleWaiting, Some(status), _) => {
-                any = any.add(
+                branches.push(
                     Condition::all()
                         .add(col("status_id").eq(status.0))
                         .add(col("last_activity_at").lt(since)),
                 );
             }
-            (RuleKind::CriticalUnassigned, _, Some(priority)) => {
-                any = any.add(
-                    Condition::all()
-                        .add(col("priority_id").eq(priority.0))
-                        .add(col("assigned_resource_id").is_null())
-                        .add(col("created_at").lte(since)),
-                );
-            }
+            (RuleKind::CriticalUnassigned, _, Some(priority)) => branches.push(
+                Condition::all()
+                    .add(col("priority_id").eq(priority.0))
+                    .add(col("assigned_resource_id").is_null())
+                    .add(col("created_at").lte(since)),
+            ),
             _ => {}
         }
     }
-    if any.is_empty() {
-        return Ok(Vec::new());
+    let mut found: std::collections::BTreeMap<i64, CandidateRow> =
+        std::collections::BTreeMap::new();
+    for branch in branches {
+        let closed = Query::select()
+            .column("id")
+            .from("statuses")
+            .and_where(Expr::col("category").is_in(["resolved", "closed"]))
+            .to_owned();
+        let rows: Vec<CandidateRow> = fetch_all(
+            conn,
+            Query::select()
+                .columns(CANDIDATE.iter().map(|c| ("tickets", *c)))
+                .from("tickets")
+                .cond_where(branch)
+                .and_where(col("status_id").not_in_subquery(closed)),
+        )
+        .await?;
+        found.extend(rows.into_iter().map(|r| (r.id, r)));
     }
-    let closed = Query::select()
-        .column("id")
-        .from("statuses")
-        .and_where(Expr::col("category").is_in(["resolved", "closed"]))
-        .to_owned();
-    let rows: Vec<CandidateRow> = fetch_all(
-        conn,
-        Query::select()
-            .columns(
-                [
-                    "id",
-                    "version",
-                    "status_id",
-                    "priority_id",
-                    "assigned_resource_id",
-                    "created_at",
-                    "last_activity_at",
-                    "first_response_at",
-                    "response_due_at",
-                    "resolved_at",
-                    "resolution_due_at",
-                ]
-                .map(|c| ("tickets", c)),
-            )
-            .from("tickets")
-            .cond_where(any)
-            .and_where(col("status_id").not_in_subquery(closed)),
-    )
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            let response = r.response_due_at.filter(|_| r.first_response_at.is_none());
-            let resolution = r.resolution_due_at.filter(|_| r.resolved_at.is_none());
-            let overdue_since = [response, resolution]
-                .into_iter()
-                .flatten()
-                .filter(|due| *due < now_us)
-                .min();
-            Ok(Candidate {
-                ticket_id: TicketId(r.id),
-                version: r.version,
-                status_id: StatusId(r.status_id),
-                priority_id: PriorityId(r.priority_id),
-                assigned: r.assigned_resource_id.is_some(),
-                created_at: instant(r.created_at)?,
-                last_activity_at: instant(r.last_activity_at)?,
-                overdue_since: opt_instant(overdue_since)?,
-            })
+    let rows = found.into_values();
+    rows.map(|r| {
+        let response = r.response_due_at.filter(|_| r.first_response_at.is_none());
+        let resolution = r.resolution_due_at.filter(|_| r.resolved_at.is_none());
+        let overdue_since = [response, resolution]
+            .into_iter()
+            .flatten()
+            .filter(|due| *due < now_us)
+            .min();
+        Ok(Candidate {
+            ticket_id: TicketId(r.id),
+            version: r.version,
+            status_id: StatusId(r.status_id),
+            priority_id: PriorityId(r.priority_id),
+            assigned: r.assigned_resource_id.is_some(),
+            created_at: instant(r.created_at)?,
+            last_activity_at: instant(r.last_activity_at)?,
+            overdue_since: opt_instant(overdue_since)?,
         })
-        .collect()
+    })
+    .collect()
 }
 
-/// Records that a ticket crossed a rule. False when it was recorded before: the
-/// unique (ticket, rule) pair makes this exactly-once across overlapping sweeps.
-pub async fn record(
+/// Records crossed rules, a few hundred per statement; returns those not recorded
+/// before. The unique (ticket, rule) pair makes this exactly-once across overlapping
+/// sweeps: a pair already there is skipped by the database, not by a read first.
+pub async fn record_new(
     conn: &mut Conn,
-    ticket: TicketId,
-    crossed: &Crossed,
+    crossed: &[(TicketId, Crossed)],
     now: Timestamp,
-) -> Result<bool> {
-    let q = Query::insert()
-        .into_table("escalations")
-        .columns(["ticket_id", "rule_id", "level", "reason", "created_at"])
-        .values_panic([
-            ticket.0.into(),
-            crossed.rule_id.into(),
-            crossed.level.into(),
-            crossed.reason.clone().into(),
-            micros(now).into(),
-        ])
-        .on_conflict(
+) -> Result<Vec<(TicketId, i64)>> {
+    #[derive(FromRow)]
+    struct Inserted {
+        ticket_id: i64,
+        rule_id: i64,
+    }
+    let mut inserted = Vec::new();
+    for chunk in crossed.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table("escalations").columns([
+            "ticket_id",
+            "rule_id",
+            "level",
+            "reason",
+            "created_at",
+        ]);
+        for (ticket, c) in chunk {
+            q.values_panic([
+                ticket.0.into(),
+                c.rule_id.into(),
+                c.level.into(),
+                c.reason.clone().into(),
+                micros(now).into(),
+            ]);
+        }
+        q.on_conflict(
             OnConflict::columns(["ticket_id", "rule_id"])
                 .do_nothing()
                 .to_owned(),
         )
-        .to_owned();
-    Ok(execute(conn, &q).await? == 1)
+        .returning(Query::returning().columns(["ticket_id", "rule_id"]));
+        let rows: Vec<Inserted> = fetch_all(conn, &q).await?;
+        inserted.extend(rows.into_iter().map(|r| (TicketId(r.ticket_id), r.rule_id)));
+    }
+    Ok(inserted)
 }
 
-pub async fn enqueue(
+/// Adds events to the outbox, a few hundred per statement.
+pub async fn enqueue_many(
     conn: &mut Conn,
     topic: &str,
-    payload: &serde_json::Value,
+    payloads: &[serde_json::Value],
     now: Timestamp,
 ) -> Result<()> {
-    execute(
-        conn,
-        Query::insert()
-            .into_table("outbox")
-            .columns(["topic", "payload", "created_at"])
-            .values_panic([topic.into(), payload.to_string().into(), micros(now).into()]),
-    )
-    .await
-    .map(drop)
+    for chunk in payloads.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table("outbox")
+            .columns(["topic", "payload", "created_at"]);
+        for p in chunk {
+            q.values_panic([topic.into(), p.to_string().into(), micros(now).into()]);
+        }
+        execute(conn, &q).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -49,6 +49,27 @@ pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
     insert_id(conn, q).await.map(NoteId)
 }
 
+/// Many notes at once (a sweep), a few hundred per statement.
+pub async fn insert_notes(conn: &mut Conn, notes: &[Note]) -> Result<()> {
+    for chunk in notes.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table("notes").columns(NOTE[1..].iter().copied());
+        for n in chunk {
+            q.values_panic([
+                n.ticket_id.0.into(),
+                n.title.clone().into(),
+                n.body.clone().into(),
+                enum_text(n.visibility).into(),
+                enum_text(n.kind).into(),
+                n.author.clone().into(),
+                micros(n.created_at).into(),
+            ]);
+        }
+        crate::db::execute(conn, &q).await?;
+    }
+    Ok(())
+}
+
 pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {
     let rows: Vec<NoteRow> = fetch_all(
         conn,

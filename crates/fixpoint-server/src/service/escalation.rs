@@ -1,9 +1,11 @@
 //! The escalation sweep: runs on a timer on every server; the database makes each
 //! escalation happen once per ticket and rule, however many sweeps overlap.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use fixpoint_core::escalation;
+use fixpoint_core::escalation::{self, Crossed};
+use fixpoint_core::ids::TicketId;
 use fixpoint_core::ticket::FieldChange;
 use fixpoint_core::time_entry::{Note, NoteKind, Visibility};
 use fixpoint_store::escalation::{self as rows, EscalationEntry, EscalationFilter};
@@ -30,54 +32,65 @@ pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> 
     let mut tx = store.write().await?;
     let rules = rows::rules(&mut tx).await?;
     let candidates = rows::candidates(&mut tx, &rules, now).await?;
-    let mut report = SweepReport {
-        candidates: candidates.len(),
-        escalated: 0,
-    };
-    for candidate in &candidates {
-        for crossed in escalation::crossed(&rules, candidate, now) {
-            if !rows::record(&mut tx, candidate.ticket_id, &crossed, now).await? {
-                continue;
-            }
-            report.escalated += 1;
-            let headline = format!("Escalation level {}: {}", crossed.level, crossed.reason);
-            let change = FieldChange {
-                field: "escalation".into(),
-                old: None,
-                new: Some(headline.clone()),
-            };
-            tickets::write_history(
-                &mut tx,
-                candidate.ticket_id,
-                candidate.version,
-                now,
-                ACTOR,
-                &[change],
-            )
-            .await?;
-            let note = Note {
-                id: Default::default(),
-                ticket_id: candidate.ticket_id,
-                title: Some(format!("Escalation level {}", crossed.level)),
-                body: crossed.reason.clone(),
-                visibility: Visibility::Internal,
-                kind: NoteKind::Note,
-                author: ACTOR.into(),
-                created_at: now,
-            };
-            work::insert_note(&mut tx, &note).await?;
-            let event = json!({
-                "ticket_id": candidate.ticket_id,
-                "rule_id": crossed.rule_id,
-                "level": crossed.level,
-                "reason": crossed.reason,
-                "at": now,
-            });
-            rows::enqueue(&mut tx, "ticket.escalated", &event, now).await?;
-        }
-    }
+    let crossed: Vec<(TicketId, Crossed)> = candidates
+        .iter()
+        .flat_map(|c| {
+            escalation::crossed(&rules, c, now)
+                .into_iter()
+                .map(move |x| (c.ticket_id, x))
+        })
+        .collect();
+    let recorded: HashSet<(TicketId, i64)> = rows::record_new(&mut tx, &crossed, now)
+        .await?
+        .into_iter()
+        .collect();
+    let new: Vec<&(TicketId, Crossed)> = crossed
+        .iter()
+        .filter(|(t, x)| recorded.contains(&(*t, x.rule_id)))
+        .collect();
+    let versions: HashMap<TicketId, i64> = candidates
+        .iter()
+        .map(|c| (c.ticket_id, c.version))
+        .collect();
+    let version = |ticket: TicketId| versions.get(&ticket).copied().unwrap_or(0);
+    let changes: Vec<FieldChange> = new
+        .iter()
+        .map(|(_, x)| FieldChange {
+            field: "escalation".into(),
+            old: None,
+            new: Some(format!("Escalation level {}: {}", x.level, x.reason)),
+        })
+        .collect();
+    let history: Vec<(TicketId, i64, &FieldChange)> = new
+        .iter()
+        .zip(&changes)
+        .map(|((t, _), change)| (*t, version(*t), change))
+        .collect();
+    tickets::write_history_rows(&mut tx, &history, now, ACTOR).await?;
+    let notes: Vec<Note> = new
+        .iter()
+        .map(|(t, x)| Note {
+            id: Default::default(),
+            ticket_id: *t,
+            title: Some(format!("Escalation level {}", x.level)),
+            body: x.reason.clone(),
+            visibility: Visibility::Internal,
+            kind: NoteKind::Note,
+            author: ACTOR.into(),
+            created_at: now,
+        })
+        .collect();
+    work::insert_notes(&mut tx, &notes).await?;
+    let events: Vec<serde_json::Value> = new
+        .iter()
+        .map(|(t, x)| json!({"ticket_id": t, "rule_id": x.rule_id, "level": x.level, "reason": x.reason, "at": now}))
+        .collect();
+    rows::enqueue_many(&mut tx, "ticket.escalated", &events, now).await?;
     Store::commit(tx).await?;
-    Ok(report)
+    Ok(SweepReport {
+        candidates: candidates.len(),
+        escalated: new.len(),
+    })
 }
 
 pub async fn open_escalations(
