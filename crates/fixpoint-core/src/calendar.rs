@@ -358,13 +358,10 @@ impl Calendar {
         let mut date = self.local_date(from);
         let mut first_day = true;
         loop {
-            while !first_day {
-                match self.plain_week_after(date, Some(last)) {
-                    Some(next) => {
-                        total += self.weekly_open;
-                        date = next;
-                    }
-                    None => break,
+            if !first_day {
+                while let Some(next) = self.plain_week_after(date, Some(last)) {
+                    total += self.weekly_open;
+                    date = next;
                 }
             }
             first_day = false;
