@@ -3,7 +3,8 @@
 //!
 //! The dataset is built once per run in a temporary file (about a minute): tickets
 //! spread over 2024, 60% in progress, 10% waiting on the customer, 30% complete,
-//! and 1% of all tickets (in progress) past their resolution deadline.
+//! and 1% of all tickets (in progress) past their resolution deadline. Set
+//! `FIXPOINT_BENCH_DB=/path/bench.db` to keep the dataset between runs.
 
 use std::time::{Duration, Instant};
 
@@ -23,8 +24,17 @@ fn now() -> Timestamp {
     "2025-01-01T00:00:00Z".parse().unwrap()
 }
 
+/// Builds the dataset in `dir`, or reuses the file named by `FIXPOINT_BENCH_DB` when it exists.
 async fn dataset(dir: &std::path::Path) -> (Store, String) {
-    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    if let Ok(path) = std::env::var("FIXPOINT_BENCH_DB")
+        && std::path::Path::new(&path).exists()
+    {
+        let url = format!("sqlite://{path}");
+        return (Store::open(&url).await.unwrap(), url);
+    }
+    let path = std::env::var("FIXPOINT_BENCH_DB")
+        .unwrap_or_else(|_| dir.join("bench.db").display().to_string());
+    let url = format!("sqlite://{path}");
     let store = Store::open(&url).await.unwrap();
     let mut tx = store.write().await.unwrap();
     let company = parties::insert_company(

@@ -60,33 +60,41 @@ pub async fn aggregates(
     scope: &ReportScope,
     now: Timestamp,
 ) -> Result<Aggregates> {
+    // One pass over the report index, grouped by status and priority: every count,
+    // sum and distribution comes out of it; the totals are the sums of the groups.
     #[derive(FromRow)]
-    struct Totals {
+    struct Group {
+        status_id: i64,
+        priority_id: i64,
         tickets: i64,
-        open: Option<i64>,
+        open: i64,
         resolved: i64,
-        wall: Option<f64>,
-        business: Option<f64>,
+        wall_sum: Option<f64>,
+        business_sum: Option<f64>,
+        business_count: i64,
         response_kept: Option<i64>,
         response_counted: i64,
         resolution_kept: Option<i64>,
         resolution_counted: i64,
     }
     let now_us = micros(now);
-    let totals: Totals = fetch_optional(
+    let groups: Vec<Group> = fetch_all(
         conn,
         tickets_in(scope)
-            .expr_as(Expr::col(("t", "id")).count(), "tickets")
+            .expr_as(Expr::col(("t", "status_id")), "status_id")
+            .expr_as(Expr::col(("t", "priority_id")), "priority_id")
+            .expr_as(Expr::col(("t", "created_at")).count(), "tickets")
             .expr_as(
                 Expr::cust(
-                    "SUM(CASE WHEN t.status_id NOT IN \
-                     (SELECT id FROM statuses WHERE category IN ('resolved', 'closed')) THEN 1 ELSE 0 END)",
+                    "CASE WHEN t.status_id IN (SELECT id FROM statuses WHERE category IN ('resolved', 'closed')) \
+                     THEN 0 ELSE COUNT(t.created_at) END",
                 ),
                 "open",
             )
             .expr_as(Expr::col(("t", "resolved_at")).count(), "resolved")
-            .expr_as(Expr::cust("AVG(CAST(t.resolved_at - t.created_at AS REAL)) / 1000000.0"), "wall")
-            .expr_as(Expr::cust("AVG(CAST(t.resolution_business_seconds AS REAL))"), "business")
+            .expr_as(Expr::cust("SUM(CAST(t.resolved_at - t.created_at AS REAL)) / 1000000.0"), "wall_sum")
+            .expr_as(Expr::cust("SUM(CAST(t.resolution_business_seconds AS REAL))"), "business_sum")
+            .expr_as(Expr::col(("t", "resolution_business_seconds")).count(), "business_count")
             .expr_as(
                 Expr::cust_with_values(
                     "SUM(CASE WHEN t.response_due_at IS NULL THEN 0 \
@@ -106,34 +114,48 @@ pub async fn aggregates(
                 ),
                 "resolution_kept",
             )
-            .expr_as(Expr::col(("t", "resolution_due_at")).count(), "resolution_counted"),
+            .expr_as(Expr::col(("t", "resolution_due_at")).count(), "resolution_counted")
+            .group_by_col(("t", "status_id"))
+            .group_by_col(("t", "priority_id")),
     )
-    .await?
-    .unwrap_or(Totals {
-        tickets: 0,
-        open: None,
-        resolved: 0,
-        wall: None,
-        business: None,
-        response_kept: None,
-        response_counted: 0,
-        resolution_kept: None,
-        resolution_counted: 0,
-    });
+    .await?;
+    let sum = |f: fn(&Group) -> i64| groups.iter().map(f).sum::<i64>();
+    let fsum = |f: fn(&Group) -> Option<f64>| groups.iter().filter_map(f).sum::<f64>();
+    let (tickets, resolved, business_count) = (
+        sum(|g| g.tickets),
+        sum(|g| g.resolved),
+        sum(|g| g.business_count),
+    );
+    let mut by_status: StatusCounts = Vec::new();
+    let mut by_priority: PriorityCounts = Vec::new();
+    for g in &groups {
+        match by_status.iter_mut().find(|(id, _)| id.0 == g.status_id) {
+            Some((_, n)) => *n += g.tickets,
+            None => by_status.push((StatusId(g.status_id), g.tickets)),
+        }
+        match by_priority.iter_mut().find(|(id, _)| id.0 == g.priority_id) {
+            Some((_, n)) => *n += g.tickets,
+            None => by_priority.push((PriorityId(g.priority_id), g.tickets)),
+        }
+    }
+    by_status.sort_by_key(|(id, _)| *id);
+    by_priority.sort_by_key(|(id, _)| *id);
+    let average = |total: f64, n: i64| (n > 0).then(|| total / n as f64);
 
+    // Ordered by the bare expressions, so the partial indexes serve the medians.
     let wall_median = median(
         conn,
         scope,
-        "(t.resolved_at - t.created_at) / 1000000.0",
+        "(t.resolved_at - t.created_at)",
         "t.resolved_at IS NOT NULL",
-        totals.resolved,
+        resolved,
     )
-    .await?;
-    let business_count = totals.business.map_or(0, |_| totals.resolved);
+    .await?
+    .map(|micros| micros / 1_000_000.0);
     let business_median = median(
         conn,
         scope,
-        "CAST(t.resolution_business_seconds AS REAL)",
+        "t.resolution_business_seconds",
         "t.resolution_business_seconds IS NOT NULL",
         business_count,
     )
@@ -144,16 +166,6 @@ pub async fn aggregates(
         key: i64,
         count: i64,
     }
-    let group = |column: &'static str| {
-        tickets_in(scope)
-            .expr_as(Expr::col(("t", column)), "key")
-            .expr_as(Expr::col(("t", "id")).count(), "count")
-            .group_by_col(("t", column))
-            .order_by(("t", column), Order::Asc)
-            .to_owned()
-    };
-    let by_status: Vec<Count> = fetch_all(conn, &group("status_id")).await?;
-    let by_priority: Vec<Count> = fetch_all(conn, &group("priority_id")).await?;
     let levels: Vec<Count> = fetch_all(
         conn,
         tickets_in(scope)
@@ -199,37 +211,31 @@ pub async fn aggregates(
     });
 
     Ok(Aggregates {
-        tickets: totals.tickets,
-        open: totals.open.unwrap_or(0),
-        resolved: totals.resolved,
+        tickets,
+        open: sum(|g| g.open),
+        resolved,
         resolution_hours: TimeStats {
-            average: totals.wall.map(hours),
+            average: average(fsum(|g| g.wall_sum), resolved).map(hours),
             median: wall_median.map(hours),
         },
         resolution_business_hours: TimeStats {
-            average: totals.business.map(hours),
+            average: average(fsum(|g| g.business_sum), business_count).map(hours),
             median: business_median.map(hours),
         },
         sla: Compliance {
             first_response_percent: percent(
-                totals.response_kept.unwrap_or(0),
-                totals.response_counted,
+                sum(|g| g.response_kept.unwrap_or(0)),
+                sum(|g| g.response_counted),
             ),
-            first_response_counted: totals.response_counted,
+            first_response_counted: sum(|g| g.response_counted),
             resolution_percent: percent(
-                totals.resolution_kept.unwrap_or(0),
-                totals.resolution_counted,
+                sum(|g| g.resolution_kept.unwrap_or(0)),
+                sum(|g| g.resolution_counted),
             ),
-            resolution_counted: totals.resolution_counted,
+            resolution_counted: sum(|g| g.resolution_counted),
         },
-        by_status: by_status
-            .into_iter()
-            .map(|c| (StatusId(c.key), c.count))
-            .collect(),
-        by_priority: by_priority
-            .into_iter()
-            .map(|c| (PriorityId(c.key), c.count))
-            .collect(),
+        by_status,
+        by_priority,
         escalations_by_level: levels
             .into_iter()
             .map(|c| LevelCount {
@@ -242,8 +248,8 @@ pub async fn aggregates(
     })
 }
 
-/// The median of an expression over `count` rows, by offset into the sorted values
-/// (the mean of the two middle values when the count is even).
+/// The median of an integer expression over `count` rows, by offset into its index
+/// order (the mean of the two middle values when the count is even).
 async fn median(
     conn: &mut Conn,
     scope: &ReportScope,
@@ -256,7 +262,7 @@ async fn median(
     }
     #[derive(FromRow)]
     struct Value {
-        v: f64,
+        v: i64,
     }
     let take = if count % 2 == 0 { 2 } else { 1 };
     let rows: Vec<Value> = fetch_all(
@@ -269,5 +275,8 @@ async fn median(
             .offset(((count - 1) / 2) as u64),
     )
     .await?;
-    Ok((!rows.is_empty()).then(|| rows.iter().map(|r| r.v).sum::<f64>() / rows.len() as f64))
+    Ok(
+        (!rows.is_empty())
+            .then(|| rows.iter().map(|r| r.v as f64).sum::<f64>() / rows.len() as f64),
+    )
 }
