@@ -108,6 +108,14 @@ async fn a_ticket_across_a_pause_a_weekend_and_a_holiday() {
     assert_eq!(t["sla"]["paused_next_event_hours"], 23.0);
     let listed = app.get("/tickets?breached=true").await.expect(200);
     assert_eq!(listed["total"], 0);
+    assert_eq!(
+        app.get("/tickets?sla_state=paused").await.expect(200)["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/tickets?sla_state=running").await.expect(200)["total"],
+        0
+    );
 
     // Saturday 11:00, two days later, the customer answers: 14 business hours were paused
     // (Thu 6h, Fri 8h), so the deadline moves from Wed 10:00 to Thu 22 Feb 16:00.
@@ -140,6 +148,14 @@ async fn a_ticket_across_a_pause_a_weekend_and_a_holiday() {
     assert_eq!(resolution["remaining_seconds"], 17 * 3600);
     assert_eq!(at(&resolution["due_at"]), ny("2024-02-22T16:00"));
     assert_eq!(t["sla"]["sla_met"], true);
+    assert_eq!(
+        app.get("/tickets?sla_state=met").await.expect(200)["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/tickets?sla_state=breached").await.expect(200)["total"],
+        0
+    );
 
     // A month later nothing has changed: met clocks are frozen.
     app.clock.set(ny("2024-03-20T15:00"));

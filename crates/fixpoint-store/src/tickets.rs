@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use fixpoint_core::catalog::TicketKind;
-use fixpoint_core::filter::{Sort, SortKey, TicketFilter};
+use fixpoint_core::filter::{SlaStateFilter, Sort, SortKey, TicketFilter};
 use fixpoint_core::ids::*;
 use fixpoint_core::rules::LinkedTicket;
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, Ticket};
@@ -640,20 +640,8 @@ fn filter_condition(f: &TicketFilter) -> Condition {
             .add(col("resolved_at").is_null())
             .add(col("resolution_due_at").lt(micros(before)));
     }
-    if let Some(now) = f.breached_at {
-        c = c.add(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(col("first_response_at").is_null())
-                        .add(col("response_due_at").lt(micros(now))),
-                )
-                .add(
-                    Condition::all()
-                        .add(col("resolved_at").is_null())
-                        .add(col("resolution_due_at").lt(micros(now))),
-                ),
-        );
+    if let Some((state, now)) = f.sla_state {
+        c = c.add(sla_state_condition(state, micros(now)));
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
         c = c.add(
@@ -663,6 +651,45 @@ fn filter_condition(f: &TicketFilter) -> Condition {
         );
     }
     c
+}
+
+fn sla_state_condition(state: SlaStateFilter, now: i64) -> Condition {
+    let col = |name: &'static str| Expr::col(("tickets", name));
+    // Every comparison is guarded by IS NOT NULL so that NOT(breached) is never NULL.
+    let late = |met: &'static str, due: &'static str| {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(col(met).is_null())
+                    .add(col(due).is_not_null())
+                    .add(col(due).lt(now)),
+            )
+            .add(
+                Condition::all()
+                    .add(col(met).is_not_null())
+                    .add(col(due).is_not_null())
+                    .add(col(met).gt(col(due))),
+            )
+    };
+    let response_late = || late("first_response_at", "response_due_at");
+    let resolution_late = || late("resolved_at", "resolution_due_at");
+    let breached = || Condition::any().add(response_late()).add(resolution_late());
+    match state {
+        SlaStateFilter::Breached => breached(),
+        SlaStateFilter::Paused => Condition::all()
+            .add(col("sla_paused_since").is_not_null())
+            .add(col("resolved_at").is_null())
+            .add(breached().not()),
+        SlaStateFilter::Met => Condition::all()
+            .add(col("sla_policy_id").is_not_null())
+            .add(col("resolved_at").is_not_null())
+            .add(breached().not()),
+        SlaStateFilter::Running => Condition::all()
+            .add(col("sla_policy_id").is_not_null())
+            .add(col("resolved_at").is_null())
+            .add(col("sla_paused_since").is_null())
+            .add(breached().not()),
+    }
 }
 
 pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {

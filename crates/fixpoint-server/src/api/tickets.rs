@@ -4,7 +4,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fixpoint_core::ErrorCode;
-use fixpoint_core::filter::{Sort, TicketFilter};
+use fixpoint_core::filter::{SlaStateFilter, Sort, TicketFilter};
 use fixpoint_core::ids::*;
 use fixpoint_core::ticket::{HistoryEntry, NewTicket, TicketPatch};
 use fixpoint_core::time_entry::{BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry};
@@ -209,8 +209,10 @@ pub struct TicketListParams {
     pub q: Option<String>,
     /// Only tickets whose resolution is due before this instant (running, unmet clocks).
     pub due_before: Option<String>,
-    /// `true`: only tickets with an unmet SLA target already past due.
+    /// `true`: only tickets whose SLA is breached (same as `sla_state=breached`).
     pub breached: Option<bool>,
+    /// `breached`, `paused`, `met` or `running`.
+    pub sla_state: Option<String>,
     /// `created_at`, `updated_at`, `due_at`, `priority` or `id`; prefix `-` for descending. Default `-created_at`.
     pub sort: Option<String>,
     /// At most 500; 50 when omitted.
@@ -258,7 +260,15 @@ async fn list(
         updated_before: instant("updated_before", p.updated_before.as_deref())?,
         text: p.q,
         resolution_due_before: instant("due_before", p.due_before.as_deref())?,
-        breached_at: p.breached.filter(|b| *b).map(|_| state.now()),
+        sla_state: match (p.sla_state.as_deref(), p.breached) {
+            (Some(text), _) => Some((
+                SlaStateFilter::parse(text)
+                    .map_err(|m| ApiError::field("sla_state", ErrorCode::InvalidField, m))?,
+                state.now(),
+            )),
+            (None, Some(true)) => Some((SlaStateFilter::Breached, state.now())),
+            (None, _) => None,
+        },
     };
     let sort = match p.sort.as_deref() {
         None => Sort::default(),
