@@ -141,34 +141,54 @@ pub fn advance(
         b.priority_id != after.priority_id || b.sla_policy_id != after.sla_policy_id
     });
 
-    let response_minutes = target.and_then(|t| t.first_response_minutes);
-    after.response_due_at = match (response_minutes, after.first_response_at) {
-        (None, _) => None,
-        (Some(m), Some(met)) => {
-            let just_met = before.is_none_or(|b| b.first_response_at.is_none());
-            if just_met || retarget || after.response_due_at.is_none() {
-                Some(ctx.due(after.created_at, &after.sla_clock, m, met))
-            } else {
-                after.response_due_at
-            }
-        }
-        (Some(m), None) if is_running => Some(ctx.due(after.created_at, &after.sla_clock, m, now)),
-        (Some(_), None) => None,
+    let response = Deadline {
+        minutes: target.and_then(|t| t.first_response_minutes),
+        met: after.first_response_at,
+        was_met: before.and_then(|b| b.first_response_at),
+        stored: after.response_due_at,
     };
-    let resolution_minutes = target.and_then(|t| t.resolution_minutes);
-    after.resolution_due_at = match (resolution_minutes, after.resolved_at) {
-        (None, _) => None,
-        (Some(m), Some(met)) => {
-            let just_met = before.is_none_or(|b| b.resolved_at.is_none());
-            if just_met || retarget || after.resolution_due_at.is_none() {
-                Some(ctx.due(after.created_at, &after.sla_clock, m, met))
-            } else {
-                after.resolution_due_at
-            }
-        }
-        (Some(m), None) if is_running => Some(ctx.due(after.created_at, &after.sla_clock, m, now)),
-        (Some(_), None) => None,
+    let resolution = Deadline {
+        minutes: target.and_then(|t| t.resolution_minutes),
+        met: after.resolved_at,
+        was_met: before.and_then(|b| b.resolved_at),
+        stored: after.resolution_due_at,
     };
+    let created = after.created_at;
+    let state = after.sla_clock;
+    after.response_due_at = response.next(&ctx, created, &state, retarget, is_running, now);
+    after.resolution_due_at = resolution.next(&ctx, created, &state, retarget, is_running, now);
+}
+
+/// One target's deadline as a change leaves it.
+struct Deadline {
+    minutes: Option<i64>,
+    met: Option<Timestamp>,
+    was_met: Option<Timestamp>,
+    stored: Option<Timestamp>,
+}
+
+impl Deadline {
+    /// Frozen once met (recomputed only when first met or retargeted); running: the
+    /// current deadline; paused: none.
+    fn next(
+        &self,
+        ctx: &SlaContext<'_>,
+        created: Timestamp,
+        state: &ClockState,
+        retarget: bool,
+        running: bool,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let minutes = self.minutes?;
+        match self.met {
+            Some(met) if self.was_met.is_none() || retarget || self.stored.is_none() => {
+                Some(ctx.due(created, state, minutes, met))
+            }
+            Some(_) => self.stored,
+            None if running => Some(ctx.due(created, state, minutes, now)),
+            None => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,17 +36,21 @@ pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
     let q = Query::insert()
         .into_table("notes")
         .columns(NOTE[1..].iter().copied())
-        .values_panic([
-            n.ticket_id.0.into(),
-            n.title.clone().into(),
-            n.body.clone().into(),
-            enum_text(n.visibility).into(),
-            enum_text(n.kind).into(),
-            n.author.clone().into(),
-            micros(n.created_at).into(),
-        ])
+        .values_panic(note_values(n))
         .to_owned();
     insert_id(conn, q).await.map(NoteId)
+}
+
+fn note_values(n: &Note) -> [sea_query::Expr; 7] {
+    [
+        n.ticket_id.0.into(),
+        n.title.clone().into(),
+        n.body.clone().into(),
+        enum_text(n.visibility).into(),
+        enum_text(n.kind).into(),
+        n.author.clone().into(),
+        micros(n.created_at).into(),
+    ]
 }
 
 /// Many notes at once (a sweep), a few hundred per statement.
@@ -55,15 +59,7 @@ pub async fn insert_notes(conn: &mut Conn, notes: &[Note]) -> Result<()> {
         let mut q = Query::insert();
         q.into_table("notes").columns(NOTE[1..].iter().copied());
         for n in chunk {
-            q.values_panic([
-                n.ticket_id.0.into(),
-                n.title.clone().into(),
-                n.body.clone().into(),
-                enum_text(n.visibility).into(),
-                enum_text(n.kind).into(),
-                n.author.clone().into(),
-                micros(n.created_at).into(),
-            ]);
+            q.values_panic(note_values(n));
         }
         crate::db::execute(conn, &q).await?;
     }
