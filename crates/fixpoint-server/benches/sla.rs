@@ -30,7 +30,9 @@ async fn dataset(dir: &std::path::Path) -> (Store, String) {
         && std::path::Path::new(&path).exists()
     {
         let url = format!("sqlite://{path}");
-        return (Store::open(&url).await.unwrap(), url);
+        let store = Store::open(&url).await.unwrap();
+        store.analyze().await.unwrap();
+        return (store, url);
     }
     let path = std::env::var("FIXPOINT_BENCH_DB")
         .unwrap_or_else(|_| dir.join("bench.db").display().to_string());
@@ -120,6 +122,7 @@ async fn dataset(dir: &std::path::Path) -> (Store, String) {
             batch.clear();
         }
     }
+    store.analyze().await.unwrap();
     eprintln!("built {TICKETS} tickets in {:?}", started.elapsed());
     (store, url)
 }

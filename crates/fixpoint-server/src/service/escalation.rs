@@ -101,7 +101,8 @@ pub async fn open_escalations(
     Ok(rows::open_escalations(&mut conn, filter).await?)
 }
 
-/// Runs the sweep every `interval` until the process ends.
+/// Runs the sweep every `interval` until the process ends, and refreshes the query
+/// planner's statistics hourly.
 pub fn spawn_sweeper(
     store: Store,
     clock: Clock,
@@ -110,8 +111,15 @@ pub fn spawn_sweeper(
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_analyzed = std::time::Instant::now();
         loop {
             ticker.tick().await;
+            if last_analyzed.elapsed() > Duration::from_secs(3600) {
+                last_analyzed = std::time::Instant::now();
+                if let Err(e) = store.analyze().await {
+                    tracing::warn!(error = %e, "refreshing planner statistics failed");
+                }
+            }
             match sweep(&store, clock.now()).await {
                 Ok(r) if r.escalated > 0 => tracing::info!(
                     escalated = r.escalated,
