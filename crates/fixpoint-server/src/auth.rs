@@ -109,7 +109,7 @@ pub async fn create_key(
         fixpoint_store::parties::now(),
     )
     .await?;
-    tx.commit().await?;
+    Store::commit(tx).await?;
     Ok((id, key))
 }
 

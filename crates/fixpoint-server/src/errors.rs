@@ -238,6 +238,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         // The database's own words stay in the log; the client gets a reference.
         tracing::error!(error = %e, "store error");
+
         Self::new(
             ErrorCode::Internal,
             "the server could not complete the request; the error has been logged",

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 
 use crate::db::{
     Conn, Result, enum_text, execute, fetch_all, fetch_optional, fetch_scalar, insert_id,
-    parse_enum,
+    parse_enum, sync_identity,
 };
 
 const SETTINGS_KEY: &str = "workflow";
@@ -70,6 +70,9 @@ pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
                 ]),
         )
         .await?;
+    }
+    for table in ["statuses", "priorities", "ticket_types"] {
+        sync_identity(conn, table).await?;
     }
     save_settings(conn, &defaults.settings).await
 }

@@ -1,24 +1,65 @@
 //! The database handle, transactions, and the one place where sea-query statements
-//! become SQL for the backend.
+//! become SQL for the backend: SQLite (embedded default) or PostgreSQL.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use sea_query::{InsertStatement, SqliteQueryBuilder};
+use sea_query::{InsertStatement, PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sqlx::postgres::{PgConnection, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, FromRow, SqlitePool};
+use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool};
 
-/// A connection to run store functions on: a pooled one for reads, a transaction's
-/// for writes (`&mut *tx`).
-pub type Conn = sqlx::SqliteConnection;
-pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+/// A connection to run store functions on: a [`Read`] for reads, a [`Tx`] for writes.
+/// Store functions take `&mut Conn` and never know which backend answers.
+pub type Conn = dyn Connection;
+
+/// The backend connection underneath a [`Read`] or a [`Tx`].
+pub enum Raw<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+pub trait Connection: Send {
+    fn raw(&mut self) -> Raw<'_>;
+}
+
+/// A write transaction.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// A pooled connection for reads.
+pub enum Read {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
+}
+
+impl Connection for Tx {
+    fn raw(&mut self) -> Raw<'_> {
+        match self {
+            Self::Sqlite(tx) => Raw::Sqlite(tx),
+            Self::Postgres(tx) => Raw::Postgres(tx),
+        }
+    }
+}
+
+impl Connection for Read {
+    fn raw(&mut self) -> Raw<'_> {
+        match self {
+            Self::Sqlite(c) => Raw::Sqlite(c),
+            Self::Postgres(c) => Raw::Postgres(c),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,7 +69,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL '{0}': use sqlite://path/to/file.db")]
+    #[error(
+        "unsupported database URL '{0}': use sqlite://path/to/file.db or postgres://user@host/database"
+    )]
     UnsupportedUrl(String),
 }
 
@@ -42,128 +85,234 @@ impl StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
-    /// Opens (creating if needed) the database at `url`, migrates it and seeds the
-    /// default catalogue into a new one.
+    /// Opens the database at `url` (`sqlite://…`, created if missing, or
+    /// `postgres://…`), migrates it and seeds the default catalogue into a new one.
     pub async fn open(url: &str) -> Result<Self> {
-        let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await?,
+            )
+        } else {
+            Pool::Sqlite(open_sqlite(url).await?)
         };
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
         let store = Self { pool };
         store.migrate().await?;
         store.analyze().await?;
         Ok(store)
     }
 
+    pub fn backend_name(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
     pub async fn migrate(&self) -> Result<()> {
-        SQLITE_MIGRATIONS.run(&self.pool).await?;
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
         let mut tx = self.write().await?;
         crate::catalog::seed_defaults(&mut tx).await?;
         crate::sla::seed_defaults(&mut tx).await?;
         crate::escalation::seed_defaults(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        Self::commit(tx).await
     }
 
-    /// Refreshes the query planner's statistics (a sampled ANALYZE, ~0.15 s at 1M
-    /// tickets). Without them SQLite guesses, and picks a narrow index plus table
+    /// Refreshes the query planner's statistics (a sampled ANALYZE on SQLite, ~0.15 s
+    /// at 1M tickets). Without them SQLite guesses, and picks a narrow index plus table
     /// lookups where a covering index would serve; run at start and periodically.
     pub async fn analyze(&self) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query("PRAGMA analysis_limit = 1000")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("ANALYZE").execute(&mut *conn).await?;
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                sqlx::query("PRAGMA analysis_limit = 1000")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("ANALYZE").execute(&mut *conn).await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query("ANALYZE").execute(p).await?;
+            }
+        }
         Ok(())
     }
 
     /// A connection for reads.
-    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
-        Ok(self.pool.acquire().await?)
+    pub async fn read(&self) -> Result<Read> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Read::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Read::Postgres(p.acquire().await?),
+        })
     }
 
     /// A write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`)
-    /// so two writers queue on the busy timeout instead of failing mid-transaction.
+    /// so two writers queue on the busy timeout instead of failing mid-transaction;
+    /// PostgreSQL writers meet at row locks and unique keys.
     pub async fn write(&self) -> Result<Tx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
     }
 
     /// Commits a transaction from [`Store::write`].
     pub async fn commit(tx: Tx) -> Result<()> {
-        Ok(tx.commit().await?)
+        match tx {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
     }
 
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+        }
         Ok(())
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 }
 
-fn render<S: SqlxBinder>(stmt: &S) -> (AssertSqlSafe<String>, SqlxValues) {
-    let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
-    (AssertSqlSafe(sql), values)
-}
-
-pub(crate) async fn fetch_all<T>(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<Vec<T>>
-where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
-{
-    let (sql, values) = render(stmt);
-    Ok(sqlx::query_as_with(sql, values).fetch_all(conn).await?)
-}
-
-pub(crate) async fn fetch_optional<T>(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<Option<T>>
-where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
-{
-    let (sql, values) = render(stmt);
-    Ok(sqlx::query_as_with(sql, values)
-        .fetch_optional(conn)
+async fn open_sqlite(url: &str) -> Result<SqlitePool> {
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    }
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
         .await?)
 }
 
+/// Rows decodable from both backends (sqlx's `FromRow` derive is generic over the row).
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin> Row for T {}
+
+fn render<S: SqlxBinder>(stmt: &S, postgres: bool) -> (AssertSqlSafe<String>, SqlxValues) {
+    let (sql, values) = if postgres {
+        stmt.build_sqlx(PostgresQueryBuilder)
+    } else {
+        stmt.build_sqlx(SqliteQueryBuilder)
+    };
+    (AssertSqlSafe(sql), values)
+}
+
+pub(crate) async fn fetch_all<T: Row>(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<Vec<T>> {
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => {
+            let (sql, values) = render(stmt, false);
+            sqlx::query_as_with(sql, values).fetch_all(c).await?
+        }
+        Raw::Postgres(c) => {
+            let (sql, values) = render(stmt, true);
+            sqlx::query_as_with(sql, values).fetch_all(c).await?
+        }
+    })
+}
+
+pub(crate) async fn fetch_optional<T: Row>(
+    conn: &mut Conn,
+    stmt: &impl SqlxBinder,
+) -> Result<Option<T>> {
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => {
+            let (sql, values) = render(stmt, false);
+            sqlx::query_as_with(sql, values).fetch_optional(c).await?
+        }
+        Raw::Postgres(c) => {
+            let (sql, values) = render(stmt, true);
+            sqlx::query_as_with(sql, values).fetch_optional(c).await?
+        }
+    })
+}
+
 pub(crate) async fn fetch_scalar(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<i64> {
-    let (sql, values) = render(stmt);
-    Ok(sqlx::query_scalar_with(sql, values).fetch_one(conn).await?)
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => {
+            let (sql, values) = render(stmt, false);
+            sqlx::query_scalar_with(sql, values).fetch_one(c).await?
+        }
+        Raw::Postgres(c) => {
+            let (sql, values) = render(stmt, true);
+            sqlx::query_scalar_with(sql, values).fetch_one(c).await?
+        }
+    })
 }
 
 /// Runs a write and returns how many rows it touched.
 pub(crate) async fn execute(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<u64> {
-    let (sql, values) = render(stmt);
-    Ok(sqlx::query_with(sql, values)
-        .execute(conn)
-        .await?
-        .rows_affected())
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => {
+            let (sql, values) = render(stmt, false);
+            sqlx::query_with(sql, values)
+                .execute(c)
+                .await?
+                .rows_affected()
+        }
+        Raw::Postgres(c) => {
+            let (sql, values) = render(stmt, true);
+            sqlx::query_with(sql, values)
+                .execute(c)
+                .await?
+                .rows_affected()
+        }
+    })
+}
+
+/// After rows were seeded with explicit ids, PostgreSQL's identity must move past them.
+pub(crate) async fn sync_identity(conn: &mut Conn, table: &'static str) -> Result<()> {
+    if let Raw::Postgres(c) = conn.raw() {
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+        );
+        sqlx::query(AssertSqlSafe(sql)).execute(c).await?;
+    }
+    Ok(())
 }
 
 /// Inserts one row and returns its new `id`.

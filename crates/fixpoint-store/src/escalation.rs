@@ -65,6 +65,7 @@ pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
         )
         .await?;
     }
+    crate::db::sync_identity(conn, "escalation_rules").await?;
     Ok(())
 }
 

@@ -11,4 +11,4 @@ pub mod sla;
 pub mod tickets;
 pub mod work;
 
-pub use db::{Conn, Store, StoreError};
+pub use db::{Conn, Read, Store, StoreError, Tx};

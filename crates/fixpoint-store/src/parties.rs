@@ -7,7 +7,6 @@ use fixpoint_core::parties::{Company, Contact, Contract, Location, Queue, Resour
 use jiff::Timestamp;
 use sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sqlx::FromRow;
-use sqlx::sqlite::SqliteRow;
 
 use crate::db::{Conn, Result, execute, fetch_all, fetch_optional, insert_id, instant, micros};
 
@@ -42,7 +41,7 @@ async fn get<R>(
     id: i64,
 ) -> Result<Option<R>>
 where
-    R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    R: crate::db::Row,
 {
     fetch_optional(
         conn,
@@ -53,7 +52,7 @@ where
 
 async fn list<R>(conn: &mut Conn, mut q: SelectStatement, page: &Page) -> Result<Vec<R>>
 where
-    R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    R: crate::db::Row,
 {
     if let Some(after) = page.after {
         q.and_where(Expr::col("id").gt(after));

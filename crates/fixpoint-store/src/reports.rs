@@ -77,6 +77,7 @@ pub async fn aggregates(
         resolution_kept: Option<i64>,
         resolution_counted: i64,
     }
+    // An instant we computed, not user input: safe to write into the SQL as a number.
     let now_us = micros(now);
     let groups: Vec<Group> = fetch_all(
         conn,
@@ -92,26 +93,20 @@ pub async fn aggregates(
                 "open",
             )
             .expr_as(Expr::col(("t", "resolved_at")).count(), "resolved")
-            .expr_as(Expr::cust("SUM(CAST(t.resolved_at - t.created_at AS REAL)) / 1000000.0"), "wall_sum")
-            .expr_as(Expr::cust("SUM(CAST(t.resolution_business_seconds AS REAL))"), "business_sum")
+            .expr_as(Expr::cust("SUM(CAST(t.resolved_at - t.created_at AS DOUBLE PRECISION)) / 1000000.0"), "wall_sum")
+            .expr_as(Expr::cust("SUM(CAST(t.resolution_business_seconds AS DOUBLE PRECISION))"), "business_sum")
             .expr_as(Expr::col(("t", "resolution_business_seconds")).count(), "business_count")
             .expr_as(
-                Expr::cust_with_values(
-                    "SUM(CASE WHEN t.response_due_at IS NULL THEN 0 \
+                Expr::cust(format!("SUM(CASE WHEN t.response_due_at IS NULL THEN 0 \
                      WHEN t.first_response_at IS NOT NULL THEN (CASE WHEN t.first_response_at <= t.response_due_at THEN 1 ELSE 0 END) \
-                     WHEN t.response_due_at > ? THEN 1 ELSE 0 END)",
-                    [now_us],
-                ),
+                     WHEN t.response_due_at > {now_us} THEN 1 ELSE 0 END)")),
                 "response_kept",
             )
             .expr_as(Expr::col(("t", "response_due_at")).count(), "response_counted")
             .expr_as(
-                Expr::cust_with_values(
-                    "SUM(CASE WHEN t.resolution_due_at IS NULL THEN 0 \
+                Expr::cust(format!("SUM(CASE WHEN t.resolution_due_at IS NULL THEN 0 \
                      WHEN t.resolved_at IS NOT NULL THEN (CASE WHEN t.resolved_at <= t.resolution_due_at THEN 1 ELSE 0 END) \
-                     WHEN t.resolution_due_at > ? THEN 1 ELSE 0 END)",
-                    [now_us],
-                ),
+                     WHEN t.resolution_due_at > {now_us} THEN 1 ELSE 0 END)")),
                 "resolution_kept",
             )
             .expr_as(Expr::col(("t", "resolution_due_at")).count(), "resolution_counted")
@@ -197,11 +192,11 @@ pub async fn aggregates(
                 Expr::col(("te", "ticket_id")).equals(("t", "id")),
             )
             .expr_as(
-                Expr::cust("SUM(CASE WHEN te.billable THEN te.minutes ELSE 0 END)"),
+                Expr::cust("CAST(SUM(CASE WHEN te.billable THEN te.minutes ELSE 0 END) AS BIGINT)"),
                 "billable",
             )
             .expr_as(
-                Expr::cust("SUM(CASE WHEN te.billable THEN 0 ELSE te.minutes END)"),
+                Expr::cust("CAST(SUM(CASE WHEN te.billable THEN 0 ELSE te.minutes END) AS BIGINT)"),
                 "non_billable",
             ),
     )

@@ -141,18 +141,38 @@ pub async fn create(
         view: setup.view(ticket, at),
         warnings,
     };
-    if let Some(idem) = idempotency {
-        keys::remember_response(
-            &mut tx,
-            idem.api_key_id,
-            idem.key,
-            &(idem.respond)(&outcome),
-            at,
-        )
-        .await?;
+    if let Some(idem) = &idempotency {
+        let stored = (idem.respond)(&outcome);
+        match keys::remember_response(&mut tx, idem.api_key_id, idem.key, &stored, at).await {
+            Ok(()) => {}
+            // A concurrent retry with the same key won the race (PostgreSQL; SQLite
+            // serialises writers): this create is rolled back and the winner answers.
+            Err(e) if e.is_unique_violation() => {
+                drop(tx);
+                return replay(store, idem).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Store::commit(tx).await?;
     Ok(Created::New(Box::new(outcome)))
+}
+
+async fn replay(store: &Store, idem: &Idempotency<'_>) -> ServiceResult<Created> {
+    let mut conn = store.read().await?;
+    match keys::idempotent_response(&mut conn, idem.api_key_id, idem.key).await? {
+        Some(stored) if stored.request_digest == idem.request_digest => {
+            Ok(Created::Replayed(stored))
+        }
+        _ => Err(DomainError::Conflict {
+            code: ErrorCode::IdempotencyKeyReused,
+            message: format!(
+                "Idempotency-Key '{}' was used concurrently for a different request body",
+                idem.key
+            ),
+        }
+        .into()),
+    }
 }
 
 /// Applies a patch. `expected_version` (from `If-Match`) must match the stored one.

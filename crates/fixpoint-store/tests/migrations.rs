@@ -1,0 +1,63 @@
+//! The two migration folders must not drift: the same versions, names and order.
+
+use std::path::Path;
+
+fn versions(backend: &str) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn sqlite_and_postgres_migrations_have_the_same_versions() {
+    let sqlite = versions("sqlite");
+    let postgres = versions("postgres");
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite, postgres,
+        "every migration needs a twin with the same version and name in the other folder"
+    );
+}
+
+#[test]
+fn every_table_exists_in_both_folders() {
+    let tables = |backend: &str| -> Vec<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut found: Vec<String> = versions(backend)
+            .iter()
+            .flat_map(|file| {
+                let text = std::fs::read_to_string(dir.join(file)).unwrap();
+                text.lines()
+                    .filter_map(|l| {
+                        let l = l.trim();
+                        l.strip_prefix("CREATE TABLE ")
+                            .or_else(|| l.strip_prefix("CREATE INDEX "))
+                            .or_else(|| l.strip_prefix("ALTER TABLE "))
+                            .map(|rest| {
+                                rest.split_whitespace()
+                                    .take(if l.starts_with("ALTER") { 4 } else { 1 })
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(
+        tables("sqlite"),
+        tables("postgres"),
+        "tables, indexes and added columns match"
+    );
+}
