@@ -156,6 +156,30 @@ impl Store {
         Ok(())
     }
 
+    /// A consistent copy of a live SQLite database in a new file (`VACUUM INTO`:
+    /// readers and writers carry on meanwhile). PostgreSQL has pg_dump for this.
+    pub async fn backup_to(&self, path: &Path) -> Result<()> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Err(StoreError::UnsupportedUrl(
+                "backup copies SQLite databases; for PostgreSQL use pg_dump".into(),
+            ));
+        };
+        if path.exists() {
+            return Err(StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} exists; a backup never overwrites a file",
+                    path.display()
+                ),
+            ))));
+        }
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
     /// A connection for reads.
     pub async fn read(&self) -> Result<Read> {
         Ok(match &self.pool {

@@ -45,6 +45,12 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         tickets: usize,
     },
+    /// Copy the live SQLite database to a new file, consistently, while it serves.
+    Backup {
+        /// Where to write the copy (must not exist).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Print the settings in force (after file, environment and flags).
     PrintConfig,
 }
@@ -119,6 +125,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::SeedDemo { tickets } => {
             let store = open(&settings).await?;
             demo::seed(&store, tickets).await
+        }
+        Command::Backup { to } => {
+            let store = open(&settings).await?;
+            store
+                .backup_to(&to)
+                .await
+                .with_context(|| format!("backing up to {}", to.display()))?;
+            println!("Backed up {} to {}.", settings.database_url, to.display());
+            Ok(())
         }
         Command::Serve { demo } => serve(settings, demo).await,
     }

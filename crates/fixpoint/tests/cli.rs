@@ -152,3 +152,43 @@ async fn a_bad_database_url_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("sqlite://"), "{stderr}");
 }
+
+#[tokio::test]
+async fn backup_makes_a_consistent_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("live.db").display());
+    run(&db, &["seed-demo", "--tickets", "20"]).await;
+    let copy = dir.path().join("copy.db");
+    assert!(
+        run(&db, &["backup", "--to", copy.to_str().unwrap()])
+            .await
+            .contains("Backed up")
+    );
+    let again = fixpoint(&db)
+        .args(["backup", "--to", copy.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert!(!again.status.success(), "a backup never overwrites");
+    // The copy is a working database with the same tickets.
+    let copy_url = format!("sqlite://{}", copy.display());
+    let (mut server, base, _) = start_server(&copy_url).await;
+    let key = key_in(
+        &run(
+            &copy_url,
+            &["apikey", "create", "--name", "check", "--role", "readonly"],
+        )
+        .await,
+    );
+    let list: Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/tickets?limit=1"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 20);
+    server.kill().await.unwrap();
+}
