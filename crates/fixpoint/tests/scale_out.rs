@@ -1,0 +1,274 @@
+//! Two `fixpoint serve` processes on one PostgreSQL database, hammered at once.
+//! Runs when FIXPOINT_TEST_POSTGRES_URL is set (CI's PostgreSQL pass); SQLite is one
+//! machine's database and has no second server to race.
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+async fn fresh_database(admin: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("fixpoint_scale_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+async fn serve(db: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixpoint"))
+        .env("FIXPOINT_DATABASE_URL", db)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sweep-interval-secs",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(rest) = line.strip_prefix("Fixpoint is serving on ") {
+            let base = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+            return (child, base);
+        }
+    }
+    panic!("fixpoint serve did not start");
+}
+
+#[tokio::test]
+async fn two_servers_on_one_postgres_database() {
+    let Ok(admin) = std::env::var("FIXPOINT_TEST_POSTGRES_URL") else {
+        eprintln!("FIXPOINT_TEST_POSTGRES_URL is not set: the two-server test needs PostgreSQL");
+        return;
+    };
+    let db = fresh_database(&admin).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_fixpoint"))
+        .env("FIXPOINT_DATABASE_URL", &db)
+        .args(["apikey", "create", "--name", "hammer", "--role", "admin"])
+        .output()
+        .await
+        .unwrap();
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.starts_with("fpk_"))
+        .unwrap()
+        .to_owned();
+    let (_a, a) = serve(&db).await;
+    let (_b, b) = serve(&db).await;
+    let servers = [a.clone(), b.clone()];
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}/api/v1{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+    };
+
+    let company = post(&a, "/companies", json!({"name": "Contoso"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .clone();
+
+    // 200 creates across both servers; every fourth is retried on the other server
+    // with the same Idempotency-Key, and must not make a second ticket.
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (first, second) = (servers[i % 2].clone(), servers[(i + 1) % 2].clone());
+        let (client, key) = (client.clone(), key.clone());
+        let body = json!({"title": format!("Hammered {i}"), "company_id": company, "priority_id": if i % 10 == 0 { 1 } else { 3 }});
+        tasks.push(tokio::spawn(async move {
+            let send = |base: String| {
+                client
+                    .post(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&key)
+                    .header("Idempotency-Key", format!("create-{i}"))
+                    .json(&body)
+                    .send()
+            };
+            let (r1, r2) = if i % 4 == 0 {
+                tokio::join!(send(first), async { Some(send(second).await) })
+            } else {
+                (send(first).await, None)
+            };
+            let first: Value = r1.unwrap().json().await.unwrap();
+            if let Some(r2) = r2 {
+                let second: Value = r2.unwrap().json().await.unwrap();
+                assert_eq!(
+                    first["id"], second["id"],
+                    "a retry returns the first ticket"
+                );
+            }
+            first["id"].as_i64().expect("created")
+        }));
+    }
+    let mut acknowledged = BTreeSet::new();
+    for t in tasks {
+        acknowledged.insert(t.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), 200);
+
+    // 5 tickets, 40 concurrent guarded updates each across both servers.
+    let targets: Vec<i64> = acknowledged.iter().take(5).copied().collect();
+    let mut updates = Vec::new();
+    for &id in &targets {
+        for n in 0..40 {
+            let (base, client, key) = (servers[n % 2].clone(), client.clone(), key.clone());
+            updates.push(tokio::spawn(async move {
+                let current: Value = client
+                    .get(format!("{base}/api/v1/tickets/{id}"))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let version = current["version"].as_i64().unwrap();
+                let r = client
+                    .patch(format!("{base}/api/v1/tickets/{id}"))
+                    .bearer_auth(&key)
+                    .header("If-Match", format!("\"{version}\""))
+                    .json(&json!({"description": format!("writer {n}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                (id, r.status().as_u16())
+            }));
+        }
+    }
+    let mut won: HashMap<i64, i64> = HashMap::new();
+    for u in updates {
+        let (id, status) = u.await.unwrap();
+        assert!(
+            status == 200 || status == 409,
+            "a guarded update wins or gets 409, got {status}"
+        );
+        if status == 200 {
+            *won.entry(id).or_default() += 1;
+        }
+    }
+
+    // Let both sweepers run over the Critical, unassigned tickets a few times.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+
+    // Every acknowledged create exists exactly once, with a unique number.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{a}/api/v1/tickets?limit=500&sort=id&cursor={c}"),
+            None => format!("{a}/api/v1/tickets?limit=500&sort=id"),
+        };
+        let page: Value = client
+            .get(url)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|t| {
+            (
+                t["id"].as_i64().unwrap(),
+                t["number"].as_str().unwrap().to_owned(),
+                t["version"].as_i64().unwrap(),
+            )
+        }));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.iter().map(|(id, _, _)| *id).collect::<BTreeSet<_>>(),
+        acknowledged
+    );
+    assert_eq!(seen.len(), 200);
+    assert_eq!(
+        seen.iter()
+            .map(|(_, n, _)| n.clone())
+            .collect::<BTreeSet<_>>()
+            .len(),
+        200,
+        "numbers are unique"
+    );
+
+    // Versions agree with the history: one description change per successful update.
+    for &id in &targets {
+        let version = seen.iter().find(|(t, _, _)| *t == id).unwrap().2;
+        let wins = won.get(&id).copied().unwrap_or(0);
+        assert!(wins >= 1, "someone wins each ticket");
+        assert_eq!(
+            version,
+            1 + wins,
+            "ticket {id}: version follows the accepted updates"
+        );
+        let history: Value = client
+            .get(format!("{b}/api/v1/tickets/{id}/history"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let changes = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["field"] == "description")
+            .count() as i64;
+        assert_eq!(changes, wins);
+    }
+
+    // Each Critical ticket was escalated once (nobody assigned), though two servers swept.
+    let escalations: Value = client
+        .get(format!("{b}/api/v1/escalations?limit=500"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut per_ticket: HashMap<i64, i64> = HashMap::new();
+    for e in escalations.as_array().unwrap() {
+        *per_ticket
+            .entry(e["ticket_id"].as_i64().unwrap())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        per_ticket.len(),
+        20,
+        "the 20 Critical tickets were escalated"
+    );
+    assert!(per_ticket.values().all(|n| *n == 1), "{per_ticket:?}");
+}
