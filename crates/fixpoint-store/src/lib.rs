@@ -9,6 +9,7 @@ pub mod parties;
 pub mod reports;
 pub mod sla;
 pub mod tickets;
+pub mod transfer;
 pub mod work;
 
 pub use db::{Conn, Read, Store, StoreError, Tx};

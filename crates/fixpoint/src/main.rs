@@ -45,6 +45,16 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         tickets: usize,
     },
+    /// Move a whole installation from SQLite to an empty PostgreSQL database, verifying
+    /// every table's row count at the end.
+    MigrateData {
+        /// The SQLite database to read, e.g. sqlite://data/fixpoint.db.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database to fill, e.g. postgres://fixpoint@db/fixpoint.
+        #[arg(long)]
+        to: String,
+    },
     /// Copy the live SQLite database to a new file, consistently, while it serves.
     Backup {
         /// Where to write the copy (must not exist).
@@ -126,6 +136,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = open(&settings).await?;
             demo::seed(&store, tickets).await
         }
+        Command::MigrateData { from, to } => {
+            let source = Store::open(&from)
+                .await
+                .with_context(|| format!("opening {from}"))?;
+            let target = Store::open(&to)
+                .await
+                .with_context(|| format!("opening {to}"))?;
+            let counts =
+                fixpoint_store::transfer::copy_installation(&source, &target, progress_bar)
+                    .await
+                    .with_context(|| format!("moving {from} to {to}"))?;
+            eprintln!();
+            let rows: i64 = counts.iter().map(|(_, n)| n).sum();
+            println!(
+                "Moved {rows} rows in {} tables from {from} to {to}; every table's count verified.",
+                counts.len()
+            );
+            Ok(())
+        }
         Command::Backup { to } => {
             let store = open(&settings).await?;
             store
@@ -181,6 +210,28 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     .await?;
     store.close().await;
     Ok(())
+}
+
+/// One line per table, redrawn in place: `tickets  [#########.....]  45000/100000`.
+fn progress_bar(table: &str, done: i64, total: i64) {
+    use std::io::Write;
+    let width = 30;
+    let filled = if total > 0 {
+        (done * width / total) as usize
+    } else {
+        width as usize
+    };
+    let bar = format!(
+        "{}{}",
+        "#".repeat(filled),
+        ".".repeat(width as usize - filled.min(width as usize))
+    );
+    let mut err = std::io::stderr();
+    let _ = write!(err, "\r{table:<28} [{bar}] {done}/{total}");
+    if done >= total {
+        let _ = writeln!(err);
+    }
+    let _ = err.flush();
 }
 
 /// On a first start there is no way in: create an admin key and print it once.

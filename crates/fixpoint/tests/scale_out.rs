@@ -9,9 +9,15 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 async fn fresh_database(admin: &str) -> String {
     use sqlx::Connection;
-    let name = format!("fixpoint_scale_{}", std::process::id());
+    let name = format!(
+        "fixpoint_scale_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
@@ -27,7 +33,22 @@ async fn fresh_database(admin: &str) -> String {
     format!("{base}/{name}")
 }
 
-async fn serve(db: &str) -> (Child, String) {
+/// `fixpoint apikey create` for an admin; returns the printed key.
+async fn admin_key(db: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_fixpoint"))
+        .env("FIXPOINT_DATABASE_URL", db)
+        .args(["apikey", "create", "--name", "tester", "--role", "admin"])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace()
+        .find(|w| w.starts_with("fpk_"))
+        .expect("a key is printed")
+        .to_owned()
+}
+
+async fn serve(db: &str, sweep_interval_secs: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fixpoint"))
         .env("FIXPOINT_DATABASE_URL", db)
         .args([
@@ -35,7 +56,7 @@ async fn serve(db: &str) -> (Child, String) {
             "--listen",
             "127.0.0.1:0",
             "--sweep-interval-secs",
-            "1",
+            sweep_interval_secs,
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -64,20 +85,9 @@ async fn two_servers_on_one_postgres_database() {
         return;
     };
     let db = fresh_database(&admin).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_fixpoint"))
-        .env("FIXPOINT_DATABASE_URL", &db)
-        .args(["apikey", "create", "--name", "hammer", "--role", "admin"])
-        .output()
-        .await
-        .unwrap();
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .find(|w| w.starts_with("fpk_"))
-        .unwrap()
-        .to_owned();
-    let (_a, a) = serve(&db).await;
-    let (_b, b) = serve(&db).await;
+    let key = admin_key(&db).await;
+    let (_a, a) = serve(&db, "1").await;
+    let (_b, b) = serve(&db, "1").await;
     let servers = [a.clone(), b.clone()];
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, body: Value| {
@@ -271,4 +281,108 @@ async fn two_servers_on_one_postgres_database() {
         "the 20 Critical tickets were escalated"
     );
     assert!(per_ticket.values().all(|n| *n == 1), "{per_ticket:?}");
+}
+
+#[tokio::test]
+async fn a_sqlite_installation_moves_to_postgres() {
+    let Ok(admin) = std::env::var("FIXPOINT_TEST_POSTGRES_URL") else {
+        eprintln!("FIXPOINT_TEST_POSTGRES_URL is not set: migrate-data needs PostgreSQL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
+    let run = |db: &str, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixpoint"));
+        cmd.env("FIXPOINT_DATABASE_URL", db).args(args);
+        cmd
+    };
+    assert!(
+        run(&sqlite, &["seed-demo", "--tickets", "60"])
+            .output()
+            .await
+            .unwrap()
+            .status
+            .success()
+    );
+    let key = admin_key(&sqlite).await;
+    let postgres = fresh_database(&admin).await;
+    let moved = run(
+        &sqlite,
+        &["migrate-data", "--from", &sqlite, "--to", &postgres],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    assert!(String::from_utf8_lossy(&moved.stdout).contains("verified"));
+    let again = run(
+        &sqlite,
+        &["migrate-data", "--from", &sqlite, "--to", &postgres],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        !again.status.success(),
+        "a second move into a filled database is refused"
+    );
+
+    // The same key works against the moved installation, everything is there, and
+    // new tickets continue the numbering and ids.
+    // No sweeps here: they would escalate each copy at its own moment.
+    let (mut old, old_base) = serve(&sqlite, "0").await;
+    let (mut new, new_base) = serve(&postgres, "0").await;
+    let client = reqwest::Client::new();
+    let get = |base: &str, path: &str| {
+        client
+            .get(format!("{base}/api/v1{path}"))
+            .bearer_auth(&key)
+            .send()
+    };
+    let before: Value = get(&old_base, "/tickets?limit=1&sort=id")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let after: Value = get(&new_base, "/tickets?limit=1&sort=id")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["total"], after["total"]);
+    assert_eq!(before["items"][0]["number"], after["items"][0]["number"]);
+    let id = after["items"][0]["id"].as_i64().unwrap();
+    let h_old: Value = get(&old_base, &format!("/tickets/{id}/history"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let h_new: Value = get(&new_base, &format!("/tickets/{id}/history"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h_old, h_new);
+    let company = after["items"][0]["company_id"].clone();
+    let created: Value = client
+        .post(format!("{new_base}/api/v1/tickets"))
+        .bearer_auth(&key)
+        .json(&json!({"title": "First ticket on PostgreSQL", "company_id": company}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(created["id"].as_i64().unwrap() > 60, "{created}");
+    old.kill().await.unwrap();
+    new.kill().await.unwrap();
 }
