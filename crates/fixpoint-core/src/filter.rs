@@ -29,8 +29,10 @@ pub struct TicketFilter {
     pub sla_state: Option<(SlaStateFilter, Timestamp)>,
 }
 
-/// The SLA states a list can be filtered by, answered from the stored deadlines.
-/// (`at_risk` and `not_started` depend on the calendar and are shown per ticket only.)
+/// The SLA states a list can be filtered by, answered from instants stored on each
+/// ticket (deadlines, at-risk instants, first opening), so no calendar is needed.
+/// A ticket matches when any of its clocks is in the state; `running` includes the
+/// at-risk and not-started ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlaStateFilter {
     /// An unmet target is past due, or a target was met late.
@@ -41,6 +43,10 @@ pub enum SlaStateFilter {
     Met,
     /// Running, unresolved and nothing past due.
     Running,
+    /// Running, and a target has less than the policy's at-risk share left.
+    AtRisk,
+    /// Opened out of hours: no business time has passed yet.
+    NotStarted,
 }
 
 impl SlaStateFilter {
@@ -50,11 +56,10 @@ impl SlaStateFilter {
             "paused" => Ok(Self::Paused),
             "met" => Ok(Self::Met),
             "running" => Ok(Self::Running),
-            "at_risk" | "not_started" => Err(format!(
-                "sla_state '{text}' depends on each ticket's calendar and is shown in its sla block, but lists cannot be filtered by it yet; filter by breached, paused, met or running"
-            )),
+            "at_risk" => Ok(Self::AtRisk),
+            "not_started" => Ok(Self::NotStarted),
             other => Err(format!(
-                "unknown sla_state '{other}'; use breached, paused, met or running"
+                "unknown sla_state '{other}'; use not_started, running, at_risk, paused, met or breached"
             )),
         }
     }

@@ -73,6 +73,11 @@ pub struct ClockState {
     pub paused_since: Option<Timestamp>,
     /// Business seconds the resolution clock ran until resolution; none while unresolved.
     pub resolution_business_seconds: Option<i64>,
+    /// When the calendar first opens after creation: before it, the clock has not started.
+    pub starts_at: Option<Timestamp>,
+    /// When each running, unmet target enters its at-risk share; none otherwise.
+    pub response_at_risk_at: Option<Timestamp>,
+    pub resolution_at_risk_at: Option<Timestamp>,
 }
 
 /// What the clock needs to know: the policy and its calendar.
@@ -119,7 +124,7 @@ pub fn advance(
     let Some(ctx) = ctx else {
         after.response_due_at = None;
         after.resolution_due_at = None;
-        after.sla_clock.resolution_business_seconds = None;
+        after.sla_clock = ClockState::default();
         return;
     };
     let was_running = from.is_none_or(|c| c == SlaClock::Running);
@@ -157,6 +162,20 @@ pub fn advance(
     let state = after.sla_clock;
     after.response_due_at = response.next(&ctx, created, &state, retarget, is_running, now);
     after.resolution_due_at = resolution.next(&ctx, created, &state, retarget, is_running, now);
+    // Stored so lists can filter by at-risk and not-started without the calendar.
+    after.sla_clock.starts_at = Some(ctx.calendar.next_opening(created));
+    let at_risk = |d: &Deadline| {
+        let minutes = d.minutes.filter(|_| d.met.is_none() && is_running)?;
+        let safe = SignedDuration::from_secs(
+            minutes * 60 * (100 - ctx.policy.at_risk_percent.clamp(0, 100)) / 100,
+        );
+        Some(
+            ctx.calendar
+                .add(created, safe + ctx.paused_until(&state, now)),
+        )
+    };
+    after.sla_clock.response_at_risk_at = at_risk(&response);
+    after.sla_clock.resolution_at_risk_at = at_risk(&resolution);
 }
 
 /// One target's deadline as a change leaves it.
@@ -477,6 +496,7 @@ mod tests {
                 paused_seconds: 8 * 3600,
                 paused_since: None,
                 resolution_business_seconds: None,
+                ..t.sla_clock
             }
         );
         assert_eq!(t.response_due_at, Some(at("2024-02-16T14:00")));

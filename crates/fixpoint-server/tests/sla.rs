@@ -190,6 +190,10 @@ async fn breaches_priority_changes_and_the_first_external_note() {
         app.get(&format!("/tickets/{id}")).await.expect(200)["sla"]["first_response"]["state"],
         "at_risk"
     );
+    assert_eq!(
+        app.get("/tickets?sla_state=at_risk").await.expect(200)["total"],
+        1
+    );
     // 10:15: nobody answered: breached by 15 minutes, and listed as breached.
     app.clock.set(ny("2024-02-12T10:15"));
     let t = app.get(&format!("/tickets/{id}")).await.expect(200);
@@ -200,6 +204,18 @@ async fn breaches_priority_changes_and_the_first_external_note() {
         app.get("/tickets?breached=true").await.expect(200)["total"],
         1
     );
+    assert_eq!(
+        app.get("/tickets?sla_state=breached").await.expect(200)["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/tickets?sla_state=at_risk").await.expect(200)["total"],
+        0,
+        "breached is not at risk"
+    );
+    app.get("/tickets?sla_state=late")
+        .await
+        .problem(422, "invalid_field", Some("sla_state"));
     // The first external note answers (late): met_at is the note's time, state breached.
     app.post(
         &format!("/tickets/{id}/notes"),
@@ -259,4 +275,36 @@ async fn policies_come_from_the_ticket_or_the_default() {
     app.post("/sla-policies", json!({"name": "Bad", "calendar_id": 1, "targets": [{"priority_id": 9, "first_response_minutes": 0}]}))
         .await
         .problem(422, "unknown_reference", Some("targets[0].priority_id"));
+}
+
+#[tokio::test]
+async fn out_of_hours_tickets_have_not_started() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let policy = ny_policy(&app).await;
+    app.clock.set(ny("2024-02-12T07:00")); // Monday, before opening
+    let t = app
+        .post(
+            "/tickets",
+            json!({"title": "Early bird", "company_id": w.company, "sla_policy_id": policy}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(t["sla"]["first_response"]["state"], "not_started");
+    assert_eq!(
+        app.get("/tickets?sla_state=not_started").await.expect(200)["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/tickets?sla_state=running").await.expect(200)["total"],
+        1,
+        "running includes not started"
+    );
+    app.clock.set(ny("2024-02-12T09:30"));
+    assert_eq!(
+        app.get("/tickets?sla_state=not_started").await.expect(200)["total"],
+        0
+    );
+    let t = app.get(&format!("/tickets/{}", t["id"])).await.expect(200);
+    assert_eq!(t["sla"]["first_response"]["state"], "running");
 }

@@ -57,6 +57,9 @@ const COLUMNS: &[&str] = &[
     "response_due_at",
     "resolution_due_at",
     "resolution_business_seconds",
+    "sla_starts_at",
+    "response_at_risk_at",
+    "resolution_at_risk_at",
     "version",
 ];
 
@@ -101,6 +104,9 @@ struct TicketRow {
     response_due_at: Option<i64>,
     resolution_due_at: Option<i64>,
     resolution_business_seconds: Option<i64>,
+    sla_starts_at: Option<i64>,
+    response_at_risk_at: Option<i64>,
+    resolution_at_risk_at: Option<i64>,
     version: i64,
 }
 
@@ -157,6 +163,9 @@ impl TicketRow {
                 paused_seconds: self.sla_paused_seconds,
                 paused_since: opt_instant(self.sla_paused_since)?,
                 resolution_business_seconds: self.resolution_business_seconds,
+                starts_at: opt_instant(self.sla_starts_at)?,
+                response_at_risk_at: opt_instant(self.response_at_risk_at)?,
+                resolution_at_risk_at: opt_instant(self.resolution_at_risk_at)?,
             },
             version: self.version,
         })
@@ -206,6 +215,9 @@ fn values(t: &Ticket) -> Vec<Expr> {
         t.response_due_at.map(micros).into(),
         t.resolution_due_at.map(micros).into(),
         t.sla_clock.resolution_business_seconds.into(),
+        t.sla_clock.starts_at.map(micros).into(),
+        t.sla_clock.response_at_risk_at.map(micros).into(),
+        t.sla_clock.resolution_at_risk_at.map(micros).into(),
         t.version.into(),
     ]
 }
@@ -674,6 +686,12 @@ fn sla_state_condition(state: SlaStateFilter, now: i64) -> Condition {
     let response_late = || late("first_response_at", "response_due_at");
     let resolution_late = || late("resolved_at", "resolution_due_at");
     let breached = || Condition::any().add(response_late()).add(resolution_late());
+    let running = || {
+        Condition::all()
+            .add(col("sla_policy_id").is_not_null())
+            .add(col("resolved_at").is_null())
+            .add(col("sla_paused_since").is_null())
+    };
     match state {
         SlaStateFilter::Breached => breached(),
         SlaStateFilter::Paused => Condition::all()
@@ -684,11 +702,26 @@ fn sla_state_condition(state: SlaStateFilter, now: i64) -> Condition {
             .add(col("sla_policy_id").is_not_null())
             .add(col("resolved_at").is_not_null())
             .add(breached().not()),
-        SlaStateFilter::Running => Condition::all()
-            .add(col("sla_policy_id").is_not_null())
-            .add(col("resolved_at").is_null())
-            .add(col("sla_paused_since").is_null())
+        SlaStateFilter::Running => running().add(breached().not()),
+        SlaStateFilter::NotStarted => running()
+            .add(col("sla_starts_at").is_not_null())
+            .add(col("sla_starts_at").gt(now))
             .add(breached().not()),
+        SlaStateFilter::AtRisk => {
+            let risky = |met: &'static str, at_risk: &'static str| {
+                Condition::all()
+                    .add(col(met).is_null())
+                    .add(col(at_risk).is_not_null())
+                    .add(col(at_risk).lte(now))
+            };
+            running()
+                .add(
+                    Condition::any()
+                        .add(risky("first_response_at", "response_at_risk_at"))
+                        .add(risky("resolved_at", "resolution_at_risk_at")),
+                )
+                .add(breached().not())
+        }
     }
 }
 

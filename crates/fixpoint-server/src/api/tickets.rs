@@ -211,7 +211,7 @@ pub struct TicketListParams {
     pub due_before: Option<String>,
     /// `true`: only tickets whose SLA is breached (same as `sla_state=breached`).
     pub breached: Option<bool>,
-    /// `breached`, `paused`, `met` or `running`.
+    /// `not_started`, `running` (includes at-risk and not-started), `at_risk`, `paused`, `met` or `breached`.
     pub sla_state: Option<String>,
     /// `created_at`, `updated_at`, `due_at`, `priority` or `id`; prefix `-` for descending. Default `-created_at`.
     pub sort: Option<String>,
