@@ -4,7 +4,9 @@
 //! The dataset is built once per run in a temporary file (about a minute): tickets
 //! spread over 2024, 60% in progress, 10% waiting on the customer, 30% complete,
 //! and 1% of all tickets (in progress) past their resolution deadline. Set
-//! `FIXPOINT_BENCH_DB=/path/bench.db` to keep the dataset between runs.
+//! `FIXPOINT_BENCH_DB=/path/bench.db` to keep the dataset between runs, or
+//! `FIXPOINT_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres` to run
+//! the same benchmarks on PostgreSQL (in a new `fixpoint_bench` database).
 
 use std::time::{Duration, Instant};
 
@@ -34,9 +36,14 @@ async fn dataset(dir: &std::path::Path) -> (Store, String) {
         store.analyze().await.unwrap();
         return (store, url);
     }
-    let path = std::env::var("FIXPOINT_BENCH_DB")
-        .unwrap_or_else(|_| dir.join("bench.db").display().to_string());
-    let url = format!("sqlite://{path}");
+    let url = match std::env::var("FIXPOINT_BENCH_POSTGRES_URL") {
+        Ok(admin) => fresh_postgres(&admin).await,
+        Err(_) => {
+            let path = std::env::var("FIXPOINT_BENCH_DB")
+                .unwrap_or_else(|_| dir.join("bench.db").display().to_string());
+            format!("sqlite://{path}")
+        }
+    };
     let store = Store::open(&url).await.unwrap();
     let mut tx = store.write().await.unwrap();
     let company = parties::insert_company(
@@ -127,17 +134,44 @@ async fn dataset(dir: &std::path::Path) -> (Store, String) {
     (store, url)
 }
 
+/// `FIXPOINT_BENCH_POSTGRES_URL` (an admin URL): the dataset goes into a new
+/// `fixpoint_bench` database on that server instead of SQLite.
+async fn fresh_postgres(admin: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    sqlx::query("DROP DATABASE IF EXISTS fixpoint_bench WITH (FORCE)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("CREATE DATABASE fixpoint_bench")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    format!("{base}/fixpoint_bench")
+}
+
+const FORGET: [&str; 4] = [
+    "DELETE FROM escalations",
+    "DELETE FROM outbox",
+    "DELETE FROM notes WHERE author = 'fixpoint:escalation'",
+    "DELETE FROM ticket_history WHERE field = 'escalation'",
+];
+
 async fn forget_escalations(url: &str) {
-    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-    for sql in [
-        "DELETE FROM escalations",
-        "DELETE FROM outbox",
-        "DELETE FROM notes WHERE author = 'fixpoint:escalation'",
-        "DELETE FROM ticket_history WHERE field = 'escalation'",
-    ] {
-        sqlx::query(sql).execute(&pool).await.unwrap();
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        for sql in FORGET {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        for sql in FORGET {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
     }
-    pool.close().await;
 }
 
 fn sla(c: &mut Criterion) {
