@@ -9,6 +9,18 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// Drops a database made by [`fresh_database`] once its servers are gone.
+async fn drop_database(admin: &str, url: &str) {
+    use sqlx::Connection;
+    let name = url.rsplit_once('/').map_or(url, |(_, n)| n);
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 async fn fresh_database(admin: &str) -> String {
@@ -86,8 +98,8 @@ async fn two_servers_on_one_postgres_database() {
     };
     let db = fresh_database(&admin).await;
     let key = admin_key(&db).await;
-    let (_a, a) = serve(&db, "1").await;
-    let (_b, b) = serve(&db, "1").await;
+    let (mut server_a, a) = serve(&db, "1").await;
+    let (mut server_b, b) = serve(&db, "1").await;
     let servers = [a.clone(), b.clone()];
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, body: Value| {
@@ -281,6 +293,9 @@ async fn two_servers_on_one_postgres_database() {
         "the 20 Critical tickets were escalated"
     );
     assert!(per_ticket.values().all(|n| *n == 1), "{per_ticket:?}");
+    server_a.kill().await.unwrap();
+    server_b.kill().await.unwrap();
+    drop_database(&admin, &db).await;
 }
 
 #[tokio::test]
@@ -385,4 +400,5 @@ async fn a_sqlite_installation_moves_to_postgres() {
     assert!(created["id"].as_i64().unwrap() > 60, "{created}");
     old.kill().await.unwrap();
     new.kill().await.unwrap();
+    drop_database(&admin, &postgres).await;
 }
