@@ -204,6 +204,11 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// Whether a violation was already recorded for this field.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|v| v.field == field)
+    }
+
     pub fn into_result(self) -> Result<(), DomainError> {
         if self.0.is_empty() {
             Ok(())

@@ -337,7 +337,8 @@ pub struct NewContract {
 }
 
 impl NewContract {
-    pub fn check(&self, company_exists: bool) -> Result<(), DomainError> {
+    /// `policy_exists`: whether the SLA policy named (if any) exists.
+    pub fn check(&self, company_exists: bool, policy_exists: bool) -> Result<(), DomainError> {
         let mut v = Violations::default();
         v.required_text("name", &self.name, NAME_MAX);
         if !company_exists {
@@ -345,6 +346,13 @@ impl NewContract {
                 "company_id",
                 ErrorCode::UnknownReference,
                 format!("company {} does not exist", self.company_id),
+            );
+        }
+        if let Some(policy) = self.sla_policy_id.filter(|_| !policy_exists) {
+            v.push(
+                "sla_policy_id",
+                ErrorCode::UnknownReference,
+                format!("SLA policy {policy} does not exist"),
             );
         }
         v.into_result()

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, ErrorCode, Violations};
 use crate::ids::{NoteId, ResourceId, TicketId, TimeEntryId};
+use crate::parties::Resource;
 
 pub const NOTE_TITLE_MAX: usize = 255;
 pub const NOTE_BODY_MAX: usize = 32000;
@@ -103,8 +104,23 @@ fn billable_by_default() -> bool {
 
 impl NewTimeEntry {
     /// The logged minutes, from the range or the count; both given must agree.
-    pub fn check(&self) -> Result<i64, DomainError> {
+    /// `resource`: the technician named in `resource_id`, as found (none: no such row).
+    /// Only an existing, active resource logs time.
+    pub fn check(&self, resource: Option<&Resource>) -> Result<i64, DomainError> {
         let mut v = Violations::default();
+        match resource {
+            None => v.push(
+                "resource_id",
+                ErrorCode::UnknownReference,
+                format!("resource {} does not exist", self.resource_id),
+            ),
+            Some(r) if !r.active => v.push(
+                "resource_id",
+                ErrorCode::InactiveValue,
+                format!("resource {} is inactive and cannot log time", r.id),
+            ),
+            Some(_) => {}
+        }
         v.optional_text("notes", self.notes.as_deref(), NOTE_BODY_MAX);
         let from_range = match (self.started_at, self.ended_at) {
             (Some(start), Some(end)) => {
@@ -151,7 +167,8 @@ impl NewTimeEntry {
                 0
             }
         };
-        if v.is_empty() && !(1..=ENTRY_MINUTES_MAX).contains(&minutes) {
+        let time_flagged = v.has("minutes") || v.has("started_at") || v.has("ended_at");
+        if !time_flagged && !(1..=ENTRY_MINUTES_MAX).contains(&minutes) {
             v.push(
                 "minutes",
                 ErrorCode::OutOfRange,
@@ -211,6 +228,33 @@ mod tests {
         }
     }
 
+    fn tech() -> Resource {
+        Resource {
+            id: ResourceId(1),
+            first_name: "Jane".into(),
+            last_name: "Tech".into(),
+            email: "jane@msp.example".into(),
+            active: true,
+        }
+    }
+
+    #[test]
+    fn only_an_existing_active_resource_logs_time() {
+        let e = entry(None, None, Some(30));
+        assert_eq!(
+            code(e.check(None)),
+            ("resource_id".into(), ErrorCode::UnknownReference)
+        );
+        let away = Resource {
+            active: false,
+            ..tech()
+        };
+        assert_eq!(
+            code(e.check(Some(&away))),
+            ("resource_id".into(), ErrorCode::InactiveValue)
+        );
+    }
+
     fn code(r: Result<i64, DomainError>) -> (String, ErrorCode) {
         match r {
             Err(DomainError::Invalid(v)) => (v[0].field.clone(), v[0].code),
@@ -226,7 +270,7 @@ mod tests {
                 Some("2024-02-15T10:30:00Z"),
                 None
             )
-            .check(),
+            .check(Some(&tech())),
             Ok(90)
         );
         assert_eq!(
@@ -235,17 +279,17 @@ mod tests {
                 Some("2024-02-15T09:00:01Z"),
                 None
             )
-            .check(),
+            .check(Some(&tech())),
             Ok(1)
         );
-        assert_eq!(entry(None, None, Some(30)).check(), Ok(30));
+        assert_eq!(entry(None, None, Some(30)).check(Some(&tech())), Ok(30));
         assert_eq!(
             entry(
                 Some("2024-02-15T09:00:00Z"),
                 Some("2024-02-15T09:30:00Z"),
                 Some(30)
             )
-            .check(),
+            .check(Some(&tech())),
             Ok(30)
         );
     }
@@ -259,24 +303,24 @@ mod tests {
                     Some("2024-02-15T09:00:00Z"),
                     None
                 )
-                .check()
+                .check(Some(&tech()))
             ),
             ("ended_at".into(), ErrorCode::TimeRangeInvalid)
         );
         assert_eq!(
-            code(entry(None, Some("2024-02-15T09:00:00Z"), None).check()),
+            code(entry(None, Some("2024-02-15T09:00:00Z"), None).check(Some(&tech()))),
             ("started_at".into(), ErrorCode::Required)
         );
         assert_eq!(
-            code(entry(None, None, None).check()),
+            code(entry(None, None, None).check(Some(&tech()))),
             ("minutes".into(), ErrorCode::Required)
         );
         assert_eq!(
-            code(entry(None, None, Some(0)).check()),
+            code(entry(None, None, Some(0)).check(Some(&tech()))),
             ("minutes".into(), ErrorCode::OutOfRange)
         );
         assert_eq!(
-            code(entry(None, None, Some(24 * 60 + 1)).check()),
+            code(entry(None, None, Some(24 * 60 + 1)).check(Some(&tech()))),
             ("minutes".into(), ErrorCode::OutOfRange)
         );
         assert_eq!(
@@ -286,7 +330,7 @@ mod tests {
                     Some("2024-02-15T09:30:00Z"),
                     Some(45)
                 )
-                .check()
+                .check(Some(&tech()))
             ),
             ("minutes".into(), ErrorCode::TimeRangeInvalid)
         );

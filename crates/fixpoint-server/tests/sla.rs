@@ -236,6 +236,12 @@ async fn breaches_priority_changes_and_the_first_external_note() {
 async fn policies_come_from_the_ticket_or_the_default() {
     let app = spawn_app().await;
     let w = app.world().await;
+    app.post(
+        "/contracts",
+        json!({"company_id": w.company, "name": "MSA", "sla_policy_id": 99}),
+    )
+    .await
+    .problem(422, "unknown_reference", Some("sla_policy_id"));
     let policies = app.get("/sla-policies").await.expect(200);
     let names: Vec<&str> = policies
         .as_array()

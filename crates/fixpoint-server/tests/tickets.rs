@@ -503,6 +503,19 @@ async fn inactive_values_are_kept_but_not_newly_assigned() {
     )
     .await
     .problem(422, "inactive_value", Some("contact_id"));
+    // An inactive technician cannot log time.
+    app.patch(
+        &format!("/resources/{}", w.resource),
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/tickets/{id}/time-entries"),
+        json!({"resource_id": w.resource, "minutes": 10}),
+    )
+    .await
+    .problem(422, "inactive_value", Some("resource_id"));
     // Nor can an inactive priority be newly set.
     app.patch("/priorities/4", json!({"active": false}))
         .await

@@ -263,7 +263,14 @@ pub async fn queues(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResul
 
 pub async fn create_contract(store: &Store, new: NewContract) -> ServiceResult<Contract> {
     let mut tx = store.write().await?;
-    new.check(company_exists(&mut tx, new.company_id).await?)?;
+    let policies = fixpoint_store::sla::policies(&mut tx).await?;
+    let policy_exists = new
+        .sla_policy_id
+        .is_none_or(|id| policies.iter().any(|p| p.id.0 == id));
+    new.check(
+        company_exists(&mut tx, new.company_id).await?,
+        policy_exists,
+    )?;
     let mut contract = Contract {
         id: ContractId(0),
         company_id: new.company_id,

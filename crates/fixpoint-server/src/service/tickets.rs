@@ -438,28 +438,10 @@ pub async fn log_time(
     new: NewTimeEntry,
     at: Timestamp,
 ) -> ServiceResult<TimeEntry> {
-    let minutes = new.check()?;
     let mut tx = store.write().await?;
     let ticket = existing(&mut tx, id).await?;
-    match parties::resource(&mut tx, new.resource_id).await? {
-        None => {
-            return Err(DomainError::invalid(
-                "resource_id",
-                ErrorCode::UnknownReference,
-                format!("resource {} does not exist", new.resource_id),
-            )
-            .into());
-        }
-        Some(r) if !r.active => {
-            return Err(DomainError::invalid(
-                "resource_id",
-                ErrorCode::InactiveValue,
-                format!("resource {} is inactive and cannot log time", r.id),
-            )
-            .into());
-        }
-        Some(_) => {}
-    }
+    let resource = parties::resource(&mut tx, new.resource_id).await?;
+    let minutes = new.check(resource.as_ref())?;
     let mut entry = TimeEntry {
         id: Default::default(),
         ticket_id: id,
