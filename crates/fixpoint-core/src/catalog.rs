@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{DomainError, ErrorCode, Violations};
 use crate::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
 
 /// What the SLA clock does while a ticket sits in a status.
@@ -171,6 +172,63 @@ impl Catalog {
     }
 }
 
+/// Catalogue rows (statuses, priorities, types, calendars, policies) have short names.
+pub const CATALOGUE_NAME_MAX: usize = 100;
+
+pub fn check_catalogue_name(name: &str) -> Result<(), DomainError> {
+    let mut v = Violations::default();
+    v.required_text("name", name, CATALOGUE_NAME_MAX);
+    v.into_result()
+}
+
+/// Names are unique per catalogue, ignoring case. `what` reads "a status", "an SLA policy"…
+pub fn check_name_free<'a>(
+    what: &str,
+    name: &str,
+    others: impl IntoIterator<Item = &'a str>,
+) -> Result<(), DomainError> {
+    if others
+        .into_iter()
+        .any(|other| other.eq_ignore_ascii_case(name))
+    {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::AlreadyExists,
+            message: format!("{what} named '{name}' exists"),
+        });
+    }
+    Ok(())
+}
+
+/// 1 is the most urgent; a hundred levels is more than any desk uses.
+pub fn check_urgency_rank(rank: i32) -> Result<(), DomainError> {
+    if !(1..=100).contains(&rank) {
+        return Err(DomainError::invalid(
+            "urgency_rank",
+            ErrorCode::OutOfRange,
+            "urgency_rank is 1 (most urgent) to 100",
+        ));
+    }
+    Ok(())
+}
+
+/// Every status a move may go to must exist.
+pub fn check_transition_targets(
+    statuses: &[Status],
+    targets: &[StatusId],
+) -> Result<(), DomainError> {
+    let mut v = Violations::default();
+    for (i, id) in targets.iter().enumerate() {
+        if !statuses.iter().any(|s| s.id == *id) {
+            v.push(
+                format!("transitions_to[{i}]"),
+                ErrorCode::UnknownReference,
+                format!("status {id} does not exist"),
+            );
+        }
+    }
+    v.into_result()
+}
+
 fn first_active<T>(items: &[T], pred: impl Fn(&T) -> bool) -> Option<&T> {
     items.iter().find(|item| pred(item))
 }
@@ -333,6 +391,34 @@ mod tests {
         assert!(!c.allows(COMPLETE, WAITING_CUSTOMER));
         assert!(!c.allows(IN_PROGRESS, NEW), "nothing goes back to New");
         assert!(!c.allows(RESOLVED, ESCALATED));
+    }
+
+    #[test]
+    fn admin_checks_on_catalogue_rows() {
+        let c = default_catalog();
+        assert!(check_catalogue_name("Parked").is_ok());
+        assert!(check_catalogue_name(" ").is_err());
+        assert!(check_catalogue_name(&"x".repeat(CATALOGUE_NAME_MAX + 1)).is_err());
+        let names = c.statuses.iter().map(|s| s.name.as_str());
+        let taken = check_name_free("a status", "in progress", names).unwrap_err();
+        assert!(matches!(
+            taken,
+            DomainError::Conflict {
+                code: ErrorCode::AlreadyExists,
+                ..
+            }
+        ));
+        assert!(
+            check_urgency_rank(1).is_ok()
+                && check_urgency_rank(0).is_err()
+                && check_urgency_rank(101).is_err()
+        );
+        assert!(check_transition_targets(&c.statuses, &[IN_PROGRESS]).is_ok());
+        let unknown =
+            check_transition_targets(&c.statuses, &[IN_PROGRESS, StatusId(99)]).unwrap_err();
+        assert!(
+            matches!(unknown, DomainError::Invalid(ref v) if v[0].field == "transitions_to[1]")
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::catalog::SlaClock;
+use crate::error::{DomainError, ErrorCode, Violations};
 use crate::ids::{CalendarId, PriorityId, SlaPolicyId};
 use crate::ticket::Ticket;
 
@@ -51,6 +52,66 @@ impl SlaPolicy {
     pub fn target(&self, priority: PriorityId) -> Option<&SlaTarget> {
         self.targets.iter().find(|t| t.priority_id == priority)
     }
+}
+
+/// A target is at least a minute and at most a year of business time.
+pub const TARGET_MINUTES_MAX: i64 = 365 * 24 * 60;
+
+/// Checks a policy an admin defines: its name, calendar, at-risk share and targets
+/// (known priorities, one target each, 1 minute to a year).
+pub fn check_policy(
+    policy: &SlaPolicy,
+    calendar_exists: bool,
+    priorities: &[crate::catalog::Priority],
+) -> Result<(), DomainError> {
+    let mut v = Violations::default();
+    v.required_text("name", &policy.name, crate::catalog::CATALOGUE_NAME_MAX);
+    if !calendar_exists {
+        v.push(
+            "calendar_id",
+            ErrorCode::UnknownReference,
+            format!("calendar {} does not exist", policy.calendar_id),
+        );
+    }
+    if !(0..=100).contains(&policy.at_risk_percent) {
+        v.push(
+            "at_risk_percent",
+            ErrorCode::OutOfRange,
+            "at_risk_percent is 0 to 100",
+        );
+    }
+    for (i, t) in policy.targets.iter().enumerate() {
+        if !priorities.iter().any(|p| p.id == t.priority_id) {
+            v.push(
+                format!("targets[{i}].priority_id"),
+                ErrorCode::UnknownReference,
+                format!("priority {} does not exist", t.priority_id),
+            );
+        }
+        if policy.targets[..i]
+            .iter()
+            .any(|o| o.priority_id == t.priority_id)
+        {
+            v.push(
+                format!("targets[{i}].priority_id"),
+                ErrorCode::InvalidField,
+                format!("priority {} has two targets", t.priority_id),
+            );
+        }
+        for (field, minutes) in [
+            ("first_response_minutes", t.first_response_minutes),
+            ("resolution_minutes", t.resolution_minutes),
+        ] {
+            if minutes.is_some_and(|m| !(1..=TARGET_MINUTES_MAX).contains(&m)) {
+                v.push(
+                    format!("targets[{i}].{field}"),
+                    ErrorCode::OutOfRange,
+                    "a target is 1 minute to a year",
+                );
+            }
+        }
+    }
+    v.into_result()
 }
 
 /// Which policy applies (seed 004's order, for the parts Fixpoint has): the ticket's
@@ -620,6 +681,35 @@ mod tests {
         );
         assert_eq!(t.response_due_at, Some(at("2024-02-15T11:00")));
         assert_eq!(t.resolution_due_at, Some(at("2024-02-15T14:00")));
+    }
+
+    #[test]
+    fn admin_defined_policies_are_checked() {
+        let priorities = default_catalog().priorities;
+        let mut p = policy();
+        assert!(check_policy(&p, true, &priorities).is_ok());
+        assert!(
+            check_policy(&p, false, &priorities).is_err(),
+            "unknown calendar"
+        );
+        p.at_risk_percent = 101;
+        p.targets.push(SlaTarget {
+            priority_id: seeded::LOW,
+            first_response_minutes: Some(0),
+            resolution_minutes: None,
+        });
+        let DomainError::Invalid(v) = check_policy(&p, true, &priorities).unwrap_err() else {
+            panic!()
+        };
+        let fields: Vec<&str> = v.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "at_risk_percent",
+                "targets[4].priority_id",
+                "targets[4].first_response_minutes"
+            ]
+        );
     }
 
     #[test]

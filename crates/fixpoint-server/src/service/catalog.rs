@@ -2,7 +2,9 @@
 //! workflow. Reads are for everyone; changes are an admin's (checked at the edge).
 
 use fixpoint_core::catalog::{
-    IssueType, Priority, SlaClock, Status, StatusCategory, TicketKind, TicketType, WorkflowSettings,
+    IssueType, Priority, SlaClock, Status, StatusCategory, TicketKind, TicketType,
+    WorkflowSettings, check_catalogue_name, check_name_free, check_transition_targets,
+    check_urgency_rank,
 };
 use fixpoint_core::error::Violations;
 use fixpoint_core::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
@@ -49,46 +51,16 @@ fn yes() -> bool {
     true
 }
 
-fn check_name(name: &str) -> ServiceResult<()> {
-    let mut v = Violations::default();
-    v.required_text("name", name, 100);
-    Ok(v.into_result()?)
-}
-
-fn check_targets(statuses: &[Status], targets: &[StatusId]) -> ServiceResult<()> {
-    let mut v = Violations::default();
-    for (i, id) in targets.iter().enumerate() {
-        if !statuses.iter().any(|s| s.id == *id) {
-            v.push(
-                format!("transitions_to[{i}]"),
-                ErrorCode::UnknownReference,
-                format!("status {id} does not exist"),
-            );
-        }
-    }
-    Ok(v.into_result()?)
-}
-
-fn name_taken(existing: &[Status], name: &str, except: Option<StatusId>) -> ServiceResult<()> {
-    if existing
-        .iter()
-        .any(|s| s.name.eq_ignore_ascii_case(name) && Some(s.id) != except)
-    {
-        return Err(DomainError::Conflict {
-            code: ErrorCode::AlreadyExists,
-            message: format!("a status named '{name}' exists"),
-        }
-        .into());
-    }
-    Ok(())
-}
-
 pub async fn create_status(store: &Store, new: NewStatus) -> ServiceResult<Status> {
-    check_name(&new.name)?;
+    check_catalogue_name(&new.name)?;
     let mut tx = store.write().await?;
     let existing = catalog::statuses(&mut tx).await?;
-    name_taken(&existing, &new.name, None)?;
-    check_targets(&existing, &new.transitions_to)?;
+    check_name_free(
+        "a status",
+        &new.name,
+        existing.iter().map(|s| s.name.as_str()),
+    )?;
+    check_transition_targets(&existing, &new.transitions_to)?;
     let mut status = Status {
         id: StatusId(0),
         requires_resolution: new.requires_resolution.unwrap_or(matches!(
@@ -139,11 +111,18 @@ pub async fn update_status(
         sort_order: patch.sort_order.unwrap_or(before.sort_order),
         ..before
     };
-    check_name(&after.name)?;
-    name_taken(&existing, &after.name, Some(id))?;
+    check_catalogue_name(&after.name)?;
+    check_name_free(
+        "a status",
+        &after.name,
+        existing
+            .iter()
+            .filter(|s| s.id != id)
+            .map(|s| s.name.as_str()),
+    )?;
     catalog::update_status(&mut tx, &after).await?;
     if let Some(targets) = patch.transitions_to {
-        check_targets(&existing, &targets)?;
+        check_transition_targets(&existing, &targets)?;
         catalog::set_transitions(&mut tx, id, &targets).await?;
     }
     Store::commit(tx).await?;
@@ -199,25 +178,13 @@ pub async fn save_priority(
         active: input.active.unwrap_or(base.active),
         ..base
     };
-    check_name(&p.name)?;
-    if !(1..=100).contains(&p.urgency_rank) {
-        return Err(DomainError::invalid(
-            "urgency_rank",
-            ErrorCode::OutOfRange,
-            "urgency_rank is 1 (most urgent) to 100",
-        )
-        .into());
-    }
-    if existing
+    check_catalogue_name(&p.name)?;
+    check_urgency_rank(p.urgency_rank)?;
+    let others = existing
         .iter()
-        .any(|e| e.name.eq_ignore_ascii_case(&p.name) && e.id != p.id)
-    {
-        return Err(DomainError::Conflict {
-            code: ErrorCode::AlreadyExists,
-            message: format!("a priority named '{}' exists", p.name),
-        }
-        .into());
-    }
+        .filter(|e| e.id != p.id)
+        .map(|e| e.name.as_str());
+    check_name_free("a priority", &p.name, others)?;
     p.id = catalog::save_priority(&mut tx, &p).await?;
     Store::commit(tx).await?;
     Ok(p)
@@ -271,17 +238,12 @@ pub async fn save_ticket_type(
         active: input.active.unwrap_or(base.active),
         ..base
     };
-    check_name(&t.name)?;
-    if existing
+    check_catalogue_name(&t.name)?;
+    let others = existing
         .iter()
-        .any(|e| e.name.eq_ignore_ascii_case(&t.name) && e.id != t.id)
-    {
-        return Err(DomainError::Conflict {
-            code: ErrorCode::AlreadyExists,
-            message: format!("a ticket type named '{}' exists", t.name),
-        }
-        .into());
-    }
+        .filter(|e| e.id != t.id)
+        .map(|e| e.name.as_str());
+    check_name_free("a ticket type", &t.name, others)?;
     t.id = catalog::save_ticket_type(&mut tx, &t).await?;
     Store::commit(tx).await?;
     Ok(t)
@@ -298,7 +260,7 @@ pub struct NewIssueType {
 }
 
 pub async fn create_issue_type(store: &Store, new: NewIssueType) -> ServiceResult<IssueType> {
-    check_name(&new.name)?;
+    check_catalogue_name(&new.name)?;
     let mut tx = store.write().await?;
     if let Some(parent) = new.parent_id {
         match catalog::issue_type(&mut tx, parent).await? {

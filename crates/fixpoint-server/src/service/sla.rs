@@ -1,9 +1,9 @@
 //! Calendars and SLA policies: admins define them, everyone reads them.
 
 use fixpoint_core::calendar::{Calendar, CalendarSpec};
-use fixpoint_core::error::Violations;
+use fixpoint_core::catalog::{check_catalogue_name, check_name_free};
 use fixpoint_core::ids::{CalendarId, SlaPolicyId};
-use fixpoint_core::sla::{AT_RISK_PERCENT_DEFAULT, SlaPolicy, SlaTarget};
+use fixpoint_core::sla::{AT_RISK_PERCENT_DEFAULT, SlaPolicy, SlaTarget, check_policy};
 use fixpoint_core::{DomainError, ErrorCode};
 use fixpoint_store::sla as rows;
 use fixpoint_store::{Store, catalog};
@@ -44,23 +44,16 @@ pub async fn calendars(store: &Store) -> ServiceResult<Vec<CalendarView>> {
 }
 
 pub async fn create_calendar(store: &Store, new: NewCalendar) -> ServiceResult<CalendarView> {
-    let mut v = Violations::default();
-    v.required_text("name", &new.name, 100);
-    v.into_result()?;
+    check_catalogue_name(&new.name)?;
     let calendar = Calendar::new(new.spec.clone())
         .map_err(|e| DomainError::invalid("spec", ErrorCode::InvalidField, e.to_string()))?;
     let mut tx = store.write().await?;
-    if rows::calendars(&mut tx)
-        .await?
-        .iter()
-        .any(|c| c.name.eq_ignore_ascii_case(&new.name))
-    {
-        return Err(DomainError::Conflict {
-            code: ErrorCode::AlreadyExists,
-            message: format!("a calendar named '{}' exists", new.name),
-        }
-        .into());
-    }
+    let calendars = rows::calendars(&mut tx).await?;
+    check_name_free(
+        "a calendar",
+        &new.name,
+        calendars.iter().map(|c| c.name.as_str()),
+    )?;
     let id = rows::insert_calendar(&mut tx, &new.name, calendar.spec()).await?;
     Store::commit(tx).await?;
     Ok(CalendarView {
@@ -92,73 +85,24 @@ pub async fn create_policy(store: &Store, new: NewPolicy) -> ServiceResult<SlaPo
     let calendars = rows::calendars(&mut tx).await?;
     let priorities = catalog::priorities(&mut tx).await?;
     let existing = rows::policies(&mut tx).await?;
-    let mut v = Violations::default();
-    v.required_text("name", &new.name, 100);
-    if !calendars.iter().any(|c| c.id == new.calendar_id) {
-        v.push(
-            "calendar_id",
-            ErrorCode::UnknownReference,
-            format!("calendar {} does not exist", new.calendar_id),
-        );
-    }
-    let at_risk = new.at_risk_percent.unwrap_or(AT_RISK_PERCENT_DEFAULT);
-    if !(0..=100).contains(&at_risk) {
-        v.push(
-            "at_risk_percent",
-            ErrorCode::OutOfRange,
-            "at_risk_percent is 0 to 100",
-        );
-    }
-    for (i, t) in new.targets.iter().enumerate() {
-        if !priorities.iter().any(|p| p.id == t.priority_id) {
-            v.push(
-                format!("targets[{i}].priority_id"),
-                ErrorCode::UnknownReference,
-                format!("priority {} does not exist", t.priority_id),
-            );
-        }
-        if new.targets[..i]
-            .iter()
-            .any(|o| o.priority_id == t.priority_id)
-        {
-            v.push(
-                format!("targets[{i}].priority_id"),
-                ErrorCode::InvalidField,
-                format!("priority {} has two targets", t.priority_id),
-            );
-        }
-        for (field, minutes) in [
-            ("first_response_minutes", t.first_response_minutes),
-            ("resolution_minutes", t.resolution_minutes),
-        ] {
-            if minutes.is_some_and(|m| !(1..=365 * 24 * 60).contains(&m)) {
-                v.push(
-                    format!("targets[{i}].{field}"),
-                    ErrorCode::OutOfRange,
-                    "a target is 1 minute to a year",
-                );
-            }
-        }
-    }
-    v.into_result()?;
-    if existing
-        .iter()
-        .any(|p| p.name.eq_ignore_ascii_case(&new.name))
-    {
-        return Err(DomainError::Conflict {
-            code: ErrorCode::AlreadyExists,
-            message: format!("an SLA policy named '{}' exists", new.name),
-        }
-        .into());
-    }
     let mut policy = SlaPolicy {
         id: SlaPolicyId(0),
         name: new.name,
         calendar_id: new.calendar_id,
         is_default: new.is_default,
-        at_risk_percent: at_risk,
+        at_risk_percent: new.at_risk_percent.unwrap_or(AT_RISK_PERCENT_DEFAULT),
         targets: new.targets,
     };
+    check_policy(
+        &policy,
+        calendars.iter().any(|c| c.id == policy.calendar_id),
+        &priorities,
+    )?;
+    check_name_free(
+        "an SLA policy",
+        &policy.name,
+        existing.iter().map(|p| p.name.as_str()),
+    )?;
     policy.id = rows::insert_policy(&mut tx, &policy).await?;
     Store::commit(tx).await?;
     Ok(policy)
