@@ -3,6 +3,8 @@
 use jiff::Timestamp;
 
 use crate::ids::{CompanyId, PriorityId, QueueId, ResourceId, StatusId, TicketTypeId};
+use crate::query::{Column, Field, Node, Scalar, Test};
+use crate::ticket::Ticket;
 
 pub const LIST_LIMIT_MAX: u64 = 500;
 pub const LIST_LIMIT_DEFAULT: u64 = 50;
@@ -21,12 +23,12 @@ pub struct TicketFilter {
     pub created_before: Option<Timestamp>,
     pub updated_after: Option<Timestamp>,
     pub updated_before: Option<Timestamp>,
-    /// Text that must appear in the title or description (case-insensitive).
+    /// Words that must all appear in the title, description or notes (full-text search).
     pub text: Option<String>,
     /// Running, unmet resolution clocks due before this instant.
     pub resolution_due_before: Option<Timestamp>,
-    /// Tickets whose SLA is in this state as of the instant.
-    pub sla_state: Option<(SlaStateFilter, Timestamp)>,
+    /// Tickets whose SLA is in this state as of the query's instant.
+    pub sla_state: Option<SlaStateFilter>,
 }
 
 /// The SLA states a list can be filtered by, answered from instants stored on each
@@ -50,6 +52,17 @@ pub enum SlaStateFilter {
 }
 
 impl SlaStateFilter {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Breached => "breached",
+            Self::Paused => "paused",
+            Self::Met => "met",
+            Self::Running => "running",
+            Self::AtRisk => "at_risk",
+            Self::NotStarted => "not_started",
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Self, String> {
         match text {
             "breached" => Ok(Self::Breached),
@@ -65,6 +78,114 @@ impl SlaStateFilter {
     }
 }
 
+impl SlaStateFilter {
+    /// Whether the ticket's stored SLA instants put it in this state at `now`; the
+    /// store asks the same question in SQL.
+    pub fn matches(self, t: &Ticket, now: Timestamp) -> bool {
+        let late = |met: Option<Timestamp>, due: Option<Timestamp>| match (met, due) {
+            (None, Some(due)) => due < now,
+            (Some(met), Some(due)) => met > due,
+            _ => false,
+        };
+        let breached = late(t.first_response_at, t.response_due_at)
+            || late(t.resolved_at, t.resolution_due_at);
+        let clock = &t.sla_clock;
+        let running =
+            t.sla_policy_id.is_some() && t.resolved_at.is_none() && clock.paused_since.is_none();
+        let risky = |met: Option<Timestamp>, at_risk: Option<Timestamp>| {
+            met.is_none() && at_risk.is_some_and(|at| at <= now)
+        };
+        match self {
+            Self::Breached => breached,
+            Self::Paused => clock.paused_since.is_some() && t.resolved_at.is_none() && !breached,
+            Self::Met => t.sla_policy_id.is_some() && t.resolved_at.is_some() && !breached,
+            Self::Running => running && !breached,
+            Self::NotStarted => running && clock.starts_at.is_some_and(|s| s > now) && !breached,
+            Self::AtRisk => {
+                running
+                    && (risky(t.first_response_at, clock.response_at_risk_at)
+                        || risky(t.resolved_at, clock.resolution_at_risk_at))
+                    && !breached
+            }
+        }
+    }
+}
+
+impl TicketFilter {
+    /// The filter as a query-language tree, the one form the store compiles.
+    pub fn to_query(&self) -> Node {
+        let mut all = Vec::new();
+        let ids = |column: Column, ids: Vec<i64>| {
+            (!ids.is_empty()).then(|| {
+                Node::Leaf(
+                    Field::Column(column),
+                    Test::In(ids.into_iter().map(Scalar::Integer).collect()),
+                )
+            })
+        };
+        all.extend(ids(
+            Column::StatusId,
+            self.status_ids.iter().map(|i| i.0).collect(),
+        ));
+        all.extend(ids(
+            Column::PriorityId,
+            self.priority_ids.iter().map(|i| i.0).collect(),
+        ));
+        all.extend(ids(
+            Column::CompanyId,
+            self.company_ids.iter().map(|i| i.0).collect(),
+        ));
+        all.extend(ids(
+            Column::QueueId,
+            self.queue_ids.iter().map(|i| i.0).collect(),
+        ));
+        all.extend(ids(
+            Column::AssignedResourceId,
+            self.assigned_resource_ids.iter().map(|i| i.0).collect(),
+        ));
+        all.extend(ids(
+            Column::TypeId,
+            self.type_ids.iter().map(|i| i.0).collect(),
+        ));
+        if let Some(open) = self.open {
+            let closed = Test::In(vec![
+                Scalar::Text("resolved".into()),
+                Scalar::Text("closed".into()),
+            ]);
+            let leaf = Node::Leaf(Field::StatusCategory, closed);
+            all.push(if open { Node::Not(vec![leaf]) } else { leaf });
+        }
+        let at = |column: Column, at: Option<Timestamp>, test: fn(Scalar) -> Test| {
+            at.map(|at| Node::Leaf(Field::Column(column), test(Scalar::Instant(at))))
+        };
+        all.extend(at(Column::CreatedAt, self.created_after, Test::Gte));
+        all.extend(at(Column::CreatedAt, self.created_before, Test::Lt));
+        all.extend(at(Column::UpdatedAt, self.updated_after, Test::Gte));
+        all.extend(at(Column::UpdatedAt, self.updated_before, Test::Lt));
+        if let Some(before) = self.resolution_due_before {
+            all.push(Node::Leaf(
+                Field::Column(Column::ResolvedAt),
+                Test::NotExist,
+            ));
+            all.extend(at(Column::ResolutionDueAt, Some(before), Test::Lt));
+        }
+        if let Some(state) = self.sla_state {
+            all.push(Node::Leaf(
+                Field::SlaState,
+                Test::Eq(Scalar::Text(state.name().to_owned())),
+            ));
+        }
+        if let Some(text) = self
+            .text
+            .as_deref()
+            .filter(|t| !crate::query::words_of(t).is_empty())
+        {
+            all.push(Node::Text(text.to_owned()));
+        }
+        Node::And(all)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {
     #[default]
@@ -74,15 +195,18 @@ pub enum SortKey {
     /// By urgency rank: ascending puts the most urgent first.
     Priority,
     Id,
+    /// Best text-search match first; only with a text search.
+    Relevance,
 }
 
 impl SortKey {
-    pub const ALL: [(SortKey, &'static str); 5] = [
+    pub const ALL: [(SortKey, &'static str); 6] = [
         (Self::CreatedAt, "created_at"),
         (Self::UpdatedAt, "updated_at"),
         (Self::DueAt, "due_at"),
         (Self::Priority, "priority"),
         (Self::Id, "id"),
+        (Self::Relevance, "relevance"),
     ];
 
     pub fn name(self) -> &'static str {

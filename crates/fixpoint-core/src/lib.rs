@@ -9,6 +9,7 @@ pub mod filter;
 pub mod ids;
 pub mod metrics;
 pub mod parties;
+pub mod query;
 pub mod rules;
 pub mod sla;
 pub mod ticket;

@@ -31,6 +31,21 @@ pub trait Connection: Send {
     fn raw(&mut self) -> Raw<'_>;
 }
 
+/// Which database answers: for the few statements whose SQL differs (full-text search,
+/// collations), decided once when a query is compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend(conn: &mut Conn) -> Backend {
+    match conn.raw() {
+        Raw::Sqlite(_) => Backend::Sqlite,
+        Raw::Postgres(_) => Backend::Postgres,
+    }
+}
+
 /// A write transaction.
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, Sqlite>),

@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use fixpoint_core::catalog::TicketKind;
-use fixpoint_core::filter::{SlaStateFilter, Sort, SortKey, TicketFilter};
+use fixpoint_core::filter::{Sort, SortKey};
 use fixpoint_core::ids::*;
+use fixpoint_core::query::Node;
 use fixpoint_core::rules::LinkedTicket;
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, Ticket};
 use jiff::Timestamp;
@@ -12,10 +13,9 @@ use sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStat
 use sqlx::FromRow;
 
 use crate::db::{
-    Conn, Result, StoreError, enum_text, execute, fetch_all, fetch_optional, fetch_scalar,
-    insert_id, instant, micros, opt_instant, parse_enum,
+    Backend, Conn, Result, StoreError, backend, enum_text, execute, fetch_all, fetch_optional,
+    fetch_scalar, insert_id, instant, micros, opt_instant, parse_enum,
 };
-use crate::parties::contains;
 
 const COLUMNS: &[&str] = &[
     "id",
@@ -255,6 +255,7 @@ pub async fn insert(conn: &mut Conn, mut t: Ticket, actor: &str) -> Result<Ticke
         .to_owned();
     t.id = TicketId(insert_id(conn, q).await?);
     write_secondaries(conn, t.id, &t.secondary_resource_ids).await?;
+    crate::search::refresh(conn, &[t.id]).await?;
     let created = FieldChange {
         field: "created".to_owned(),
         old: None,
@@ -266,17 +267,23 @@ pub async fn insert(conn: &mut Conn, mut t: Ticket, actor: &str) -> Result<Ticke
 
 /// Writes many tickets with numbers already set, in the caller's transaction, a few
 /// hundred rows a statement: for imports and benchmark datasets. No history rows.
-pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<()> {
+/// Returns the new ids in order.
+pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<TicketId>> {
+    let mut ids = Vec::with_capacity(tickets.len());
     for chunk in tickets.chunks(500) {
         let mut q = Query::insert();
         q.into_table("tickets")
-            .columns(COLUMNS[1..].iter().copied());
+            .columns(COLUMNS[1..].iter().copied())
+            .returning_col("id");
         for t in chunk {
             q.values_panic(values(t));
         }
-        execute(conn, &q).await?;
+        let rows: Vec<(i64,)> = fetch_all(conn, &q).await?;
+        let chunk_ids: Vec<TicketId> = rows.into_iter().map(|(id,)| TicketId(id)).collect();
+        crate::search::refresh(conn, &chunk_ids).await?;
+        ids.extend(chunk_ids);
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// Outcome of a guarded update.
@@ -315,6 +322,9 @@ pub async fn update(
         )
         .await?;
         write_secondaries(conn, after.id, &after.secondary_resource_ids).await?;
+    }
+    if before.title != after.title || before.description != after.description {
+        crate::search::refresh(conn, &[after.id]).await?;
     }
     write_history(
         conn,
@@ -535,21 +545,33 @@ pub async fn incident_count(conn: &mut Conn, problem: TicketId) -> Result<i64> {
     .await
 }
 
-/// Where the previous page ended: the sort value and id of its last ticket.
+/// Where the previous page ended: the sort value and id of its last ticket, or, for
+/// relevance, how many tickets came before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub value: i64,
-    pub id: i64,
+pub enum Cursor {
+    After { value: i64, id: i64 },
+    Offset(u64),
 }
 
 impl Cursor {
+    /// Whether this cursor can continue a list in this order.
+    pub fn fits(self, sort: Sort) -> bool {
+        matches!(self, Self::Offset(_)) == (sort.key == SortKey::Relevance)
+    }
+
     pub fn encode(self) -> String {
-        format!("{}_{}", self.value, self.id)
+        match self {
+            Self::After { value, id } => format!("{value}_{id}"),
+            Self::Offset(n) => format!("o{n}"),
+        }
     }
 
     pub fn decode(text: &str) -> Option<Self> {
+        if let Some(n) = text.strip_prefix('o') {
+            return n.parse().ok().map(Self::Offset);
+        }
         let (value, id) = text.rsplit_once('_')?;
-        Some(Self {
+        Some(Self::After {
             value: value.parse().ok()?,
             id: id.parse().ok()?,
         })
@@ -557,7 +579,9 @@ impl Cursor {
 }
 
 pub struct ListQuery<'a> {
-    pub filter: &'a TicketFilter,
+    pub filter: &'a Node,
+    /// The instant SLA states are judged at.
+    pub now: Timestamp,
     pub sort: Sort,
     pub limit: u64,
     pub after: Option<Cursor>,
@@ -570,7 +594,7 @@ pub struct TicketPage {
 }
 
 /// The sort as an SQL expression over `tickets`. Empty due dates sort last either way.
-fn sort_expr(sort: Sort) -> Expr {
+fn sort_expr(sort: Sort, filter: &Node, backend: Backend) -> Expr {
     match sort.key {
         SortKey::CreatedAt => Expr::col(("tickets", "created_at")),
         SortKey::UpdatedAt => Expr::col(("tickets", "updated_at")),
@@ -585,6 +609,7 @@ fn sort_expr(sort: Sort) -> Expr {
         SortKey::Priority => {
             Expr::cust("(SELECT p.urgency_rank FROM priorities p WHERE p.id = tickets.priority_id)")
         }
+        SortKey::Relevance => crate::query::relevance(&filter.text_queries(), backend),
     }
 }
 
@@ -599,134 +624,13 @@ fn sort_value(sort: Sort, t: &Ticket, ranks: &HashMap<PriorityId, i64>) -> i64 {
                 .unwrap_or(if sort.descending { i64::MIN } else { i64::MAX })
         }
         SortKey::Priority => ranks.get(&t.priority_id).copied().unwrap_or(i64::MAX),
-    }
-}
-
-fn filter_condition(f: &TicketFilter) -> Condition {
-    let mut c = Condition::all();
-    let col = |name: &'static str| Expr::col(("tickets", name));
-    macro_rules! any_of {
-        ($field:ident, $column:literal) => {
-            if !f.$field.is_empty() {
-                c = c
-                    .clone()
-                    .add(col($column).is_in(f.$field.iter().map(|id| id.0)));
-            }
-        };
-    }
-    any_of!(status_ids, "status_id");
-    any_of!(priority_ids, "priority_id");
-    any_of!(company_ids, "company_id");
-    any_of!(queue_ids, "queue_id");
-    any_of!(assigned_resource_ids, "assigned_resource_id");
-    any_of!(type_ids, "type_id");
-    if let Some(open) = f.open {
-        let closed = Query::select()
-            .column("id")
-            .from("statuses")
-            .and_where(Expr::col("category").is_in(["resolved", "closed"]))
-            .to_owned();
-        c = c.add(if open {
-            col("status_id").not_in_subquery(closed)
-        } else {
-            col("status_id").in_subquery(closed)
-        });
-    }
-    let bounds = [
-        (f.created_after, "created_at", true),
-        (f.created_before, "created_at", false),
-        (f.updated_after, "updated_at", true),
-        (f.updated_before, "updated_at", false),
-    ];
-    for (at, column, after) in bounds {
-        if let Some(at) = at {
-            c = c.add(if after {
-                col(column).gte(micros(at))
-            } else {
-                col(column).lt(micros(at))
-            });
-        }
-    }
-    if let Some(before) = f.resolution_due_before {
-        c = c
-            .add(col("resolved_at").is_null())
-            .add(col("resolution_due_at").lt(micros(before)));
-    }
-    if let Some((state, now)) = f.sla_state {
-        c = c.add(sla_state_condition(state, micros(now)));
-    }
-    if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        c = c.add(
-            Condition::any()
-                .add(contains("title", text.trim()))
-                .add(contains("description", text.trim())),
-        );
-    }
-    c
-}
-
-fn sla_state_condition(state: SlaStateFilter, now: i64) -> Condition {
-    let col = |name: &'static str| Expr::col(("tickets", name));
-    // Every comparison is guarded by IS NOT NULL so that NOT(breached) is never NULL.
-    let late = |met: &'static str, due: &'static str| {
-        Condition::any()
-            .add(
-                Condition::all()
-                    .add(col(met).is_null())
-                    .add(col(due).is_not_null())
-                    .add(col(due).lt(now)),
-            )
-            .add(
-                Condition::all()
-                    .add(col(met).is_not_null())
-                    .add(col(due).is_not_null())
-                    .add(col(met).gt(col(due))),
-            )
-    };
-    let response_late = || late("first_response_at", "response_due_at");
-    let resolution_late = || late("resolved_at", "resolution_due_at");
-    let breached = || Condition::any().add(response_late()).add(resolution_late());
-    let running = || {
-        Condition::all()
-            .add(col("sla_policy_id").is_not_null())
-            .add(col("resolved_at").is_null())
-            .add(col("sla_paused_since").is_null())
-    };
-    match state {
-        SlaStateFilter::Breached => breached(),
-        SlaStateFilter::Paused => Condition::all()
-            .add(col("sla_paused_since").is_not_null())
-            .add(col("resolved_at").is_null())
-            .add(breached().not()),
-        SlaStateFilter::Met => Condition::all()
-            .add(col("sla_policy_id").is_not_null())
-            .add(col("resolved_at").is_not_null())
-            .add(breached().not()),
-        SlaStateFilter::Running => running().add(breached().not()),
-        SlaStateFilter::NotStarted => running()
-            .add(col("sla_starts_at").is_not_null())
-            .add(col("sla_starts_at").gt(now))
-            .add(breached().not()),
-        SlaStateFilter::AtRisk => {
-            let risky = |met: &'static str, at_risk: &'static str| {
-                Condition::all()
-                    .add(col(met).is_null())
-                    .add(col(at_risk).is_not_null())
-                    .add(col(at_risk).lte(now))
-            };
-            running()
-                .add(
-                    Condition::any()
-                        .add(risky("first_response_at", "response_at_risk_at"))
-                        .add(risky("resolved_at", "resolution_at_risk_at")),
-                )
-                .add(breached().not())
-        }
+        SortKey::Relevance => 0,
     }
 }
 
 pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
-    let condition = filter_condition(q.filter);
+    let backend = backend(conn);
+    let condition = crate::query::condition(q.filter, backend, q.now);
     let total = fetch_scalar(
         conn,
         Query::select()
@@ -741,23 +645,30 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
     } else {
         Order::Asc
     };
-    let key = sort_expr(q.sort);
+    let key = sort_expr(q.sort, q.filter, backend);
     let mut select = select();
     select.cond_where(condition);
-    if let Some(after) = q.after {
-        let id = Expr::col(("tickets", "id"));
-        let (beyond, id_beyond) = if q.sort.descending {
-            (key.clone().lt(after.value), id.lt(after.id))
-        } else {
-            (key.clone().gt(after.value), id.gt(after.id))
-        };
-        select.cond_where(
-            Condition::any().add(beyond).add(
-                Condition::all()
-                    .add(key.clone().eq(after.value))
-                    .add(id_beyond),
-            ),
-        );
+    let mut offset = 0;
+    match q.after {
+        Some(Cursor::After { value, id }) if q.sort.key != SortKey::Relevance => {
+            let id_col = Expr::col(("tickets", "id"));
+            let (beyond, id_beyond) = if q.sort.descending {
+                (key.clone().lt(value), id_col.lt(id))
+            } else {
+                (key.clone().gt(value), id_col.gt(id))
+            };
+            select.cond_where(
+                Condition::any()
+                    .add(beyond)
+                    .add(Condition::all().add(key.clone().eq(value)).add(id_beyond)),
+            );
+        }
+        Some(Cursor::Offset(n)) if q.sort.key == SortKey::Relevance => {
+            offset = n;
+            select.offset(n);
+        }
+        // A cursor of the other kind was checked away by `Cursor::fits` at the edge.
+        Some(_) | None => {}
     }
     select
         .order_by_expr(key, order.clone())
@@ -767,19 +678,23 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
     let mut items = hydrate(conn, rows).await?;
     let next_cursor = if items.len() as u64 > q.limit {
         items.truncate(q.limit as usize);
-        let ranks = if q.sort.key == SortKey::Priority {
-            crate::catalog::priorities(conn)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, i64::from(p.urgency_rank)))
-                .collect()
+        if q.sort.key == SortKey::Relevance {
+            Some(Cursor::Offset(offset + q.limit))
         } else {
-            HashMap::new()
-        };
-        items.last().map(|t| Cursor {
-            value: sort_value(q.sort, t, &ranks),
-            id: t.id.0,
-        })
+            let ranks = if q.sort.key == SortKey::Priority {
+                crate::catalog::priorities(conn)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.id, i64::from(p.urgency_rank)))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            items.last().map(|t| Cursor::After {
+                value: sort_value(q.sort, t, &ranks),
+                id: t.id.0,
+            })
+        }
     } else {
         None
     };

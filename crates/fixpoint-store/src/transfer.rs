@@ -194,6 +194,8 @@ pub async fn copy_installation(
         }
         counts.push((table, total));
     }
-    tx.commit().await?;
+    let mut tx = crate::db::Tx::Postgres(tx);
+    crate::search::rebuild_all(&mut tx).await?;
+    Store::commit(tx).await?;
     Ok(counts)
 }

@@ -38,7 +38,9 @@ pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
         .columns(NOTE[1..].iter().copied())
         .values_panic(note_values(n))
         .to_owned();
-    insert_id(conn, q).await.map(NoteId)
+    let id = insert_id(conn, q).await.map(NoteId)?;
+    crate::search::refresh(conn, &[n.ticket_id]).await?;
+    Ok(id)
 }
 
 fn note_values(n: &Note) -> [sea_query::Expr; 7] {
@@ -63,7 +65,10 @@ pub async fn insert_notes(conn: &mut Conn, notes: &[Note]) -> Result<()> {
         }
         crate::db::execute(conn, &q).await?;
     }
-    Ok(())
+    let mut tickets: Vec<TicketId> = notes.iter().map(|n| n.ticket_id).collect();
+    tickets.sort();
+    tickets.dedup();
+    crate::search::refresh(conn, &tickets).await
 }
 
 pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {

@@ -40,6 +40,7 @@ fn every_table_exists_in_both_folders() {
                     .filter_map(|l| {
                         let l = l.trim();
                         l.strip_prefix("CREATE TABLE ")
+                            .or_else(|| l.strip_prefix("CREATE VIRTUAL TABLE "))
                             .or_else(|| l.strip_prefix("CREATE INDEX "))
                             .or_else(|| l.strip_prefix("ALTER TABLE "))
                             .map(|rest| {
@@ -52,6 +53,8 @@ fn every_table_exists_in_both_folders() {
                     .collect::<Vec<_>>()
             })
             .collect();
+        // FTS5 indexes itself; PostgreSQL's full-text twin needs a GIN index.
+        found.retain(|name| name != "ticket_search_document");
         found.sort();
         found
     };

@@ -4,8 +4,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fixpoint_core::ErrorCode;
-use fixpoint_core::filter::{SlaStateFilter, Sort, TicketFilter};
+use fixpoint_core::filter::{SlaStateFilter, Sort, SortKey, TicketFilter};
 use fixpoint_core::ids::*;
+use fixpoint_core::query::Node;
 use fixpoint_core::ticket::{HistoryEntry, NewTicket, TicketPatch};
 use fixpoint_core::time_entry::{BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry};
 use fixpoint_store::auth::StoredResponse;
@@ -26,6 +27,7 @@ use crate::service::tickets::{self as service, Created, Idempotency, TicketOutco
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
+        .routes(routes!(search))
         .routes(routes!(get, update))
         .routes(routes!(add_note, notes))
         .routes(routes!(log_time, time_entries))
@@ -205,7 +207,7 @@ pub struct TicketListParams {
     pub created_before: Option<String>,
     pub updated_after: Option<String>,
     pub updated_before: Option<String>,
-    /// Text in the title or description (case-insensitive).
+    /// Full-text search over title, description and notes: every word must appear.
     pub q: Option<String>,
     /// Only tickets whose resolution is due before this instant (running, unmet clocks).
     pub due_before: Option<String>,
@@ -213,7 +215,7 @@ pub struct TicketListParams {
     pub breached: Option<bool>,
     /// `not_started`, `running` (includes at-risk and not-started), `at_risk`, `paused`, `met` or `breached`.
     pub sla_state: Option<String>,
-    /// `created_at`, `updated_at`, `due_at`, `priority` or `id`; prefix `-` for descending. Default `-created_at`.
+    /// `created_at`, `updated_at`, `due_at`, `priority`, `id` or `relevance` (with `q`); prefix `-` for descending. Default `-created_at`, or `relevance` with `q`.
     pub sort: Option<String>,
     /// At most 500; 50 when omitted.
     pub limit: Option<u64>,
@@ -261,38 +263,122 @@ async fn list(
         text: p.q,
         resolution_due_before: instant("due_before", p.due_before.as_deref())?,
         sla_state: match (p.sla_state.as_deref(), p.breached) {
-            (Some(text), _) => Some((
+            (Some(text), _) => Some(
                 SlaStateFilter::parse(text)
                     .map_err(|m| ApiError::field("sla_state", ErrorCode::InvalidField, m))?,
-                state.now(),
-            )),
-            (None, Some(true)) => Some((SlaStateFilter::Breached, state.now())),
+            ),
+            (None, Some(true)) => Some(SlaStateFilter::Breached),
             (None, _) => None,
         },
     };
-    let sort = match p.sort.as_deref() {
+    page_of(&state, filter.to_query(), p.sort, p.limit, p.cursor).await
+}
+
+/// Search request: a filter tree, optional text, sort and paging.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketSearch {
+    /// A node, or an array of nodes that must all hold. A group is
+    /// `{"op": "and" | "or" | "not", "items": [...]}`; a leaf is
+    /// `{"op": "eq", "field": "status_id", "value": 1}` with ops eq, noteq, gt, gte, lt,
+    /// lte, between ([low, high], inclusive), in, notIn, contains, beginsWith, endsWith,
+    /// exist, notExist, and `{"op": "text", "value": "words"}` for full-text search.
+    /// Fields: the ticket's columns, `status_category`, `sla_state`, and custom fields
+    /// as `custom.<name>` (or `"udf": true`). Field and op names are case-insensitive;
+    /// text compares case-insensitively.
+    #[schema(value_type = Object)]
+    pub filter: Option<serde_json::Value>,
+    /// Full-text search over title, description and notes: every word must appear.
+    pub q: Option<String>,
+    /// As for the list; also `relevance` (best match first, the default with text).
+    pub sort: Option<String>,
+    /// At most 500; 50 when omitted.
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page of the same search.
+    pub cursor: Option<String>,
+}
+
+/// Search tickets with a filter tree: nested and / or / not over any ticket field,
+/// custom fields and SLA state, with full-text search and relevance ranking.
+#[utoipa::path(
+    post, path = "/tickets/search", tag = "tickets",
+    request_body = TicketSearch,
+    responses(
+        (status = 200, body = TicketList),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A node of the filter is invalid; `field` is its path, e.g. filter.items[2].op", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn search(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Json(search): Json<TicketSearch>,
+) -> ApiResult<axum::Json<TicketList>> {
+    let mut all = match &search.filter {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(filter) => vec![fixpoint_core::query::parse(filter, "filter")?],
+    };
+    if let Some(q) = search
+        .q
+        .filter(|q| !fixpoint_core::query::words_of(q).is_empty())
+    {
+        all.push(Node::Text(q));
+    }
+    page_of(
+        &state,
+        Node::And(all),
+        search.sort,
+        search.limit,
+        search.cursor,
+    )
+    .await
+}
+
+/// One page of tickets for a filter, with the sort, limit and cursor a client sent.
+async fn page_of(
+    state: &AppState,
+    filter: Node,
+    sort: Option<String>,
+    limit_param: Option<u64>,
+    cursor: Option<String>,
+) -> ApiResult<axum::Json<TicketList>> {
+    let has_text = !filter.text_queries().is_empty();
+    let sort = match sort.as_deref() {
+        None if has_text => Sort {
+            key: SortKey::Relevance,
+            descending: false,
+        },
         None => Sort::default(),
         Some(text) => {
             Sort::parse(text).map_err(|m| ApiError::field("sort", ErrorCode::InvalidField, m))?
         }
     };
-    let after = match p.cursor.as_deref() {
+    if sort.key == SortKey::Relevance && !has_text {
+        return Err(ApiError::field(
+            "sort",
+            ErrorCode::InvalidField,
+            "sort by relevance needs a text search (q, or a text op in the filter)",
+        ));
+    }
+    let after = match cursor.as_deref() {
         None => None,
-        Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
+        Some(c) => Some(Cursor::decode(c).filter(|c| c.fits(sort)).ok_or_else(|| {
             ApiError::field(
                 "cursor",
                 ErrorCode::InvalidField,
-                "cursor is not one this server handed out; pass next_cursor back unchanged",
+                "cursor is not one this server handed out for this sort; pass next_cursor back unchanged",
             )
         })?),
     };
     let query = ListQuery {
         filter: &filter,
+        now: state.now(),
         sort,
-        limit: limit(p.limit)?,
+        limit: limit(limit_param)?,
         after,
     };
-    let page = service::list(&state.store, &query, state.now()).await?;
+    let page = service::list(&state.store, &query).await?;
     Ok(axum::Json(TicketList {
         items: page.items,
         next_cursor: page.next_cursor.map(Cursor::encode),

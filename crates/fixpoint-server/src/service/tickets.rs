@@ -356,7 +356,8 @@ pub struct ViewPage {
     pub total: i64,
 }
 
-pub async fn list(store: &Store, query: &ListQuery<'_>, now: Timestamp) -> ServiceResult<ViewPage> {
+pub async fn list(store: &Store, query: &ListQuery<'_>) -> ServiceResult<ViewPage> {
+    let now = query.now;
     let mut conn = store.read().await?;
     let page = store_tickets::list(&mut conn, query).await?;
     let setup = SlaSetup::load(&mut conn).await?;

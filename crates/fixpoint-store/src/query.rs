@@ -1,0 +1,281 @@
+//! The query language compiled to SQL: one sea-query condition per tree, rendered for
+//! the backend. Meaning is defined by `fixpoint_core::query::Node::matches`; every
+//! construct here keeps to it (a leaf is never NULL, text folds ASCII case only).
+
+use fixpoint_core::filter::SlaStateFilter;
+use fixpoint_core::query::{Field, Node, Scalar, Test, fold, words_of};
+use jiff::Timestamp;
+use sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Query};
+
+use crate::db::{Backend, micros};
+
+/// The tree as a condition over `tickets`, judged at `now` for SLA states.
+pub fn condition(node: &Node, backend: Backend, now: Timestamp) -> Condition {
+    Compiler { backend, now }.node(node)
+}
+
+struct Compiler {
+    backend: Backend,
+    now: Timestamp,
+}
+
+impl Compiler {
+    fn node(&self, node: &Node) -> Condition {
+        match node {
+            Node::And(items) => items
+                .iter()
+                .fold(Condition::all(), |c, n| c.add(self.node(n))),
+            Node::Or(items) if items.is_empty() => never(),
+            Node::Or(items) => items
+                .iter()
+                .fold(Condition::any(), |c, n| c.add(self.node(n))),
+            Node::Not(items) => items
+                .iter()
+                .fold(Condition::all(), |c, n| c.add(self.node(n)))
+                .not(),
+            Node::Text(query) => Condition::all().add(self.text(query)),
+            Node::Leaf(Field::StatusCategory, test) => self.named(test, |names| {
+                let ids = Query::select()
+                    .column("id")
+                    .from("statuses")
+                    .and_where(Expr::col("category").is_in(names))
+                    .to_owned();
+                Condition::all().add(Expr::col(("tickets", "status_id")).in_subquery(ids))
+            }),
+            Node::Leaf(Field::SlaState, test) => self.named(test, |names| {
+                names
+                    .iter()
+                    .filter_map(|n| SlaStateFilter::parse(n).ok())
+                    .fold(Condition::any(), |c, state| {
+                        c.add(sla_state_condition(state, micros(self.now)))
+                    })
+            }),
+            Node::Leaf(field, test) => self.leaf(field, test),
+        }
+    }
+
+    /// `eq` / `in` (and their negations) over a field whose values are names that
+    /// `positive` turns into a condition.
+    fn named(&self, test: &Test, positive: impl Fn(Vec<String>) -> Condition) -> Condition {
+        let names = |values: &[Scalar]| {
+            values
+                .iter()
+                .filter_map(|v| match v {
+                    Scalar::Text(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        match test {
+            Test::Eq(v) => positive(names(std::slice::from_ref(v))),
+            Test::In(vs) => positive(names(vs)),
+            Test::NotEq(v) => positive(names(std::slice::from_ref(v))).not(),
+            Test::NotIn(vs) => positive(names(vs)).not(),
+            _ => never(),
+        }
+    }
+
+    fn leaf(&self, field: &Field, test: &Test) -> Condition {
+        let (value, text) = match field {
+            Field::Column(c) => (
+                Expr::col(("tickets", c.name())),
+                c.kind() == fixpoint_core::query::Kind::Text,
+            ),
+            Field::Custom(name) => (self.custom(name), true),
+            Field::StatusCategory | Field::SlaState => unreachable!("compiled by node()"),
+        };
+        let compared = if text {
+            self.fold(value.clone())
+        } else {
+            value.clone()
+        };
+        let present = Condition::all().add(value.clone().is_not_null());
+        let holds = |c: Expr| present.clone().add(c);
+        match test {
+            Test::Exist => present.clone(),
+            Test::NotExist => present.clone().not(),
+            Test::Eq(v) => holds(compared.eq(literal(v))),
+            Test::NotEq(v) => holds(compared.eq(literal(v))).not(),
+            Test::Gt(v) => holds(compared.gt(literal(v))),
+            Test::Gte(v) => holds(compared.gte(literal(v))),
+            Test::Lt(v) => holds(compared.lt(literal(v))),
+            Test::Lte(v) => holds(compared.lte(literal(v))),
+            Test::Between(lo, hi) => {
+                holds(compared.clone().gte(literal(lo))).add(compared.lte(literal(hi)))
+            }
+            Test::In(vs) => holds(compared.is_in(vs.iter().map(literal))),
+            Test::NotIn(vs) => holds(compared.is_in(vs.iter().map(literal))).not(),
+            Test::Contains(s) => holds(compared.like(pattern("%", s, "%"))),
+            Test::BeginsWith(s) => holds(compared.like(pattern("", s, "%"))),
+            Test::EndsWith(s) => holds(compared.like(pattern("%", s, ""))),
+        }
+    }
+
+    /// ASCII case folding, ordered by code point: SQLite's `lower` and BINARY
+    /// collation do both; PostgreSQL's need the C collation.
+    fn fold(&self, e: Expr) -> Expr {
+        match self.backend {
+            Backend::Sqlite => Expr::expr(Func::lower(e)),
+            Backend::Postgres => Expr::cust_with_exprs("lower($1 COLLATE \"C\")", [e]),
+        }
+    }
+
+    /// A custom field's value, by exact name (json_each: SQLite's path syntax cannot
+    /// spell every name).
+    fn custom(&self, name: &str) -> Expr {
+        let name = Expr::val(name.to_owned());
+        match self.backend {
+            Backend::Sqlite => Expr::cust_with_exprs(
+                "(SELECT j.value FROM json_each(tickets.custom_fields) j WHERE j.key = ?)",
+                [name],
+            ),
+            Backend::Postgres => {
+                Expr::cust_with_exprs("(tickets.custom_fields::jsonb ->> $1)", [name])
+            }
+        }
+    }
+
+    fn text(&self, query: &str) -> Expr {
+        match self.backend {
+            Backend::Sqlite => Expr::cust_with_exprs(
+                "tickets.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)",
+                [Expr::val(fts_query(query))],
+            ),
+            Backend::Postgres => Expr::cust_with_exprs(
+                "tickets.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ to_tsquery('simple', $1))",
+                [Expr::val(ts_query(query))],
+            ),
+        }
+    }
+}
+
+/// How well a ticket matches text queries: lower sorts first (better).
+pub fn relevance(queries: &[&str], backend: Backend) -> Expr {
+    let all = queries.join(" ");
+    match backend {
+        Backend::Sqlite => Expr::cust_with_exprs(
+            "COALESCE((SELECT bm25(ticket_search, 4.0, 1.0) FROM ticket_search WHERE ticket_search MATCH ? AND rowid = tickets.id), 0)",
+            [Expr::val(fts_query_any(&all))],
+        ),
+        Backend::Postgres => Expr::cust_with_exprs(
+            "COALESCE((SELECT -ts_rank(document, to_tsquery('simple', $1)) FROM ticket_search WHERE ticket_id = tickets.id), 0)",
+            [Expr::val(ts_query_any(&all))],
+        ),
+    }
+}
+
+fn never() -> Condition {
+    Condition::all().add(Expr::val(1).eq(0))
+}
+
+fn literal(v: &Scalar) -> Expr {
+    match v {
+        Scalar::Integer(i) => Expr::val(*i),
+        Scalar::Text(t) => Expr::val(fold(t)),
+        Scalar::Instant(at) => Expr::val(micros(*at)),
+    }
+}
+
+fn pattern(before: &str, text: &str, after: &str) -> LikeExpr {
+    let escaped = fold(text)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    LikeExpr::new(format!("{before}{escaped}{after}")).escape('\\')
+}
+
+/// FTS5: every word, each quoted so that no word is read as an operator.
+fn fts_query(text: &str) -> String {
+    words_of(text)
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+fn fts_query_any(text: &str) -> String {
+    words_of(text)
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// tsquery: every word as a quoted lexeme; words are letters and digits only.
+fn ts_query(text: &str) -> String {
+    words_of(text)
+        .iter()
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+fn ts_query_any(text: &str) -> String {
+    words_of(text)
+        .iter()
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The SLA state as a condition over the instants stored on each ticket; the same
+/// question `SlaStateFilter::matches` answers in memory.
+pub(crate) fn sla_state_condition(state: SlaStateFilter, now: i64) -> Condition {
+    let col = |name: &'static str| Expr::col(("tickets", name));
+    // Every comparison is guarded by IS NOT NULL so that NOT(breached) is never NULL.
+    let late = |met: &'static str, due: &'static str| {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(col(met).is_null())
+                    .add(col(due).is_not_null())
+                    .add(col(due).lt(now)),
+            )
+            .add(
+                Condition::all()
+                    .add(col(met).is_not_null())
+                    .add(col(due).is_not_null())
+                    .add(col(met).gt(col(due))),
+            )
+    };
+    let response_late = || late("first_response_at", "response_due_at");
+    let resolution_late = || late("resolved_at", "resolution_due_at");
+    let breached = || Condition::any().add(response_late()).add(resolution_late());
+    let running = || {
+        Condition::all()
+            .add(col("sla_policy_id").is_not_null())
+            .add(col("resolved_at").is_null())
+            .add(col("sla_paused_since").is_null())
+    };
+    match state {
+        SlaStateFilter::Breached => breached(),
+        SlaStateFilter::Paused => Condition::all()
+            .add(col("sla_paused_since").is_not_null())
+            .add(col("resolved_at").is_null())
+            .add(breached().not()),
+        SlaStateFilter::Met => Condition::all()
+            .add(col("sla_policy_id").is_not_null())
+            .add(col("resolved_at").is_not_null())
+            .add(breached().not()),
+        SlaStateFilter::Running => running().add(breached().not()),
+        SlaStateFilter::NotStarted => running()
+            .add(col("sla_starts_at").is_not_null())
+            .add(col("sla_starts_at").gt(now))
+            .add(breached().not()),
+        SlaStateFilter::AtRisk => {
+            let risky = |met: &'static str, at_risk: &'static str| {
+                Condition::all()
+                    .add(col(met).is_null())
+                    .add(col(at_risk).is_not_null())
+                    .add(col(at_risk).lte(now))
+            };
+            running()
+                .add(
+                    Condition::any()
+                        .add(risky("first_response_at", "response_at_risk_at"))
+                        .add(risky("resolved_at", "resolution_at_risk_at")),
+                )
+                .add(breached().not())
+        }
+    }
+}

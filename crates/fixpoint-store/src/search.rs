@@ -1,0 +1,84 @@
+//! The full-text index: one document per ticket (title, description, notes), kept in
+//! step with them inside the same write transaction.
+
+use fixpoint_core::ids::TicketId;
+use sea_query::{Condition, Expr, ExprTrait, InsertStatement, Query};
+
+use crate::db::{Backend, Conn, Result, backend, execute};
+
+/// The text of a ticket's description and notes, as SQL over `tickets t`.
+const BODY_SQLITE: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SELECT group_concat(COALESCE(n.title, '') || ' ' || n.body, ' ') FROM notes n WHERE n.ticket_id = t.id), '')";
+const BODY_POSTGRES: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SELECT string_agg(COALESCE(n.title, '') || ' ' || n.body, ' ') FROM notes n WHERE n.ticket_id = t.id), '')";
+
+/// Rewrites the documents of these tickets from their current text.
+pub async fn refresh(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
+    for chunk in tickets.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|t| t.0).collect();
+        rewrite(
+            conn,
+            Condition::all().add(Expr::col(("t", "id")).is_in(ids)),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Rewrites every document: after a bulk copy into a database.
+pub async fn rebuild_all(conn: &mut Conn) -> Result<()> {
+    rewrite(conn, Condition::all()).await
+}
+
+async fn rewrite(conn: &mut Conn, tickets: Condition) -> Result<()> {
+    let backend = backend(conn);
+    if backend == Backend::Sqlite {
+        let rowids = Query::select()
+            .column(("t", "id"))
+            .from_as("tickets", "t")
+            .cond_where(tickets.clone())
+            .to_owned();
+        execute(
+            conn,
+            Query::delete()
+                .from_table("ticket_search")
+                .and_where(Expr::col("rowid").in_subquery(rowids)),
+        )
+        .await?;
+    }
+    execute(conn, &documents(backend, tickets)).await?;
+    Ok(())
+}
+
+fn documents(backend: Backend, tickets: Condition) -> InsertStatement {
+    let (columns, document): (&[&str], Vec<Expr>) = match backend {
+        Backend::Sqlite => (
+            &["rowid", "title", "body"],
+            vec![Expr::col(("t", "title")), Expr::cust(BODY_SQLITE)],
+        ),
+        Backend::Postgres => (
+            &["ticket_id", "document"],
+            vec![Expr::cust(format!(
+                "setweight(fixpoint_words(t.title), 'A') || fixpoint_words({BODY_POSTGRES})"
+            ))],
+        ),
+    };
+    let select = Query::select()
+        .column(("t", "id"))
+        .exprs(document)
+        .from_as("tickets", "t")
+        .cond_where(tickets)
+        .to_owned();
+    let mut insert = Query::insert();
+    insert
+        .into_table("ticket_search")
+        .columns(columns.iter().copied())
+        .select_from(select)
+        .expect("the select yields one value per column");
+    if backend == Backend::Postgres {
+        insert.on_conflict(
+            sea_query::OnConflict::column("ticket_id")
+                .update_column("document")
+                .to_owned(),
+        );
+    }
+    insert
+}
