@@ -139,11 +139,11 @@ impl Compiler {
         match self.backend {
             Backend::Sqlite => Expr::cust_with_exprs(
                 "tickets.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)",
-                [Expr::val(fts_query(query))],
+                [Expr::val(quoted_words(query, self.backend, true))],
             ),
             Backend::Postgres => Expr::cust_with_exprs(
                 "tickets.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ to_tsquery('simple', $1))",
-                [Expr::val(ts_query(query))],
+                [Expr::val(quoted_words(query, self.backend, true))],
             ),
         }
     }
@@ -155,11 +155,11 @@ pub fn relevance(queries: &[&str], backend: Backend) -> Expr {
     match backend {
         Backend::Sqlite => Expr::cust_with_exprs(
             "COALESCE((SELECT bm25(ticket_search, 4.0, 1.0) FROM ticket_search WHERE ticket_search MATCH ? AND rowid = tickets.id), 0)",
-            [Expr::val(fts_query_any(&all))],
+            [Expr::val(quoted_words(&all, backend, false))],
         ),
         Backend::Postgres => Expr::cust_with_exprs(
             "COALESCE((SELECT -ts_rank(document, to_tsquery('simple', $1)) FROM ticket_search WHERE ticket_id = tickets.id), 0)",
-            [Expr::val(ts_query_any(&all))],
+            [Expr::val(quoted_words(&all, backend, false))],
         ),
     }
 }
@@ -184,38 +184,20 @@ fn pattern(before: &str, text: &str, after: &str) -> LikeExpr {
     LikeExpr::new(format!("{before}{escaped}{after}")).escape('\\')
 }
 
-/// FTS5: every word, each quoted so that no word is read as an operator.
-fn fts_query(text: &str) -> String {
+/// The words of a search, each quoted so that none is read as an operator (words are
+/// letters and digits only), joined by the backend's AND or OR.
+fn quoted_words(text: &str, backend: Backend, every: bool) -> String {
+    let (quote, joiner) = match (backend, every) {
+        (Backend::Sqlite, true) => ('"', " AND "),
+        (Backend::Sqlite, false) => ('"', " OR "),
+        (Backend::Postgres, true) => ('\'', " & "),
+        (Backend::Postgres, false) => ('\'', " | "),
+    };
     words_of(text)
         .iter()
-        .map(|w| format!("\"{w}\""))
+        .map(|w| format!("{quote}{w}{quote}"))
         .collect::<Vec<_>>()
-        .join(" AND ")
-}
-
-fn fts_query_any(text: &str) -> String {
-    words_of(text)
-        .iter()
-        .map(|w| format!("\"{w}\""))
-        .collect::<Vec<_>>()
-        .join(" OR ")
-}
-
-/// tsquery: every word as a quoted lexeme; words are letters and digits only.
-fn ts_query(text: &str) -> String {
-    words_of(text)
-        .iter()
-        .map(|w| format!("'{w}'"))
-        .collect::<Vec<_>>()
-        .join(" & ")
-}
-
-fn ts_query_any(text: &str) -> String {
-    words_of(text)
-        .iter()
-        .map(|w| format!("'{w}'"))
-        .collect::<Vec<_>>()
-        .join(" | ")
+        .join(joiner)
 }
 
 /// The SLA state as a condition over the instants stored on each ticket; the same

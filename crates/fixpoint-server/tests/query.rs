@@ -1,0 +1,547 @@
+//! The query language: the search endpoint's contract, and a differential property
+//! test holding the SQL compilation (SQLite, or PostgreSQL when
+//! FIXPOINT_TEST_POSTGRES_URL is set) to the in-memory meaning in fixpoint-core.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use common::spawn_app;
+use fixpoint_core::catalog::StatusCategory;
+use fixpoint_core::filter::{Sort, SortKey};
+use fixpoint_core::ids::*;
+use fixpoint_core::query::{self, Facts, Node};
+use fixpoint_core::sla::ClockState;
+use fixpoint_core::ticket::{Source, Ticket};
+use fixpoint_core::time_entry::{Note, NoteKind, Visibility};
+use fixpoint_store::tickets::{self as store_tickets, ListQuery};
+use fixpoint_store::{catalog, work};
+use jiff::{SignedDuration, Timestamp};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_words_in_notes_and_ranks_title_matches_first() {
+    let app = spawn_app().await;
+    let world = app.world().await;
+    let in_note = app.ticket(&world, "Laptop will not boot").await;
+    let in_title = app.ticket(&world, "Toner cartridge empty").await;
+    app.ticket(&world, "Password reset").await;
+    app.post(
+        &format!("/tickets/{}/notes", in_note["id"]),
+        json!({"body": "Swapped the TONER while there.", "visibility": "internal"}),
+    )
+    .await
+    .expect(201);
+
+    let found = app
+        .post("/tickets/search", json!({"q": "toner"}))
+        .await
+        .expect(200);
+    let ids: Vec<_> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![in_title["id"].clone(), in_note["id"].clone()]);
+    assert_eq!(found["total"], 2);
+
+    let both = app
+        .post(
+            "/tickets/search",
+            json!({"filter": {"op": "and", "items": [
+                {"op": "text", "value": "toner boot"},
+                {"op": "eq", "field": "QUEUE_ID", "value": world.queue}
+            ]}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(both["total"], 1, "{both}");
+    assert_eq!(both["items"][0]["id"], in_note["id"]);
+
+    let listed = app
+        .get("/tickets?q=TONER&sort=-created_at")
+        .await
+        .expect(200);
+    assert_eq!(listed["total"], 2);
+    assert_eq!(listed["items"][0]["id"], in_title["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_pages_with_cursors_to_the_end() {
+    let app = spawn_app().await;
+    let world = app.world().await;
+    for i in 0..7 {
+        app.ticket(&world, &format!("Printer {i} jammed")).await;
+    }
+    for sort in ["relevance", "-created_at", "due_at", "priority"] {
+        let mut seen = Vec::new();
+        let mut cursor = Value::Null;
+        loop {
+            let mut body = json!({"q": "printer", "limit": 3, "sort": sort});
+            if !cursor.is_null() {
+                body["cursor"] = cursor.clone();
+            }
+            let page = app.post("/tickets/search", body).await.expect(200);
+            assert_eq!(page["total"], 7);
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["id"].as_i64().unwrap()),
+            );
+            cursor = page["next_cursor"].clone();
+            if cursor.is_null() {
+                break;
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 7, "sort {sort} visits every ticket once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_errors_name_the_offending_node() {
+    let app = spawn_app().await;
+    let bad = app
+        .post(
+            "/tickets/search",
+            json!({"filter": {"op": "and", "items": [
+                {"op": "eq", "field": "status_id", "value": 1},
+                {"op": "or", "items": [{"op": "eq", "field": "title", "value": "x"}]},
+                {"op": "like", "field": "title", "value": "x"}
+            ]}}),
+        )
+        .await;
+    let problem = bad.problem(422, "invalid_field", Some("filter.items[2].op"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("op")
+            || problem.to_string().contains("beginsWith"),
+        "{problem}"
+    );
+
+    app.post(
+        "/tickets/search",
+        json!({"filter": [{"op": "gt", "field": "custom.Site", "udf": 3}]}),
+    )
+    .await
+    .problem(422, "invalid_field", Some("filter[0].udf"));
+    app.post(
+        "/tickets/search",
+        json!({"filter": {"op": "in", "field": "id", "value": (0..501).collect::<Vec<_>>()}}),
+    )
+    .await
+    .problem(422, "too_many", Some("filter.value"));
+    app.post("/tickets/search", json!({"sort": "relevance"}))
+        .await
+        .problem(422, "invalid_field", Some("sort"));
+    app.post("/tickets/search", json!({"q": "x", "cursor": "12_3"}))
+        .await
+        .problem(422, "invalid_field", Some("cursor"));
+    app.post("/tickets/search", json!({"filters": []}))
+        .await
+        .problem(422, "invalid_field", Some("filters"));
+    app.post("/tickets/search", json!({"limit": 501}))
+        .await
+        .problem(422, "out_of_range", Some("limit"));
+}
+
+// ---- The differential property test ----
+
+const WORDS: [&str; 10] = [
+    "printer", "Toner", "VPN", "outage", "reboot", "Émile", "émile", "50%", "off_site", "zebra",
+];
+
+/// A deterministic generator for the dataset (the trees come from proptest).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next(100) < percent
+    }
+    fn words(&mut self, count: u64) -> String {
+        (0..1 + self.next(count))
+            .map(|_| WORDS[self.next(WORDS.len() as u64) as usize])
+            .collect::<Vec<_>>()
+            .join(if self.chance(50) { " " } else { ", " })
+    }
+}
+
+const BASE: i64 = 1_790_000_000;
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(BASE + seconds).unwrap()
+}
+
+fn dataset(companies: &[i64], queues: &[i64], policies: &[i64]) -> (Vec<Ticket>, Vec<Note>) {
+    let mut rng = Lcg(42);
+    let mut tickets = Vec::new();
+    let pick = |rng: &mut Lcg, from: &[i64]| from[rng.next(from.len() as u64) as usize];
+    for i in 0..120 {
+        let created = at(rng.next(100_000) as i64);
+        let maybe_at = |rng: &mut Lcg| {
+            rng.chance(60)
+                .then(|| created + SignedDuration::from_secs(rng.next(200_000) as i64 - 50_000))
+        };
+        let mut custom = BTreeMap::new();
+        if rng.chance(50) {
+            custom.insert("Dept".to_owned(), rng.words(1));
+        }
+        if rng.chance(30) {
+            custom.insert("Site id".to_owned(), format!("{}", rng.next(20)));
+        }
+        let categories = (0..rng.next(3)).map(|_| rng.words(1)).collect();
+        let resolved_at = rng
+            .chance(40)
+            .then(|| created + SignedDuration::from_secs(rng.next(90_000) as i64));
+        tickets.push(Ticket {
+            id: TicketId(0),
+            number: format!("T20260901.{i:04}"),
+            title: rng.words(4),
+            description: rng.chance(70).then(|| rng.words(6)),
+            company_id: CompanyId(pick(&mut rng, companies)),
+            location_id: None,
+            contact_id: None,
+            status_id: StatusId(1 + rng.next(10) as i64),
+            priority_id: PriorityId(1 + rng.next(4) as i64),
+            type_id: TicketTypeId(1 + rng.next(4) as i64),
+            queue_id: rng.chance(70).then(|| QueueId(pick(&mut rng, queues))),
+            issue_type_id: None,
+            sub_issue_type_id: None,
+            categories,
+            source: Source::ALL[rng.next(6) as usize],
+            assigned_resource_id: None,
+            assigned_role_id: None,
+            secondary_resource_ids: Vec::new(),
+            contract_id: None,
+            due_at: maybe_at(&mut rng),
+            estimated_minutes: rng.chance(50).then(|| rng.next(600) as i64),
+            resolution: resolved_at.map(|_| rng.words(3)),
+            escalation_reason: None,
+            problem_ticket_id: None,
+            custom_fields: custom,
+            created_at: created,
+            updated_at: created,
+            first_response_at: maybe_at(&mut rng),
+            resolved_at,
+            completed_at: None,
+            last_activity_at: created,
+            sla_policy_id: rng
+                .chance(80)
+                .then(|| SlaPolicyId(pick(&mut rng, policies))),
+            response_due_at: maybe_at(&mut rng),
+            resolution_due_at: maybe_at(&mut rng),
+            sla_clock: ClockState {
+                paused_seconds: 0,
+                paused_since: rng.chance(20).then_some(created),
+                resolution_business_seconds: None,
+                starts_at: maybe_at(&mut rng),
+                response_at_risk_at: maybe_at(&mut rng),
+                resolution_at_risk_at: maybe_at(&mut rng),
+            },
+            version: 1 + rng.next(5) as i64,
+        });
+    }
+    let notes = (0..80)
+        .map(|_| Note {
+            id: NoteId(0),
+            // An index into the dataset until the tickets have ids.
+            ticket_id: TicketId(rng.next(120) as i64),
+            title: rng.chance(30).then(|| rng.words(2)),
+            body: rng.words(5),
+            visibility: Visibility::Internal,
+            kind: NoteKind::Note,
+            author: "test".into(),
+            created_at: at(100_000),
+        })
+        .collect();
+    (tickets, notes)
+}
+
+fn scalar_for(field: &str) -> BoxedStrategy<Value> {
+    let word = proptest::sample::select(WORDS.to_vec()).prop_map(|w| json!(w));
+    let fragment = proptest::sample::select(vec!["PRI", "ner", "%", "_", "É", "mile", "1", ""])
+        .prop_map(|w| json!(w));
+    let instant = (-50_000i64..250_000).prop_map(|s| json!(at(s).to_string()));
+    match field {
+        "status_id" => (0i64..12).prop_map(|v| json!(v)).boxed(),
+        "priority_id" | "type_id" => (0i64..6).prop_map(|v| json!(v)).boxed(),
+        "id" => (0i64..130).prop_map(|v| json!(v)).boxed(),
+        "company_id" | "queue_id" | "sla_policy_id" => (0i64..8).prop_map(|v| json!(v)).boxed(),
+        "estimated_minutes" => (0i64..600).prop_map(|v| json!(v)).boxed(),
+        "version" => (0i64..7).prop_map(|v| json!(v)).boxed(),
+        "source" => proptest::sample::select(vec!["api", "EMAIL", "phone", "portal"])
+            .prop_map(|v| json!(v))
+            .boxed(),
+        "custom.Site id" => (0i64..20).prop_map(|v| json!(v.to_string())).boxed(),
+        "status_category" => {
+            proptest::sample::select(vec!["new", "in_progress", "waiting", "resolved", "closed"])
+                .prop_map(|v| json!(v))
+                .boxed()
+        }
+        "sla_state" => proptest::sample::select(vec![
+            "not_started",
+            "running",
+            "at_risk",
+            "paused",
+            "met",
+            "breached",
+        ])
+        .prop_map(|v| json!(v))
+        .boxed(),
+        f if f.ends_with("_at") => instant.boxed(),
+        _ => prop_oneof![word, fragment].boxed(),
+    }
+}
+
+const FIELDS: [&str; 22] = [
+    "id",
+    "title",
+    "description",
+    "status_id",
+    "priority_id",
+    "type_id",
+    "company_id",
+    "queue_id",
+    "sla_policy_id",
+    "estimated_minutes",
+    "version",
+    "source",
+    "category_1",
+    "category_2",
+    "resolution",
+    "created_at",
+    "due_at",
+    "resolved_at",
+    "response_due_at",
+    "custom.Dept",
+    "custom.Site id",
+    "status_category",
+];
+
+fn leaf() -> BoxedStrategy<Value> {
+    let field = proptest::sample::select(
+        FIELDS
+            .iter()
+            .copied()
+            .chain(["sla_state"])
+            .collect::<Vec<_>>(),
+    );
+    let comparison = field.prop_flat_map(|field| {
+        let named = matches!(field, "status_category" | "sla_state");
+        let text = is_text(field);
+        let ops: Vec<&str> = if named {
+            vec!["eq", "noteq", "in", "notIn"]
+        } else if text {
+            vec![
+                "eq",
+                "noteq",
+                "gt",
+                "gte",
+                "lt",
+                "lte",
+                "between",
+                "in",
+                "notIn",
+                "exist",
+                "notExist",
+                "contains",
+                "beginsWith",
+                "endsWith",
+            ]
+        } else {
+            vec![
+                "eq", "noteq", "gt", "gte", "lt", "lte", "between", "in", "notIn", "exist",
+                "notExist",
+            ]
+        };
+        (
+            Just(field),
+            proptest::sample::select(ops),
+            scalar_for(field),
+            proptest::collection::vec(scalar_for(field), 1..4),
+        )
+            .prop_map(|(field, op, one, many)| match op {
+                "exist" | "notExist" => json!({"op": op, "field": field}),
+                "in" | "notIn" => json!({"op": op, "field": field, "value": many}),
+                "between" => {
+                    let hi = many[0].clone();
+                    json!({"op": op, "field": field, "value": [one, hi]})
+                }
+                _ => json!({"op": op, "field": field, "value": one}),
+            })
+    });
+    let text = proptest::collection::vec(proptest::sample::select(WORDS.to_vec()), 1..3)
+        .prop_map(|w| json!({"op": "text", "value": w.join(" ")}));
+    prop_oneof![8 => comparison, 1 => text].boxed()
+}
+
+fn is_text(field: &str) -> bool {
+    matches!(
+        field,
+        "title"
+            | "description"
+            | "source"
+            | "category_1"
+            | "category_2"
+            | "resolution"
+            | "custom.Dept"
+            | "custom.Site id"
+    )
+}
+
+fn tree() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(4, 24, 4, |inner| {
+        (
+            proptest::sample::select(vec!["and", "or", "not"]),
+            proptest::collection::vec(inner, 1..4),
+        )
+            .prop_map(|(op, items)| json!({"op": op, "items": items}))
+    })
+}
+
+#[test]
+fn sql_and_memory_agree_on_random_filters() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (app, stored, categories, notes) = rt.block_on(async {
+        let app = spawn_app().await;
+        let world = app.world().await;
+        let other = app
+            .post("/companies", json!({"name": "Globex"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let queue = app
+            .post("/queues", json!({"name": "Projects"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let mut tx = app.store.write().await.unwrap();
+        let policies: Vec<i64> = fixpoint_store::sla::policies(&mut tx)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id.0)
+            .collect();
+        let (tickets, mut notes) =
+            dataset(&[world.company, other], &[world.queue, queue], &policies);
+        let ids = store_tickets::insert_many(&mut tx, &tickets).await.unwrap();
+        for n in &mut notes {
+            n.ticket_id = ids[n.ticket_id.0 as usize];
+        }
+        work::insert_notes(&mut tx, &notes).await.unwrap();
+        let categories: HashMap<StatusId, StatusCategory> = catalog::statuses(&mut tx)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.category))
+            .collect();
+        fixpoint_store::Store::commit(tx).await.unwrap();
+        let mut text: HashMap<TicketId, String> = HashMap::new();
+        for n in &notes {
+            let entry = text.entry(n.ticket_id).or_default();
+            entry.push_str(&format!(" {} {}", n.title.as_deref().unwrap_or(""), n.body));
+        }
+        let stored = everything(&app.store, &Node::everything()).await;
+        assert_eq!(stored.len(), 120);
+        (app, stored, categories, text)
+    });
+    let now = at(60_000);
+    let facts = Facts {
+        now,
+        category: &|id| categories.get(&id).copied(),
+        notes: &|id| notes.get(&id).cloned().unwrap_or_default(),
+    };
+    let mut runner = TestRunner::new(Config {
+        cases: 400,
+        ..Config::default()
+    });
+    let matched_some = std::cell::Cell::new(0);
+    runner
+        .run(&tree(), |json| {
+            let node = query::parse(&json, "filter").expect("generated filters are valid");
+            let mut expected: Vec<i64> = stored
+                .iter()
+                .filter(|t| node.matches(t, &facts))
+                .map(|t| t.id.0)
+                .collect();
+            expected.sort();
+            let mut actual: Vec<i64> = rt
+                .block_on(list_ids(&app.store, &node, now))
+                .into_iter()
+                .collect();
+            actual.sort();
+            if !expected.is_empty() && expected.len() < stored.len() {
+                matched_some.set(matched_some.get() + 1);
+            }
+            prop_assert_eq!(actual, expected, "filter {}", json);
+            Ok(())
+        })
+        .unwrap();
+    let matched_some = matched_some.get();
+    assert!(
+        matched_some > 100,
+        "the trees discriminate: {matched_some} of 400 matched some but not all"
+    );
+}
+
+async fn list_ids(store: &fixpoint_store::Store, node: &Node, now: Timestamp) -> Vec<i64> {
+    let mut conn = store.read().await.unwrap();
+    let page = store_tickets::list(
+        &mut conn,
+        &ListQuery {
+            filter: node,
+            now,
+            sort: Sort {
+                key: SortKey::Id,
+                descending: false,
+            },
+            limit: 500,
+            after: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        page.total as usize,
+        page.items.len(),
+        "count and rows agree"
+    );
+    page.items.iter().map(|t| t.id.0).collect()
+}
+
+async fn everything(store: &fixpoint_store::Store, node: &Node) -> Vec<Ticket> {
+    let mut conn = store.read().await.unwrap();
+    store_tickets::list(
+        &mut conn,
+        &ListQuery {
+            filter: node,
+            now: Timestamp::now(),
+            sort: Sort::default(),
+            limit: 500,
+            after: None,
+        },
+    )
+    .await
+    .unwrap()
+    .items
+}
