@@ -148,12 +148,16 @@ impl TicketFilter {
             self.type_ids.iter().map(|i| i.0).collect(),
         ));
         if let Some(open) = self.open {
-            let closed = Test::In(vec![
+            let closed = vec![
                 Scalar::Text("resolved".into()),
                 Scalar::Text("closed".into()),
-            ]);
-            let leaf = Node::Leaf(Field::StatusCategory, closed);
-            all.push(if open { Node::Not(vec![leaf]) } else { leaf });
+            ];
+            let test = if open {
+                Test::NotIn(closed)
+            } else {
+                Test::In(closed)
+            };
+            all.push(Node::Leaf(Field::StatusCategory, test));
         }
         let at = |column: Column, at: Option<Timestamp>, test: fn(Scalar) -> Test| {
             at.map(|at| Node::Leaf(Field::Column(column), test(Scalar::Instant(at))))

@@ -34,14 +34,35 @@ impl Compiler {
                 .fold(Condition::all(), |c, n| c.add(self.node(n)))
                 .not(),
             Node::Text(query) => Condition::all().add(self.text(query)),
-            Node::Leaf(Field::StatusCategory, test) => self.named(test, |names| {
+            Node::Leaf(Field::StatusCategory, test) => {
+                // Negations stay positive (the statuses of the other categories) so that
+                // an index on status_id serves `open=true` too.
+                let (names, negated) = match test {
+                    Test::Eq(v) => (vec![v.clone()], false),
+                    Test::In(vs) => (vs.clone(), false),
+                    Test::NotEq(v) => (vec![v.clone()], true),
+                    Test::NotIn(vs) => (vs.clone(), true),
+                    _ => return never(),
+                };
+                let names: Vec<String> = names
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        Scalar::Text(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect();
+                let category = Expr::col("category");
                 let ids = Query::select()
                     .column("id")
                     .from("statuses")
-                    .and_where(Expr::col("category").is_in(names))
+                    .and_where(if negated {
+                        category.is_not_in(names)
+                    } else {
+                        category.is_in(names)
+                    })
                     .to_owned();
                 Condition::all().add(Expr::col(("tickets", "status_id")).in_subquery(ids))
-            }),
+            }
             Node::Leaf(Field::SlaState, test) => self.named(test, |names| {
                 names
                     .iter()

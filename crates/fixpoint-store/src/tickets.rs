@@ -599,13 +599,11 @@ fn sort_expr(sort: Sort, filter: &Node, backend: Backend) -> Expr {
         SortKey::CreatedAt => Expr::col(("tickets", "created_at")),
         SortKey::UpdatedAt => Expr::col(("tickets", "updated_at")),
         SortKey::Id => Expr::col(("tickets", "id")),
-        SortKey::DueAt => {
-            let empty = if sort.descending { i64::MIN } else { i64::MAX };
-            Expr::expr(sea_query::Func::coalesce([
-                Expr::col(("tickets", "due_at")),
-                Expr::val(empty),
-            ]))
-        }
+        // Inline, not bound: the index tickets_queue_status_due is on this very expression.
+        SortKey::DueAt => Expr::cust(format!(
+            "COALESCE(tickets.due_at, {})",
+            due_sort_empty(sort)
+        )),
         SortKey::Priority => {
             Expr::cust("(SELECT p.urgency_rank FROM priorities p WHERE p.id = tickets.priority_id)")
         }
@@ -613,16 +611,18 @@ fn sort_expr(sort: Sort, filter: &Node, backend: Backend) -> Expr {
     }
 }
 
+/// Where tickets without a due date sort: last, in either direction. (Not i64::MIN:
+/// SQLite reads that literal as a float.)
+fn due_sort_empty(sort: Sort) -> i64 {
+    if sort.descending { -i64::MAX } else { i64::MAX }
+}
+
 fn sort_value(sort: Sort, t: &Ticket, ranks: &HashMap<PriorityId, i64>) -> i64 {
     match sort.key {
         SortKey::CreatedAt => micros(t.created_at),
         SortKey::UpdatedAt => micros(t.updated_at),
         SortKey::Id => t.id.0,
-        SortKey::DueAt => {
-            t.due_at
-                .map(micros)
-                .unwrap_or(if sort.descending { i64::MIN } else { i64::MAX })
-        }
+        SortKey::DueAt => t.due_at.map(micros).unwrap_or(due_sort_empty(sort)),
         SortKey::Priority => ranks.get(&t.priority_id).copied().unwrap_or(i64::MAX),
         SortKey::Relevance => 0,
     }
@@ -646,8 +646,11 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
         Order::Asc
     };
     let key = sort_expr(q.sort, q.filter, backend);
-    let mut select = select();
-    select.cond_where(condition);
+    // The page's ids first, from indexes where they serve, then only those rows.
+    let mut page = Query::select();
+    page.column(("tickets", "id"))
+        .from("tickets")
+        .cond_where(condition);
     let mut offset = 0;
     match q.after {
         Some(Cursor::After { value, id }) if q.sort.key != SortKey::Relevance => {
@@ -657,7 +660,7 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
             } else {
                 (key.clone().gt(value), id_col.gt(id))
             };
-            select.cond_where(
+            page.cond_where(
                 Condition::any()
                     .add(beyond)
                     .add(Condition::all().add(key.clone().eq(value)).add(id_beyond)),
@@ -665,15 +668,19 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
         }
         Some(Cursor::Offset(n)) if q.sort.key == SortKey::Relevance => {
             offset = n;
-            select.offset(n);
+            page.offset(n);
         }
         // A cursor of the other kind was checked away by `Cursor::fits` at the edge.
         Some(_) | None => {}
     }
-    select
-        .order_by_expr(key, order.clone())
-        .order_by(("tickets", "id"), order)
+    page.order_by_expr(key.clone(), order.clone())
+        .order_by(("tickets", "id"), order.clone())
         .limit(q.limit + 1);
+    let mut select = select();
+    select
+        .and_where(Expr::col(("tickets", "id")).in_subquery(page))
+        .order_by_expr(key, order.clone())
+        .order_by(("tickets", "id"), order);
     let rows: Vec<TicketRow> = fetch_all(conn, &select).await?;
     let mut items = hydrate(conn, rows).await?;
     let next_cursor = if items.len() as u64 > q.limit {

@@ -126,18 +126,36 @@ pub async fn insert_time_entry(conn: &mut Conn, e: &TimeEntry) -> Result<TimeEnt
     let q = Query::insert()
         .into_table("time_entries")
         .columns(ENTRY[1..].iter().copied())
-        .values_panic([
-            e.ticket_id.0.into(),
-            e.resource_id.0.into(),
-            e.started_at.map(micros).into(),
-            e.ended_at.map(micros).into(),
-            e.minutes.into(),
-            e.billable.into(),
-            e.notes.clone().into(),
-            micros(e.created_at).into(),
-        ])
+        .values_panic(entry_values(e))
         .to_owned();
     insert_id(conn, q).await.map(TimeEntryId)
+}
+
+/// Many time entries at once (imports, benchmark datasets), a few hundred per statement.
+pub async fn insert_time_entries(conn: &mut Conn, entries: &[TimeEntry]) -> Result<()> {
+    for chunk in entries.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table("time_entries")
+            .columns(ENTRY[1..].iter().copied());
+        for e in chunk {
+            q.values_panic(entry_values(e));
+        }
+        crate::db::execute(conn, &q).await?;
+    }
+    Ok(())
+}
+
+fn entry_values(e: &TimeEntry) -> [sea_query::Expr; 8] {
+    [
+        e.ticket_id.0.into(),
+        e.resource_id.0.into(),
+        e.started_at.map(micros).into(),
+        e.ended_at.map(micros).into(),
+        e.minutes.into(),
+        e.billable.into(),
+        e.notes.clone().into(),
+        micros(e.created_at).into(),
+    ]
 }
 
 pub async fn time_entries(conn: &mut Conn, ticket: TicketId) -> Result<Vec<TimeEntry>> {

@@ -19,6 +19,25 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(revoke))
+        .routes(routes!(me))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// The name of the API key the request was made with.
+    pub name: String,
+    pub role: Role,
+}
+
+/// Who the caller is: the key's name and role. Checks a key without touching data.
+#[utoipa::path(get, path = "/me", tag = "access",
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn me(caller: Caller) -> axum::Json<Me> {
+    axum::Json(Me {
+        name: caller.name,
+        role: caller.role,
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

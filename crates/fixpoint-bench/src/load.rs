@@ -1,0 +1,285 @@
+//! Drives a running server over HTTP: a fixed number of concurrent clients for a fixed
+//! time per scenario, each request timed; throughput and latency percentiles out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Method};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::dataset::RARE_WORD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// The cheapest authenticated endpoint: HTTP and key check alone.
+    Ceiling,
+    Create,
+    Get,
+    UpdateStatus,
+    AddNote,
+    ListQueue,
+    Search,
+    Report,
+}
+
+impl Scenario {
+    pub const ALL: [(Scenario, &'static str); 8] = [
+        (Self::Ceiling, "ceiling"),
+        (Self::Create, "create"),
+        (Self::Get, "get"),
+        (Self::UpdateStatus, "update_status"),
+        (Self::AddNote, "add_note"),
+        (Self::ListQueue, "list_queue"),
+        (Self::Search, "search"),
+        (Self::Report, "report"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == text)
+            .map(|(s, _)| *s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
+                anyhow::anyhow!("unknown scenario '{text}'; use {}", names.join(", "))
+            })
+    }
+}
+
+/// What the scenarios need to know about the dataset on the server.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base: String,
+    pub key: String,
+    pub max_ticket_id: i64,
+    pub open_ticket_ids: Vec<i64>,
+    pub company_id: i64,
+    pub queue_id: i64,
+}
+
+impl Target {
+    /// Asks the server for what the scenarios pick from.
+    pub async fn discover(base: &str, key: &str) -> anyhow::Result<Self> {
+        let client = Client::new();
+        let get = |path: String| {
+            let client = client.clone();
+            let url = format!("{base}/api/v1{path}");
+            let key = key.to_owned();
+            async move {
+                let response = client.get(url).bearer_auth(key).send().await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "{path}: {}",
+                    response.status()
+                );
+                Ok::<Value, anyhow::Error>(response.json().await?)
+            }
+        };
+        let newest = get("/tickets?limit=1&sort=-id".into()).await?;
+        let queue = get("/queues?limit=1".into()).await?;
+        let queue_id = queue["items"][0]["id"].as_i64().unwrap_or(1);
+        let open = get(format!("/tickets?open=true&limit=500&queue_id={queue_id}")).await?;
+        Ok(Self {
+            base: base.to_owned(),
+            key: key.to_owned(),
+            max_ticket_id: newest["items"][0]["id"].as_i64().unwrap_or(1),
+            company_id: newest["items"][0]["company_id"].as_i64().unwrap_or(1),
+            open_ticket_ids: open["items"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|t| t["id"].as_i64()).collect())
+                .unwrap_or_default(),
+            queue_id,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub scenario: &'static str,
+    pub requests: u64,
+    pub errors: u64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Throughput as a share of the ceiling's (HTTP + auth alone), when measured.
+    pub share_of_ceiling: Option<f64>,
+}
+
+pub async fn run(
+    target: Arc<Target>,
+    scenario: Scenario,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<Stats> {
+    let client = Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for worker in 0..concurrency {
+        let (client, target) = (client.clone(), target.clone());
+        workers.push(tokio::spawn(async move {
+            let mut rng = 0x2545_F491_4F6C_DD1D_u64 ^ ((worker as u64 + 1) * 0x9E37_79B9);
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut first_error = None;
+            while Instant::now() < deadline {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let (method, path, body) = request(&target, scenario, rng);
+                let mut builder = client
+                    .request(method, format!("{}/api/v1{path}", target.base))
+                    .bearer_auth(&target.key);
+                if let Some(body) = body {
+                    builder = builder.json(&body);
+                }
+                let sent = Instant::now();
+                let outcome = builder.send().await;
+                let ok = match outcome {
+                    Ok(response) => {
+                        let status = response.status();
+                        let text = response.bytes().await;
+                        if !status.is_success() && first_error.is_none() {
+                            first_error = Some(format!(
+                                "{status}: {}",
+                                String::from_utf8_lossy(&text.unwrap_or_default())
+                            ));
+                        }
+                        status.is_success()
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert_with(|| e.to_string());
+                        false
+                    }
+                };
+                latencies.push(sent.elapsed().as_micros() as u32);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies, errors, first_error)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        let (l, e, first) = worker.await?;
+        latencies.extend(l);
+        errors += e;
+        if let Some(first) = first {
+            eprintln!("  {}: first error: {first}", scenario.name());
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |&us| us as f64 / 1000.0)
+    };
+    Ok(Stats {
+        scenario: scenario.name(),
+        requests: latencies.len() as u64,
+        errors,
+        per_second: latencies.len() as f64 / elapsed,
+        p50_ms: at(0.50),
+        p90_ms: at(0.90),
+        p99_ms: at(0.99),
+        max_ms: latencies.last().map_or(0.0, |&us| us as f64 / 1000.0),
+        share_of_ceiling: None,
+    })
+}
+
+fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<Value>) {
+    let any_ticket = 1 + (rng % t.max_ticket_id.max(1) as u64) as i64;
+    let open_ticket = if t.open_ticket_ids.is_empty() {
+        any_ticket
+    } else {
+        t.open_ticket_ids[(rng % t.open_ticket_ids.len() as u64) as usize]
+    };
+    match scenario {
+        Scenario::Ceiling => (Method::GET, "/me".into(), None),
+        Scenario::Create => (
+            Method::POST,
+            "/tickets".into(),
+            Some(json!({
+                "title": format!("Load test: printer offline #{rng}"),
+                "description": "Created by fixpoint-bench.",
+                "company_id": t.company_id,
+                "queue_id": t.queue_id,
+                "priority_id": 1 + (rng % 4) as i64,
+            })),
+        ),
+        Scenario::Get => (Method::GET, format!("/tickets/{any_ticket}"), None),
+        Scenario::UpdateStatus => (
+            Method::PATCH,
+            format!("/tickets/{open_ticket}"),
+            // In Progress and Waiting Customer: both open, each reachable from the other.
+            Some(json!({"status_id": if rng % 2 == 0 { 2 } else { 5 }})),
+        ),
+        Scenario::AddNote => (
+            Method::POST,
+            format!("/tickets/{open_ticket}/notes"),
+            Some(
+                json!({"body": "Checked in with the user; still investigating.", "visibility": "internal"}),
+            ),
+        ),
+        Scenario::ListQueue => (
+            Method::GET,
+            format!(
+                "/tickets?queue_id={}&open=true&sort=due_at&limit=50",
+                t.queue_id
+            ),
+            None,
+        ),
+        Scenario::Search => (
+            Method::POST,
+            "/tickets/search".into(),
+            Some(json!({"q": RARE_WORD, "limit": 50})),
+        ),
+        Scenario::Report => (Method::GET, "/reports/tickets".into(), None),
+    }
+}
+
+pub fn table(rows: &[Stats]) -> String {
+    let mut out = format!(
+        "{:<14} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        "scenario",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "ceiling"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<14} {:>9} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9}\n",
+            r.scenario,
+            r.requests,
+            r.errors,
+            r.per_second,
+            r.p50_ms,
+            r.p90_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.share_of_ceiling
+                .map_or("-".to_owned(), |s| format!("{:.0}%", s * 100.0))
+        ));
+    }
+    out
+}
