@@ -227,7 +227,7 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
             Method::PATCH,
             format!("/tickets/{open_ticket}"),
             // In Progress and Waiting Customer: both open, each reachable from the other.
-            Some(json!({"status_id": if rng % 2 == 0 { 2 } else { 5 }})),
+            Some(json!({"status_id": if rng.is_multiple_of(2) { 2 } else { 5 }})),
         ),
         Scenario::AddNote => (
             Method::POST,
