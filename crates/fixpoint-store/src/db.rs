@@ -48,7 +48,7 @@ pub fn backend(conn: &mut Conn) -> Backend {
 
 /// A write transaction.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(crate::group::SqliteWrite),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -61,7 +61,7 @@ pub enum Read {
 impl Connection for Tx {
     fn raw(&mut self) -> Raw<'_> {
         match self {
-            Self::Sqlite(tx) => Raw::Sqlite(tx),
+            Self::Sqlite(write) => Raw::Sqlite(write.connection()),
             Self::Postgres(tx) => Raw::Postgres(tx),
         }
     }
@@ -84,6 +84,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    #[error("the write did not commit: {0}")]
+    Commit(String),
     #[error(
         "unsupported database URL '{0}': use sqlite://path/to/file.db or postgres://user@host/database"
     )]
@@ -108,6 +110,8 @@ pub(crate) enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// SQLite's writers, committed together (see [`crate::group`]).
+    writers: std::sync::Arc<crate::group::WriteGroup>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -127,7 +131,10 @@ impl Store {
         } else {
             Pool::Sqlite(open_sqlite(url).await?)
         };
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            writers: Default::default(),
+        };
         store.migrate().await?;
         store.analyze().await?;
         Ok(store)
@@ -203,20 +210,22 @@ impl Store {
         })
     }
 
-    /// A write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`)
-    /// so two writers queue on the busy timeout instead of failing mid-transaction;
-    /// PostgreSQL writers meet at row locks and unique keys.
+    /// A write transaction. On SQLite, concurrent writes share one database
+    /// transaction, each in a savepoint of its own, and commit together: one writer at
+    /// a time either way, but one commit for a burst instead of one per write
+    /// ([`crate::group`]). PostgreSQL writers each get a transaction and meet at row
+    /// locks and unique keys. Never hold a `Tx` while asking for another.
     pub async fn write(&self) -> Result<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => Tx::Sqlite(self.writers.clone().join(p).await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
 
-    /// Commits a transaction from [`Store::write`].
+    /// Commits a transaction from [`Store::write`]; returns once it is durable.
     pub async fn commit(tx: Tx) -> Result<()> {
         match tx {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(write) => write.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod db;
 pub mod escalation;
+mod group;
 pub mod parties;
 pub mod query;
 pub mod reports;

@@ -1,0 +1,227 @@
+//! Group commit for SQLite.
+//!
+//! SQLite has one writer at a time, and a commit costs far more than the small writes a
+//! request makes (every touched page goes to the WAL). So concurrent writes share one
+//! database transaction: each joins it in a savepoint of its own, and the last write
+//! of a burst (the one that finds nobody queued behind it) commits for all. Every write
+//! returns only once its batch is durable; a write that fails or is abandoned rolls
+//! back to its savepoint and takes nobody else's work with it.
+//!
+//! Serialised by one async mutex, the outcome is the same as running the writes one
+//! after another: each sees the ones before it, none sees a later one.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+use crate::db::StoreError;
+
+/// Past this many writes a batch commits even with writers queued, so that none
+/// waits on an ever-growing batch.
+const WRITES_PER_COMMIT_MAX: usize = 256;
+
+#[derive(Default)]
+pub struct WriteGroup {
+    batch: Arc<Mutex<Batch>>,
+    /// Writers queued for the mutex: while any are, the holder leaves the batch open.
+    queued: AtomicUsize,
+}
+
+impl std::fmt::Debug for WriteGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteGroup")
+            .field("queued", &self.queued.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    open: Option<Open>,
+}
+
+type Outcome = Option<Result<(), String>>;
+
+struct Open {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    /// A write's savepoint is open. Outside a holder's turn that means its write was
+    /// abandoned, and the next holder rolls it back.
+    savepoint: bool,
+    writes: usize,
+    committed: watch::Sender<Outcome>,
+}
+
+const SAVEPOINT: &str = "SAVEPOINT fixpoint_write";
+const RELEASE: &str = "RELEASE SAVEPOINT fixpoint_write";
+const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT fixpoint_write";
+
+impl WriteGroup {
+    /// Joins the open batch (or opens one) with a savepoint of this write's own.
+    pub(crate) async fn join(
+        self: Arc<Self>,
+        pool: &SqlitePool,
+    ) -> Result<SqliteWrite, StoreError> {
+        let queued = Queued::new(self.clone());
+        let mut batch = self.batch.clone().lock_owned().await;
+        queued.served();
+        tidy(&mut batch).await;
+        if batch.open.is_none() {
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            batch.open = Some(Open {
+                tx,
+                savepoint: false,
+                writes: 0,
+                committed: watch::channel(None).0,
+            });
+        }
+        let open = batch.open.as_mut().expect("opened above");
+        if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *open.tx).await {
+            fail(&mut batch, &e);
+            return Err(e.into());
+        }
+        open.savepoint = true;
+        open.writes += 1;
+        Ok(SqliteWrite {
+            batch: Some(batch),
+            group: self,
+        })
+    }
+
+    /// Cleans up after an abandoned write and commits what is open if nobody is queued
+    /// to do it.
+    async fn flush(self: Arc<Self>) {
+        let mut batch = self.batch.clone().lock_owned().await;
+        tidy(&mut batch).await;
+        if self.queued.load(Ordering::SeqCst) == 0 {
+            commit_open(&mut batch).await;
+        }
+    }
+
+    fn flush_later(self: Arc<Self>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(self.flush());
+        }
+    }
+}
+
+/// Rolls back an abandoned write's savepoint.
+async fn tidy(batch: &mut Batch) {
+    let Some(open) = batch.open.as_mut().filter(|o| o.savepoint) else {
+        return;
+    };
+    let rolled_back = async {
+        sqlx::query(ROLLBACK).execute(&mut *open.tx).await?;
+        sqlx::query(RELEASE).execute(&mut *open.tx).await
+    }
+    .await;
+    match rolled_back {
+        Ok(_) => {
+            open.savepoint = false;
+            open.writes -= 1;
+        }
+        Err(e) => fail(batch, &e),
+    }
+}
+
+/// Gives up on the whole batch: its writes all fail, none lands.
+fn fail(batch: &mut Batch, error: &sqlx::Error) {
+    if let Some(open) = batch.open.take() {
+        open.committed
+            .send_replace(Some(Err(format!("the write batch failed: {error}"))));
+        // Dropping the transaction rolls it back.
+    }
+}
+
+async fn commit_open(batch: &mut Batch) {
+    if let Some(open) = batch.open.take() {
+        let outcome = open.tx.commit().await.map_err(|e| e.to_string());
+        open.committed.send_replace(Some(outcome));
+    }
+}
+
+/// Counts a writer as queued until it holds the mutex; one that gives up while queued
+/// may have been what the holder left the batch open for, so it flushes.
+struct Queued {
+    group: Option<Arc<WriteGroup>>,
+}
+
+impl Queued {
+    fn new(group: Arc<WriteGroup>) -> Self {
+        group.queued.fetch_add(1, Ordering::SeqCst);
+        Self { group: Some(group) }
+    }
+
+    fn served(mut self) {
+        if let Some(group) = self.group.take() {
+            group.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        if let Some(group) = self.group.take() {
+            group.queued.fetch_sub(1, Ordering::SeqCst);
+            group.flush_later();
+        }
+    }
+}
+
+/// One write's turn in the batch: holds the mutex until committed or dropped.
+pub struct SqliteWrite {
+    batch: Option<OwnedMutexGuard<Batch>>,
+    group: Arc<WriteGroup>,
+}
+
+impl SqliteWrite {
+    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
+        let open = self
+            .batch
+            .as_mut()
+            .and_then(|b| b.open.as_mut())
+            .expect("a write holds an open batch until it commits");
+        &mut open.tx
+    }
+
+    /// Keeps this write in the batch and returns once the batch has committed.
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        let mut batch = self.batch.take().expect("committed once");
+        let Some(open) = batch.open.as_mut() else {
+            return Err(StoreError::Commit("the write batch was abandoned".into()));
+        };
+        if let Err(e) = sqlx::query(RELEASE).execute(&mut *open.tx).await {
+            tidy(&mut batch).await;
+            drop(batch);
+            self.group.clone().flush_later();
+            return Err(e.into());
+        }
+        open.savepoint = false;
+        let mut committed = open.committed.subscribe();
+        if open.writes >= WRITES_PER_COMMIT_MAX || self.group.queued.load(Ordering::SeqCst) == 0 {
+            commit_open(&mut batch).await;
+        }
+        drop(batch);
+        let outcome = committed
+            .wait_for(Option::is_some)
+            .await
+            .map(|o| o.clone())
+            .unwrap_or_else(|_| Some(Err("the write batch was abandoned".into())));
+        match outcome {
+            Some(Ok(())) => Ok(()),
+            Some(Err(message)) => Err(StoreError::Commit(message)),
+            None => unreachable!("waited for an outcome"),
+        }
+    }
+}
+
+impl Drop for SqliteWrite {
+    fn drop(&mut self) {
+        // Dropped without commit (an error, or the request went away): the savepoint
+        // is still open; the flush rolls it back and commits the others' writes.
+        if self.batch.take().is_some() {
+            self.group.clone().flush_later();
+        }
+    }
+}

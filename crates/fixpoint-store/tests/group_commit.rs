@@ -1,0 +1,129 @@
+//! SQLite's group commit: concurrent writes share a transaction, yet each lands or
+//! fails on its own, and a write abandoned half-way takes nobody's work with it.
+
+use std::time::Duration;
+
+use fixpoint_core::ids::{CompanyId, ContactId};
+use fixpoint_core::parties::{Company, Contact};
+use fixpoint_store::Store;
+use fixpoint_store::parties::{self, Page, PartyFilter};
+
+fn company(name: String) -> Company {
+    Company {
+        id: CompanyId(0),
+        name,
+        parent_company_id: None,
+        phone: None,
+        website: None,
+        active: true,
+        created_at: jiff::Timestamp::now(),
+    }
+}
+
+async fn names(store: &Store) -> Vec<String> {
+    let mut conn = store.read().await.unwrap();
+    let mut names: Vec<String> = parties::companies(
+        &mut conn,
+        &PartyFilter::default(),
+        &Page {
+            after: None,
+            limit: 1000,
+        },
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|c| c.name)
+    .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_land_or_fail_each_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("group.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            parties::insert_company(&mut tx, &company(format!("kept {i:03}"))).await?;
+            match i % 4 {
+                // A failing statement after a good one: the whole write is refused.
+                1 => {
+                    parties::insert_contact(
+                        &mut tx,
+                        &Contact {
+                            id: ContactId(0),
+                            company_id: CompanyId(999_999),
+                            first_name: "No".into(),
+                            last_name: "Company".into(),
+                            email: None,
+                            phone: None,
+                            active: true,
+                        },
+                    )
+                    .await?;
+                    Store::commit(tx).await
+                }
+                // Abandoned without commit: an error path in a handler.
+                2 => {
+                    drop(tx);
+                    Ok(())
+                }
+                _ => Store::commit(tx).await,
+            }
+        }));
+    }
+    // Writers that give up while queued for their turn.
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_micros(50), async {
+                let mut tx = store.write().await?;
+                parties::insert_company(&mut tx, &company(format!("maybe {i:03}"))).await?;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Store::commit(tx).await
+            })
+            .await;
+            Ok(())
+        }));
+    }
+    let mut refused = 0;
+    for task in tasks {
+        if task.await.unwrap().is_err() {
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 30,
+        "every write with a bad statement, and only those, fails"
+    );
+    let names = names(&store).await;
+    let expected: Vec<String> = (0..120)
+        .filter(|i| i % 4 == 0 || i % 4 == 3)
+        .map(|i| format!("kept {i:03}"))
+        .collect();
+    let kept: Vec<&String> = names.iter().filter(|n| n.starts_with("kept")).collect();
+    assert_eq!(kept, expected.iter().collect::<Vec<_>>());
+    // A cancelled write either finished its commit before the timeout or left nothing.
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("kept") || n.starts_with("maybe"))
+    );
+
+    // The store keeps working, and what it reports is on disk.
+    let mut tx = store.write().await.unwrap();
+    parties::insert_company(&mut tx, &company("after".into()))
+        .await
+        .unwrap();
+    Store::commit(tx).await.unwrap();
+    store.close().await;
+    let reopened = Store::open(&url).await.unwrap();
+    let again = self::names(&reopened).await;
+    assert!(again.contains(&"after".to_owned()));
+    assert_eq!(again.iter().filter(|n| n.starts_with("kept")).count(), 60);
+}
