@@ -112,6 +112,7 @@ pub struct Store {
     pub(crate) pool: Pool,
     /// SQLite's writers, committed together (see [`crate::group`]).
     writers: std::sync::Arc<crate::group::WriteGroup>,
+    reference: std::sync::Arc<crate::reference::ReferenceCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -134,6 +135,7 @@ impl Store {
         let store = Self {
             pool,
             writers: Default::default(),
+            reference: Default::default(),
         };
         store.migrate().await?;
         store.analyze().await?;
@@ -200,6 +202,15 @@ impl Store {
             .execute(pool)
             .await?;
         Ok(())
+    }
+
+    /// The catalogue and SLA set-up as `conn` sees them (inside a write, with its own
+    /// edits), from memory unless they changed.
+    pub async fn reference(
+        &self,
+        conn: &mut Conn,
+    ) -> Result<std::sync::Arc<crate::reference::Reference>> {
+        self.reference.get(conn).await
     }
 
     /// A connection for reads.

@@ -8,6 +8,7 @@ pub mod escalation;
 mod group;
 pub mod parties;
 pub mod query;
+pub mod reference;
 pub mod reports;
 pub mod search;
 pub mod sla;

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use fixpoint_core::ids::{CompanyId, QueueId, ResourceId};
 use fixpoint_core::metrics::{Bucket, ReportScope, TicketReport};
-use fixpoint_store::{catalog, reports};
+use fixpoint_store::reports;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,7 +51,8 @@ async fn tickets(
     };
     let mut conn = s.store.read().await?;
     let a = reports::aggregates(&mut conn, &scope, s.now()).await?;
-    let cat = catalog::load(&mut conn).await?;
+    let reference = s.store.reference(&mut conn).await?;
+    let cat = &reference.catalog;
     let name = |found: Option<String>| found.unwrap_or_else(|| "(deleted)".to_owned());
     Ok(axum::Json(TicketReport {
         tickets: a.tickets,

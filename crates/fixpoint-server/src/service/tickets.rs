@@ -1,5 +1,7 @@
 //! Ticket use cases: open, change, read, list; notes and time on a ticket.
 
+use std::sync::Arc;
+
 use fixpoint_core::catalog::{Catalog, SlaClock};
 use fixpoint_core::ids::{SlaPolicyId, StatusId, TicketId};
 use fixpoint_core::rules::{self, Refs};
@@ -11,7 +13,8 @@ use fixpoint_core::time_entry::{
 use fixpoint_core::{DomainError, ErrorCode, Warning};
 use fixpoint_store::auth::{self as keys, StoredResponse};
 use fixpoint_store::parties;
-use fixpoint_store::sla::{self as sla_rows, NamedCalendar};
+use fixpoint_store::reference::Reference;
+use fixpoint_store::sla as sla_rows;
 use fixpoint_store::tickets::{self as store_tickets, Cursor, ListQuery, Updated};
 use fixpoint_store::{Conn, Store, catalog, work};
 use jiff::Timestamp;
@@ -37,23 +40,27 @@ pub struct TicketOutcome {
     pub warnings: Vec<Warning>,
 }
 
-/// The SLA policies and calendars, loaded for one request.
-pub struct SlaSetup {
-    pub policies: Vec<SlaPolicy>,
-    pub calendars: Vec<NamedCalendar>,
-}
+/// The catalogue, SLA policies and calendars as one request sees them (from the
+/// store's memory unless an admin changed them).
+pub struct SlaSetup(Arc<Reference>);
 
 impl SlaSetup {
-    pub async fn load(conn: &mut Conn) -> ServiceResult<Self> {
-        Ok(Self {
-            policies: sla_rows::policies(conn).await?,
-            calendars: sla_rows::calendars(conn).await?,
-        })
+    pub async fn load(store: &Store, conn: &mut Conn) -> ServiceResult<Self> {
+        Ok(Self(store.reference(conn).await?))
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.0.catalog
+    }
+
+    pub fn policies(&self) -> &[SlaPolicy] {
+        &self.0.policies
     }
 
     pub fn context(&self, policy: Option<SlaPolicyId>) -> Option<SlaContext<'_>> {
-        let policy = self.policies.iter().find(|p| Some(p.id) == policy)?;
+        let policy = self.0.policies.iter().find(|p| Some(p.id) == policy)?;
         let calendar = &self
+            .0
             .calendars
             .iter()
             .find(|c| c.id == policy.calendar_id)?
@@ -62,7 +69,7 @@ impl SlaSetup {
     }
 
     pub fn default_policy(&self) -> Option<SlaPolicyId> {
-        self.policies.iter().find(|p| p.is_default).map(|p| p.id)
+        self.0.policies.iter().find(|p| p.is_default).map(|p| p.id)
     }
 
     pub fn view(&self, ticket: Ticket, now: Timestamp) -> TicketView {
@@ -117,17 +124,17 @@ pub async fn create(
         }
         return Ok(Created::Replayed(stored));
     }
-    let catalog = catalog::load(&mut tx).await?;
-    let mut candidate = new.into_ticket(&catalog, at);
+    let setup = SlaSetup::load(store, &mut tx).await?;
+    let catalog = setup.catalog();
+    let mut candidate = new.into_ticket(catalog, at);
     if let Some(status) = catalog.status(candidate.status_id) {
         ticket::apply_status_effects(&mut candidate, None, status, at);
     }
     let refs = load_refs(&mut tx, &candidate, false).await?;
-    let warnings = rules::check_ticket(&catalog, None, &candidate, &refs)?;
-    let setup = SlaSetup::load(&mut tx).await?;
+    let warnings = rules::check_ticket(catalog, None, &candidate, &refs)?;
     check_policy(&setup, candidate.sla_policy_id)?;
     candidate.sla_policy_id = inherited_policy(&mut tx, &setup, &candidate, &refs).await?;
-    let clock = clock_of(&catalog, candidate.status_id);
+    let clock = clock_of(catalog, candidate.status_id);
     sla::advance(
         setup.context(candidate.sla_policy_id),
         None,
@@ -192,7 +199,8 @@ pub async fn update(
     {
         return Err(stale(id, expected, before.version).into());
     }
-    let catalog = catalog::load(&mut tx).await?;
+    let setup = SlaSetup::load(store, &mut tx).await?;
+    let catalog = setup.catalog();
     let policy_cleared = patch.sla_policy_id == Some(None);
     let mut after = patch.apply_to(&before);
     if let (Some(from), Some(to)) = (
@@ -202,8 +210,7 @@ pub async fn update(
         ticket::apply_status_effects(&mut after, Some(from), to, at);
     }
     let refs = load_refs(&mut tx, &after, true).await?;
-    let warnings = rules::check_ticket(&catalog, Some(&before), &after, &refs)?;
-    let setup = SlaSetup::load(&mut tx).await?;
+    let warnings = rules::check_ticket(catalog, Some(&before), &after, &refs)?;
     if policy_cleared {
         after.sla_policy_id = inherited_policy(&mut tx, &setup, &after, &refs).await?;
     } else if after.sla_policy_id != before.sla_policy_id {
@@ -217,8 +224,8 @@ pub async fn update(
         });
     }
     let (from, to) = (
-        clock_of(&catalog, before.status_id),
-        clock_of(&catalog, after.status_id),
+        clock_of(catalog, before.status_id),
+        clock_of(catalog, after.status_id),
     );
     sla::advance(
         setup.context(after.sla_policy_id),
@@ -258,7 +265,7 @@ async fn write_change(
 
 fn check_policy(setup: &SlaSetup, policy: Option<SlaPolicyId>) -> ServiceResult<()> {
     match policy {
-        Some(id) if !setup.policies.iter().any(|p| p.id == id) => Err(DomainError::invalid(
+        Some(id) if !setup.policies().iter().any(|p| p.id == id) => Err(DomainError::invalid(
             "sla_policy_id",
             ErrorCode::UnknownReference,
             format!("SLA policy {id} does not exist"),
@@ -275,7 +282,7 @@ async fn inherited_policy(
     t: &Ticket,
     refs: &Refs,
 ) -> ServiceResult<Option<SlaPolicyId>> {
-    let known = |id: &SlaPolicyId| setup.policies.iter().any(|p| p.id == *id);
+    let known = |id: &SlaPolicyId| setup.policies().iter().any(|p| p.id == *id);
     let contract = refs
         .contract
         .as_ref()
@@ -347,7 +354,7 @@ async fn load_refs(conn: &mut Conn, t: &Ticket, existing: bool) -> ServiceResult
 pub async fn get(store: &Store, id: TicketId, now: Timestamp) -> ServiceResult<TicketView> {
     let mut conn = store.read().await?;
     let ticket = existing(&mut conn, id).await?;
-    Ok(SlaSetup::load(&mut conn).await?.view(ticket, now))
+    Ok(SlaSetup::load(store, &mut conn).await?.view(ticket, now))
 }
 
 pub struct ViewPage {
@@ -360,7 +367,7 @@ pub async fn list(store: &Store, query: &ListQuery<'_>) -> ServiceResult<ViewPag
     let now = query.now;
     let mut conn = store.read().await?;
     let page = store_tickets::list(&mut conn, query).await?;
-    let setup = SlaSetup::load(&mut conn).await?;
+    let setup = SlaSetup::load(store, &mut conn).await?;
     Ok(ViewPage {
         items: page.items.into_iter().map(|t| setup.view(t, now)).collect(),
         next_cursor: page.next_cursor,
@@ -402,11 +409,11 @@ pub async fn add_note(
         new: Some(note.id.to_string()),
     };
     if note.visibility == Visibility::External && ticket.first_response_at.is_none() {
-        let catalog = catalog::load(&mut tx).await?;
-        let setup = SlaSetup::load(&mut tx).await?;
+        let setup = SlaSetup::load(store, &mut tx).await?;
+        let catalog = setup.catalog();
         let mut after = ticket.clone();
         after.first_response_at = Some(at);
-        let clock = clock_of(&catalog, ticket.status_id);
+        let clock = clock_of(catalog, ticket.status_id);
         sla::advance(
             setup.context(after.sla_policy_id),
             Some(&ticket),

@@ -1,5 +1,5 @@
-//! SQLite's group commit: concurrent writes share a transaction, yet each lands or
-//! fails on its own, and a write abandoned half-way takes nobody's work with it.
+//! Shared state under concurrency: SQLite's group commit (concurrent writes share a
+//! transaction, yet each lands or fails on its own) and the reference-data cache.
 
 use std::time::Duration;
 
@@ -126,4 +126,37 @@ async fn concurrent_writes_land_or_fail_each_on_their_own() {
     let again = self::names(&reopened).await;
     assert!(again.contains(&"after".to_owned()));
     assert_eq!(again.iter().filter(|n| n.starts_with("kept")).count(), 60);
+}
+
+#[tokio::test]
+async fn cached_reference_data_follows_another_servers_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("reference.db").display());
+    let (one, two) = (
+        Store::open(&url).await.unwrap(),
+        Store::open(&url).await.unwrap(),
+    );
+    let name_of_new = |store: Store| async move {
+        let mut conn = store.read().await.unwrap();
+        let reference = store.reference(&mut conn).await.unwrap();
+        let status = reference
+            .catalog
+            .status(fixpoint_core::catalog::seeded::NEW)
+            .unwrap();
+        status.name.clone()
+    };
+    assert_eq!(name_of_new(one.clone()).await, "New");
+    let mut tx = two.write().await.unwrap();
+    let mut status = fixpoint_store::catalog::statuses(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == fixpoint_core::catalog::seeded::NEW)
+        .unwrap();
+    status.name = "Just in".into();
+    fixpoint_store::catalog::update_status(&mut tx, &status)
+        .await
+        .unwrap();
+    Store::commit(tx).await.unwrap();
+    assert_eq!(name_of_new(one).await, "Just in");
 }
