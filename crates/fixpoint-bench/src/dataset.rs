@@ -271,6 +271,11 @@ pub async fn build(store: &Store, total: u64, now: Timestamp) -> anyhow::Result<
         tickets::write_history_rows(&mut tx, &rows, at, "bench").await?;
         Store::commit(tx).await?;
         done += count;
+        if (done / BATCH as u64).is_power_of_two() {
+            // Statistics that keep up with the growing tables, so that no plan made
+            // for an empty table is kept for a large one.
+            store.analyze().await?;
+        }
         let elapsed = started.elapsed().as_secs_f64();
         eprint!(
             "\r  dataset: {done:>9} / {total} tickets  {:>5.1}%  {:>6.0} tickets/s",
@@ -279,6 +284,7 @@ pub async fn build(store: &Store, total: u64, now: Timestamp) -> anyhow::Result<
         );
     }
     eprintln!();
+    store.optimize_search().await?;
     store.analyze().await?;
     Ok(Built {
         tickets: total,
