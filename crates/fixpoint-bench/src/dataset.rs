@@ -284,7 +284,7 @@ pub async fn build(store: &Store, total: u64, now: Timestamp) -> anyhow::Result<
         );
     }
     eprintln!();
-    store.optimize_search().await?;
+    store.after_bulk_load().await?;
     store.analyze().await?;
     Ok(Built {
         tickets: total,

@@ -273,10 +273,12 @@ async fn suite_size(
 
 async fn ticket_count(store: &Store) -> anyhow::Result<i64> {
     let mut conn = store.read().await?;
+    let reference = store.reference(&mut conn).await?;
     let page = fixpoint_store::tickets::list(
         &mut conn,
         &fixpoint_store::tickets::ListQuery {
             filter: &fixpoint_core::query::Node::everything(),
+            catalog: &reference.catalog,
             now: jiff::Timestamp::now(),
             sort: fixpoint_core::filter::Sort::default(),
             limit: 1,

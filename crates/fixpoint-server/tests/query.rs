@@ -506,10 +506,12 @@ fn sql_and_memory_agree_on_random_filters() {
 
 async fn list_ids(store: &fixpoint_store::Store, node: &Node, now: Timestamp) -> Vec<i64> {
     let mut conn = store.read().await.unwrap();
+    let reference = store.reference(&mut conn).await.unwrap();
     let page = store_tickets::list(
         &mut conn,
         &ListQuery {
             filter: node,
+            catalog: &reference.catalog,
             now,
             sort: Sort {
                 key: SortKey::Id,
@@ -531,10 +533,12 @@ async fn list_ids(store: &fixpoint_store::Store, node: &Node, now: Timestamp) ->
 
 async fn everything(store: &fixpoint_store::Store, node: &Node) -> Vec<Ticket> {
     let mut conn = store.read().await.unwrap();
+    let reference = store.reference(&mut conn).await.unwrap();
     store_tickets::list(
         &mut conn,
         &ListQuery {
             filter: node,
+            catalog: &reference.catalog,
             now: Timestamp::now(),
             sort: Sort::default(),
             limit: 500,

@@ -2,24 +2,32 @@
 //! the backend. Meaning is defined by `fixpoint_core::query::Node::matches`; every
 //! construct here keeps to it (a leaf is never NULL, text folds ASCII case only).
 
+use fixpoint_core::catalog::Catalog;
 use fixpoint_core::filter::SlaStateFilter;
-use fixpoint_core::query::{Field, Node, Scalar, Test, fold, words_of};
+use fixpoint_core::query::{Field, Node, Scalar, Test, category_name, fold, words_of};
 use jiff::Timestamp;
-use sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr};
 
 use crate::db::{Backend, micros};
 
-/// The tree as a condition over `tickets`, judged at `now` for SLA states.
-pub fn condition(node: &Node, backend: Backend, now: Timestamp) -> Condition {
-    Compiler { backend, now }.node(node)
+/// The tree as a condition over `tickets`, judged at `now` for SLA states, with the
+/// catalogue that says which statuses are in which category.
+pub fn condition(node: &Node, backend: Backend, now: Timestamp, catalog: &Catalog) -> Condition {
+    Compiler {
+        backend,
+        now,
+        catalog,
+    }
+    .node(node)
 }
 
-struct Compiler {
+struct Compiler<'a> {
     backend: Backend,
     now: Timestamp,
+    catalog: &'a Catalog,
 }
 
-impl Compiler {
+impl Compiler<'_> {
     fn node(&self, node: &Node) -> Condition {
         match node {
             Node::And(items) => items
@@ -35,33 +43,32 @@ impl Compiler {
                 .not(),
             Node::Text(query) => Condition::all().add(self.text(query)),
             Node::Leaf(Field::StatusCategory, test) => {
-                // Negations stay positive (the statuses of the other categories) so that
-                // an index on status_id serves `open=true` too.
+                // The category's statuses as literal ids, from the catalogue: an index on
+                // status_id serves, and PostgreSQL's estimate sees how rare open
+                // statuses are (a join with statuses hid that and made it scan).
                 let (names, negated) = match test {
-                    Test::Eq(v) => (vec![v.clone()], false),
-                    Test::In(vs) => (vs.clone(), false),
-                    Test::NotEq(v) => (vec![v.clone()], true),
-                    Test::NotIn(vs) => (vs.clone(), true),
+                    Test::Eq(v) => (std::slice::from_ref(v), false),
+                    Test::In(vs) => (vs.as_slice(), false),
+                    Test::NotEq(v) => (std::slice::from_ref(v), true),
+                    Test::NotIn(vs) => (vs.as_slice(), true),
                     _ => return never(),
                 };
-                let names: Vec<String> = names
-                    .into_iter()
-                    .filter_map(|v| match v {
-                        Scalar::Text(t) => Some(t),
-                        _ => None,
-                    })
+                let named = |category| {
+                    names
+                        .iter()
+                        .any(|n| matches!(n, Scalar::Text(t) if t == category_name(category)))
+                };
+                let ids: Vec<i64> = self
+                    .catalog
+                    .statuses
+                    .iter()
+                    .filter(|s| named(s.category) != negated)
+                    .map(|s| s.id.0)
                     .collect();
-                let category = Expr::col("category");
-                let ids = Query::select()
-                    .column("id")
-                    .from("statuses")
-                    .and_where(if negated {
-                        category.is_not_in(names)
-                    } else {
-                        category.is_in(names)
-                    })
-                    .to_owned();
-                Condition::all().add(Expr::col(("tickets", "status_id")).in_subquery(ids))
+                if ids.is_empty() {
+                    return never();
+                }
+                Condition::all().add(Expr::col(("tickets", "status_id")).is_in(ids))
             }
             Node::Leaf(Field::SlaState, test) => self.named(test, |names| {
                 names

@@ -580,6 +580,8 @@ impl Cursor {
 
 pub struct ListQuery<'a> {
     pub filter: &'a Node,
+    /// Which statuses are in which category, for `status_category` and `open`.
+    pub catalog: &'a fixpoint_core::catalog::Catalog,
     /// The instant SLA states are judged at.
     pub now: Timestamp,
     pub sort: Sort,
@@ -630,7 +632,7 @@ fn sort_value(sort: Sort, t: &Ticket, ranks: &HashMap<PriorityId, i64>) -> i64 {
 
 pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
     let backend = backend(conn);
-    let condition = crate::query::condition(q.filter, backend, q.now);
+    let condition = crate::query::condition(q.filter, backend, q.now, q.catalog);
     let total = fetch_scalar(
         conn,
         Query::select()

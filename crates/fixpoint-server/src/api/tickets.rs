@@ -10,7 +10,7 @@ use fixpoint_core::query::Node;
 use fixpoint_core::ticket::{HistoryEntry, NewTicket, TicketPatch};
 use fixpoint_core::time_entry::{BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry};
 use fixpoint_store::auth::StoredResponse;
-use fixpoint_store::tickets::{Cursor, ListQuery};
+use fixpoint_store::tickets::Cursor;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -371,14 +371,8 @@ async fn page_of(
             )
         })?),
     };
-    let query = ListQuery {
-        filter: &filter,
-        now: state.now(),
-        sort,
-        limit: limit(limit_param)?,
-        after,
-    };
-    let page = service::list(&state.store, &query).await?;
+    let limit = limit(limit_param)?;
+    let page = service::list(&state.store, &filter, sort, limit, after, state.now()).await?;
     Ok(axum::Json(TicketList {
         items: page.items,
         next_cursor: page.next_cursor.map(Cursor::encode),

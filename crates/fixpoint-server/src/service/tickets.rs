@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use fixpoint_core::catalog::{Catalog, SlaClock};
+use fixpoint_core::filter::Sort;
 use fixpoint_core::ids::{SlaPolicyId, StatusId, TicketId};
+use fixpoint_core::query::Node;
 use fixpoint_core::rules::{self, Refs};
 use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, NewTicket, Ticket, TicketPatch};
@@ -363,11 +365,26 @@ pub struct ViewPage {
     pub total: i64,
 }
 
-pub async fn list(store: &Store, query: &ListQuery<'_>) -> ServiceResult<ViewPage> {
-    let now = query.now;
+/// One page of the tickets a filter selects, as of `now`.
+pub async fn list(
+    store: &Store,
+    filter: &Node,
+    sort: Sort,
+    limit: u64,
+    after: Option<Cursor>,
+    now: Timestamp,
+) -> ServiceResult<ViewPage> {
     let mut conn = store.read().await?;
-    let page = store_tickets::list(&mut conn, query).await?;
     let setup = SlaSetup::load(store, &mut conn).await?;
+    let query = ListQuery {
+        filter,
+        catalog: setup.catalog(),
+        now,
+        sort,
+        limit,
+        after,
+    };
+    let page = store_tickets::list(&mut conn, &query).await?;
     Ok(ViewPage {
         items: page.items.into_iter().map(|t| setup.view(t, now)).collect(),
         next_cursor: page.next_cursor,
