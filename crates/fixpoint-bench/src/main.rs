@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fixpoint_server::auth::{Role, create_key};
-use fixpoint_store::Store;
+use fixpoint_store::{Store, db};
 use load::{Scenario, Stats, Target};
 use serde::Serialize;
 
@@ -223,8 +223,9 @@ async fn suite_size(
         Some(admin) => {
             store.close().await;
             let work = format!("fixpoint_bench_{size}_run");
-            drop_database(admin, &work).await?;
-            copy_database(admin, &format!("fixpoint_bench_{size}"), &work).await?
+            db::drop_postgres_database(admin, &work).await?;
+            db::create_postgres_database_from(admin, &work, Some(&format!("fixpoint_bench_{size}")))
+                .await?
         }
         None => {
             let work = data_dir.join(format!("run-{size}.db"));
@@ -294,7 +295,7 @@ async fn raw_insert_rate(postgres: Option<&str>, data_dir: &Path) -> anyhow::Res
     let scratch_url = match postgres {
         Some(admin) => {
             let name = "fixpoint_bench_scratch";
-            drop_database(admin, name).await?;
+            db::drop_postgres_database(admin, name).await?;
             postgres_database(admin, name).await?
         }
         None => {
@@ -340,7 +341,7 @@ async fn raw_insert_rate(postgres: Option<&str>, data_dir: &Path) -> anyhow::Res
     let rate = count as f64 / started.elapsed().as_secs_f64();
     store.close().await;
     if let Some(admin) = postgres {
-        drop_database(admin, "fixpoint_bench_scratch").await?;
+        db::drop_postgres_database(admin, "fixpoint_bench_scratch").await?;
     }
     Ok(rate)
 }
@@ -353,35 +354,10 @@ async fn postgres_database(admin: &str, name: &str) -> anyhow::Result<String> {
         .fetch_optional(&mut conn)
         .await?;
     if exists.is_none() {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await?;
+        return Ok(db::create_postgres_database(admin, name).await?);
     }
     let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
     Ok(format!("{base}/{name}"))
-}
-
-async fn copy_database(admin: &str, from: &str, to: &str) -> anyhow::Result<String> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE {to} TEMPLATE {from}"
-    )))
-    .execute(&mut conn)
-    .await?;
-    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
-    Ok(format!("{base}/{to}"))
-}
-
-async fn drop_database(admin: &str, name: &str) -> anyhow::Result<()> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await?;
-    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {

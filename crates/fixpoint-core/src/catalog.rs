@@ -109,7 +109,12 @@ pub struct IssueType {
 pub struct WorkflowSettings {
     /// Atera: a ticket must pass through a resolved status before it is closed.
     /// Off by default (Autotask and HaloPSA close straight from New with a resolution).
+    #[serde(default)]
     pub close_requires_resolved: bool,
+    /// Atera: a technician may be assigned without a role (Atera has none). Off by
+    /// default: Autotask assigns resource and role together.
+    #[serde(default)]
+    pub resource_without_role: bool,
 }
 
 /// Everything the workflow rules read, loaded once per request by the service.

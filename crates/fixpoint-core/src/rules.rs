@@ -2,7 +2,7 @@
 //! each a small function over the candidate ticket and the records it points at.
 //! [`check_ticket`] runs them all, for creates (`before = None`) and updates alike.
 
-use crate::catalog::{Catalog, IssueType, TicketKind};
+use crate::catalog::{Catalog, IssueType, TicketKind, WorkflowSettings};
 use crate::error::{DomainError, ErrorCode, Violations, Warning};
 use crate::ids::TicketId;
 use crate::parties::{Company, Contact, Contract, Location, Queue, Resource, Role};
@@ -65,7 +65,7 @@ pub fn check_ticket(
     check_contact(before, after, refs, &mut v);
     check_queue_and_contract(before, after, refs, &mut v);
     check_issue_types(before, after, refs, &mut v);
-    check_assignment(before, after, refs, &mut v);
+    check_assignment(&catalog.settings, before, after, refs, &mut v);
     check_secondary_resources(before, after, refs, &mut v);
     check_problem_link(catalog, after, refs, &mut v);
     let warnings = check_catalogue_values(catalog, before, after, &mut v);
@@ -299,10 +299,25 @@ pub fn check_issue_types(before: Option<&Ticket>, after: &Ticket, refs: &Refs, v
 }
 
 /// Seed 002/004: resource and role are assigned together; a new assignment needs an
-/// active resource and an active role.
-pub fn check_assignment(before: Option<&Ticket>, after: &Ticket, refs: &Refs, v: &mut Violations) {
+/// active resource and an active role. With `resource_without_role` (Atera, which has
+/// no roles) a resource may be assigned alone.
+pub fn check_assignment(
+    settings: &WorkflowSettings,
+    before: Option<&Ticket>,
+    after: &Ticket,
+    refs: &Refs,
+    v: &mut Violations,
+) {
+    let check_resource = |resource, v: &mut Violations| match &refs.assigned_resource {
+        None => unknown(v, "assigned_resource_id", "resource", resource),
+        Some(r) if !r.active && newly_set(before, after, |t| t.assigned_resource_id) => {
+            inactive(v, "assigned_resource_id", "resource", resource);
+        }
+        Some(_) => {}
+    };
     match (after.assigned_resource_id, after.assigned_role_id) {
         (None, None) => {}
+        (Some(resource), None) if settings.resource_without_role => check_resource(resource, v),
         (Some(_), None) | (None, Some(_)) => {
             let missing = if after.assigned_resource_id.is_none() {
                 "assigned_resource_id"
@@ -316,13 +331,7 @@ pub fn check_assignment(before: Option<&Ticket>, after: &Ticket, refs: &Refs, v:
             );
         }
         (Some(resource), Some(role)) => {
-            match &refs.assigned_resource {
-                None => unknown(v, "assigned_resource_id", "resource", resource),
-                Some(r) if !r.active && newly_set(before, after, |t| t.assigned_resource_id) => {
-                    inactive(v, "assigned_resource_id", "resource", resource);
-                }
-                Some(_) => {}
-            }
+            check_resource(resource, v);
             match &refs.assigned_role {
                 None => unknown(v, "assigned_role_id", "role", role),
                 Some(r) if !r.active && newly_set(before, after, |t| t.assigned_role_id) => {
@@ -651,6 +660,33 @@ mod tests {
         assert_eq!(
             codes(check_ticket(&c, None, &t, &r)),
             one("sub_issue_type_id", ErrorCode::SubIssueNotUnderIssue)
+        );
+    }
+
+    #[test]
+    fn a_resource_alone_is_allowed_where_the_tenant_has_no_roles() {
+        let mut c = default_catalog();
+        c.settings.resource_without_role = true;
+        let mut t = sample(&c);
+        t.assigned_resource_id = Some(ResourceId(3));
+        let mut r = refs();
+        assert!(codes(check_ticket(&c, None, &t, &r)).contains(&(
+            "assigned_resource_id".to_owned(),
+            ErrorCode::UnknownReference
+        )));
+        r.assigned_resource = Some(Resource {
+            id: ResourceId(3),
+            first_name: "Jane".into(),
+            last_name: "Tech".into(),
+            email: "jane@msp.example".into(),
+            active: true,
+        });
+        assert_eq!(codes(check_ticket(&c, None, &t, &r)), vec![]);
+        t.assigned_resource_id = None;
+        t.assigned_role_id = Some(RoleId(2));
+        assert_eq!(
+            codes(check_ticket(&c, None, &t, &r)),
+            one("assigned_resource_id", ErrorCode::ResourceAndRoleTogether)
         );
     }
 

@@ -94,7 +94,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     native_api().1
 }
 
-pub fn router(store: Store, clock: Clock) -> Router {
+/// The whole HTTP surface: the native API, its documents and probes, and the vendor
+/// dialects' routes (from `fixpoint-dialects`, mounted by the binary; they share the
+/// state, so the same keys, service layer and store answer them).
+pub fn router(store: Store, clock: Clock, dialects: Router<AppState>) -> Router {
     let (api, openapi) = native_api();
     let openapi = Arc::new(openapi.to_pretty_json().unwrap_or_default());
     let state = AppState {
@@ -104,6 +107,7 @@ pub fn router(store: Store, clock: Clock) -> Router {
     };
     Router::new()
         .merge(api)
+        .merge(dialects)
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/docs", get(docs))
         .route("/api/v1/errors", get(errors))
@@ -156,11 +160,10 @@ async fn no_such_route(uri: axum::http::Uri) -> ApiError {
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
-    store: Store,
-    clock: Clock,
+    app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store, clock))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -120,21 +120,42 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("send an API key as 'Authorization: Bearer <key>'")
-        })?;
-        let key = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be 'Bearer <key>'")
-            })?;
+        Caller::authenticate(&parts.headers, state).await
+    }
+}
+
+impl Caller {
+    /// The key from `Authorization: Bearer <key>` or `X-API-KEY: <key>` (Atera's
+    /// header), looked up by its digest.
+    pub async fn authenticate(
+        headers: &axum::http::HeaderMap,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let key = match (headers.get(header::AUTHORIZATION), headers.get("x-api-key")) {
+            (Some(header), _) => header
+                .to_str()
+                .ok()
+                .and_then(|h| {
+                    h.strip_prefix("Bearer ")
+                        .or_else(|| h.strip_prefix("bearer "))
+                })
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the Authorization header must be 'Bearer <key>'")
+                })?,
+            (None, Some(header)) => header
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| ApiError::unauthorized("the X-API-KEY header is empty"))?,
+            (None, None) => {
+                return Err(ApiError::unauthorized(
+                    "send an API key as 'Authorization: Bearer <key>'",
+                ));
+            }
+        };
         // The digest is a fixed-length hash looked up by equality in a unique index:
         // nothing about the stored key leaks through timing of a string compare.
         let mut conn = state.store.read().await?;

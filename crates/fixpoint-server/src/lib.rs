@@ -8,6 +8,7 @@ pub mod clock;
 pub mod errors;
 pub mod json;
 pub mod service;
+pub mod testing;
 
 pub use app::{AppState, router, serve};
 pub use clock::Clock;

@@ -295,7 +295,10 @@ async fn atera_close_rule_is_a_workflow_setting() {
     let app = spawn_app().await;
     let w = app.world().await;
     let settings = app.get("/workflow").await.expect(200)["settings"].clone();
-    assert_eq!(settings, json!({"close_requires_resolved": false}));
+    assert_eq!(
+        settings,
+        json!({"close_requires_resolved": false, "resource_without_role": false})
+    );
     read(
         app.client
             .put(app.url("/workflow/settings"))

@@ -164,6 +164,7 @@ impl Store {
         crate::catalog::seed_defaults(&mut tx).await?;
         crate::sla::seed_defaults(&mut tx).await?;
         crate::escalation::seed_defaults(&mut tx).await?;
+        crate::dialects::seed_defaults(&mut tx).await?;
         Self::commit(tx).await
     }
 
@@ -316,6 +317,37 @@ async fn open_sqlite(url: &str) -> Result<SqlitePool> {
         .max_connections(8)
         .connect_with(options)
         .await?)
+}
+
+/// Creates database `name` on the PostgreSQL server `admin` connects to (a role that
+/// may create databases) and returns its URL: for tests and benchmark datasets.
+pub async fn create_postgres_database(admin: &str, name: &str) -> Result<String> {
+    create_postgres_database_from(admin, name, None).await
+}
+
+/// The same, as a copy of database `template` (which nobody may be connected to).
+pub async fn create_postgres_database_from(
+    admin: &str,
+    name: &str,
+    template: Option<&str>,
+) -> Result<String> {
+    use sqlx::Connection;
+    let mut conn = PgConnection::connect(admin).await?;
+    let sql = match template {
+        Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+        None => format!("CREATE DATABASE {name}"),
+    };
+    sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
+    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
+    Ok(format!("{base}/{name}"))
+}
+
+pub async fn drop_postgres_database(admin: &str, name: &str) -> Result<()> {
+    use sqlx::Connection;
+    let mut conn = PgConnection::connect(admin).await?;
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
+    Ok(())
 }
 
 /// Rows decodable from both backends (sqlx's `FromRow` derive is generic over the row).

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod db;
+pub mod dialects;
 pub mod escalation;
 mod group;
 pub mod parties;

@@ -668,12 +668,14 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
                     .add(Condition::all().add(key.clone().eq(value)).add(id_beyond)),
             );
         }
-        Some(Cursor::Offset(n)) if q.sort.key == SortKey::Relevance => {
+        // Relevance pages by position; so do dialects whose clients ask for page N.
+        Some(Cursor::Offset(n)) => {
             offset = n;
             page.offset(n);
         }
-        // A cursor of the other kind was checked away by `Cursor::fits` at the edge.
-        Some(_) | None => {}
+        // A keyset cursor cannot continue a relevance order (`Cursor::fits` refuses it
+        // at the edge).
+        Some(Cursor::After { .. }) | None => {}
     }
     page.order_by_expr(key.clone(), order.clone())
         .order_by(("tickets", "id"), order.clone())

@@ -38,6 +38,7 @@ pub const TABLES: &[&str] = &[
     "escalation_rules",
     "escalations",
     "outbox",
+    "dialect_statuses",
 ];
 
 /// Columns that point at their own table: copied empty, then filled in.

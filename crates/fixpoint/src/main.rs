@@ -201,13 +201,12 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    fixpoint_server::serve(
-        listener,
+    let app = fixpoint_server::router(
         store.clone(),
         fixpoint_server::Clock::System,
-        shutdown,
-    )
-    .await?;
+        fixpoint_dialects::routes(),
+    );
+    fixpoint_server::serve(listener, app, shutdown).await?;
     store.close().await;
     Ok(())
 }

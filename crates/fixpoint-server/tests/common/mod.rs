@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use fixpoint_server::Clock;
-use fixpoint_server::auth::{Role, create_key};
+use fixpoint_server::testing::TestServer;
 use fixpoint_store::Store;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -17,112 +17,23 @@ pub struct App {
     pub technician: String,
     pub readonly: String,
     pub store: Store,
-    _dir: tempfile::TempDir,
-    _postgres: Option<FreshPostgres>,
+    _server: TestServer,
 }
 
-/// SQLite in a temporary file, or, when `FIXPOINT_TEST_POSTGRES_URL` names a
-/// PostgreSQL server (`postgres://postgres@127.0.0.1:5432/postgres`), a fresh
-/// database there, dropped when the test ends.
+/// The native API alone, on SQLite or (with `FIXPOINT_TEST_POSTGRES_URL`) on a fresh
+/// PostgreSQL database: see `fixpoint_server::testing`.
 pub async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (url, postgres) = match std::env::var("FIXPOINT_TEST_POSTGRES_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let db = FreshPostgres::create(&admin).await;
-            (db.url.clone(), Some(db))
-        }
-        _ => (
-            format!("sqlite://{}", dir.path().join("fixpoint.db").display()),
-            None,
-        ),
-    };
-    let store = Store::open(&url).await.expect("open store");
-    let (_, admin) = create_key(&store, "admin", Role::Admin).await.unwrap();
-    let (_, technician) = create_key(&store, "jane", Role::Technician).await.unwrap();
-    let (_, readonly) = create_key(&store, "auditor", Role::Readonly).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let served = store.clone();
-    let clock = Clock::manual(jiff::Timestamp::now());
-    let server_clock = clock.clone();
-    tokio::spawn(async move {
-        fixpoint_server::serve(listener, served, server_clock, std::future::pending())
-            .await
-            .unwrap();
-    });
+    let server = fixpoint_server::testing::spawn(axum::Router::new()).await;
     App {
-        base,
-        clock,
+        base: server.base.clone(),
+        clock: server.clock.clone(),
         client: Client::new(),
-        admin,
-        technician,
-        readonly,
-        store,
-        _dir: dir,
-        _postgres: postgres,
+        admin: server.admin.clone(),
+        technician: server.technician.clone(),
+        readonly: server.readonly.clone(),
+        store: server.store.clone(),
+        _server: server,
     }
-}
-
-/// A database of its own for one test on the PostgreSQL server.
-pub struct FreshPostgres {
-    admin: String,
-    name: String,
-    pub url: String,
-}
-
-impl FreshPostgres {
-    async fn create(admin: &str) -> Self {
-        use sqlx::Connection;
-        let name = format!("fixpoint_test_{:016x}", rand_u64());
-        let mut conn = sqlx::PgConnection::connect(admin)
-            .await
-            .expect("connect to FIXPOINT_TEST_POSTGRES_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
-        Self {
-            admin: admin.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for FreshPostgres {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Drop runs outside async; a small runtime of its own drops the database.
-        let _ = std::thread::spawn(move || {
-            use sqlx::Connection;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.finish()
 }
 
 /// A response read whole: status, headers we look at, JSON body.

@@ -1,0 +1,516 @@
+//! Atera v3 under `/api/v3`: tickets (list, get, create, update), with Atera's field
+//! names, status vocabulary, paged envelope and error body, over the service layer.
+
+mod map;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use fixpoint_core::catalog::Catalog;
+use fixpoint_core::filter::{Sort, SortKey};
+use fixpoint_core::ids::*;
+use fixpoint_core::query::{Column, Field, Node, Scalar, Test};
+use fixpoint_core::ticket::{self as core_ticket, Source, TicketPatch};
+use fixpoint_server::AppState;
+use fixpoint_server::auth::Caller;
+use fixpoint_server::service::tickets::{self as service, Created, TicketView};
+use fixpoint_store::dialects::{self, VendorStatus};
+use fixpoint_store::{Conn, parties};
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use wire::Error;
+
+const DIALECT: &str = "atera";
+const ITEMS_IN_PAGE_DEFAULT: u64 = 20;
+const TICKETS_IN_PAGE_MAX: u64 = 50;
+/// Atera keeps the impact; Fixpoint has no such field, so it rides as a custom field.
+const IMPACT_FIELD: &str = "Impact";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/tickets", get(list).post(create))
+        .route(
+            "/api/v3/tickets/{id}",
+            get(get_one).put(update).post(update),
+        )
+}
+
+type Params = Query<Vec<(String, String)>>;
+
+/// A query parameter by name, case-insensitively (`customerId` or `CustomerID`).
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+fn number(params: &[(String, String)], name: &str) -> Result<Option<i64>, Error> {
+    param(params, name)
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| Error::field(name, format!("'{v}' is not a whole number")))
+        })
+        .transpose()
+}
+
+fn instant(params: &[(String, String)], name: &str) -> Result<Option<Timestamp>, Error> {
+    param(params, name)
+        .map(|v| {
+            v.parse::<Timestamp>()
+                .ok()
+                .or_else(|| {
+                    let date: jiff::civil::Date = v.get(..10)?.parse().ok()?;
+                    jiff::tz::TimeZone::UTC
+                        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+                        .ok()
+                })
+                .ok_or_else(|| {
+                    Error::field(name, format!("'{v}' is not a date such as 2026-11-24"))
+                })
+        })
+        .transpose()
+}
+
+async fn caller(headers: &HeaderMap, state: &AppState) -> Result<Caller, Error> {
+    Ok(Caller::authenticate(headers, state).await?)
+}
+
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| Error {
+        status: StatusCode::BAD_REQUEST,
+        message: format!("the body is not valid JSON for this request: {e}"),
+        errors: Vec::new(),
+    })
+}
+
+/// What translating tickets needs: the catalogue and Atera's status names.
+struct Vocabulary {
+    catalog: std::sync::Arc<fixpoint_store::reference::Reference>,
+    statuses: Vec<VendorStatus>,
+}
+
+impl Vocabulary {
+    async fn load(state: &AppState, conn: &mut Conn) -> Result<Self, Error> {
+        Ok(Self {
+            catalog: state.store.reference(conn).await?,
+            statuses: dialects::statuses(conn, DIALECT).await?,
+        })
+    }
+
+    fn catalog(&self) -> &Catalog {
+        &self.catalog.catalog
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let page = number(&params, "page")?.unwrap_or(1);
+    if page < 1 {
+        return Err(Error::field("page", "page counts from 1"));
+    }
+    let per_page = number(&params, "itemsInPage")?.unwrap_or(ITEMS_IN_PAGE_DEFAULT as i64);
+    if !(1..=TICKETS_IN_PAGE_MAX as i64).contains(&per_page) {
+        return Err(Error::field(
+            "itemsInPage",
+            format!("itemsInPage is 1 to {TICKETS_IN_PAGE_MAX}"),
+        ));
+    }
+    let (page, per_page) = (page as u64, per_page as u64);
+    let mut conn = state.store.read().await?;
+    let vocabulary = Vocabulary::load(&state, &mut conn).await?;
+    let mut all = Vec::new();
+    let equals = |column, id| Node::Leaf(Field::Column(column), Test::Eq(Scalar::Integer(id)));
+    if let Some(customer) = number(&params, "customerId")? {
+        all.push(equals(Column::CompanyId, customer));
+    }
+    if let Some(technician) =
+        number(&params, "technicianId")?.or(number(&params, "technicianContactId")?)
+    {
+        all.push(equals(Column::AssignedResourceId, technician));
+    }
+    if let Some(status) = param(&params, "ticketStatus") {
+        let ids = map::status_ids(&vocabulary.statuses, status, "ticketStatus")?;
+        all.push(Node::Leaf(
+            Field::Column(Column::StatusId),
+            Test::In(ids.into_iter().map(Scalar::Integer).collect()),
+        ));
+    }
+    let created = |test: fn(Scalar) -> Test, at: Timestamp| {
+        Node::Leaf(Field::Column(Column::CreatedAt), test(Scalar::Instant(at)))
+    };
+    if let Some(from) = instant(&params, "dateFrom")? {
+        all.push(created(Test::Gte, from));
+    }
+    if let Some(to) = instant(&params, "dateTo")? {
+        all.push(created(Test::Lte, to));
+    }
+    drop(conn);
+    let filter = Node::And(all);
+    let newest_first = Sort {
+        key: SortKey::Id,
+        descending: true,
+    };
+    let offset = fixpoint_store::tickets::Cursor::Offset((page - 1) * per_page);
+    let found = service::list(
+        &state.store,
+        &filter,
+        newest_first,
+        per_page,
+        Some(offset),
+        state.now(),
+    )
+    .await?;
+    let mut conn = state.store.read().await?;
+    let mut names = Names::default();
+    let mut items = Vec::with_capacity(found.items.len());
+    for view in &found.items {
+        items.push(names.ticket(&mut conn, &vocabulary, view).await?);
+    }
+    let total_pages = (found.total as u64).div_ceil(per_page);
+    let link = |to: u64| {
+        if to < 1 || to > total_pages {
+            return String::new();
+        }
+        let mut query: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("page"))
+            .cloned()
+            .collect();
+        query.push(("page".into(), to.to_string()));
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&query)
+            .finish();
+        format!("{}/api/v3/tickets?{query}", base_url(&headers))
+    };
+    Ok(axum::Json(wire::Page {
+        items,
+        total_item_count: found.total,
+        page,
+        items_in_page: per_page,
+        total_pages,
+        prev_link: link(page - 1),
+        next_link: link(page + 1),
+    })
+    .into_response())
+}
+
+/// The facade's own base URL, as the client reached it.
+fn base_url(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("x-forwarded-host")
+        .or(header("host"))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let id = ticket_id(&id)?;
+    let view = service::get(&state.store, id, state.now()).await?;
+    let mut conn = state.store.read().await?;
+    let vocabulary = Vocabulary::load(&state, &mut conn).await?;
+    let ticket = Names::default()
+        .ticket(&mut conn, &vocabulary, &view)
+        .await?;
+    Ok(axum::Json(ticket).into_response())
+}
+
+fn ticket_id(text: &str) -> Result<TicketId, Error> {
+    text.parse().map(TicketId).map_err(|_| Error {
+        status: StatusCode::NOT_FOUND,
+        message: format!("there is no ticket '{text}'"),
+        errors: Vec::new(),
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller(&headers, &state).await?;
+    caller.require_write()?;
+    let new: wire::NewTicket = body(&bytes)?;
+    let title = new
+        .ticket_title
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| Error::field("TicketTitle", "TicketTitle is required"))?;
+    let description = new
+        .description
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| Error::field("Description", "Description is required"))?;
+    let mut conn = state.store.read().await?;
+    let vocabulary = Vocabulary::load(&state, &mut conn).await?;
+    let catalog = vocabulary.catalog();
+    let contact = match (new.end_user_id, new.end_user_email.as_deref()) {
+        (Some(id), _) => Some(
+            parties::contact(&mut conn, ContactId(id))
+                .await?
+                .ok_or_else(|| Error::field("EndUserID", format!("there is no end user {id}")))?,
+        ),
+        (None, Some(email)) => Some(contact_by_email(&mut conn, email).await?),
+        (None, None) => None,
+    };
+    let company_id = match (new.customer_id, &contact) {
+        (Some(id), _) => CompanyId(id),
+        (None, Some(contact)) => contact.company_id,
+        (None, None) => {
+            return Err(Error::field(
+                "CustomerID",
+                "CustomerID is required when no end user is given",
+            ));
+        }
+    };
+    let assigned_resource_id = technician(
+        &mut conn,
+        new.technician_contact_id,
+        new.technician_email.as_deref(),
+    )
+    .await?;
+    let mut custom_fields = std::collections::BTreeMap::new();
+    if let Some(impact) = new.ticket_impact.as_deref() {
+        custom_fields.insert(
+            IMPACT_FIELD.to_owned(),
+            map::impact(impact, "TicketImpact")?.to_owned(),
+        );
+    }
+    let ticket = core_ticket::NewTicket {
+        title,
+        description: Some(description),
+        company_id,
+        contact_id: contact.map(|c| c.id),
+        status_id: new
+            .ticket_status
+            .as_deref()
+            .map(|s| map::status_id(&vocabulary.statuses, s, "TicketStatus"))
+            .transpose()?,
+        priority_id: new
+            .ticket_priority
+            .as_deref()
+            .map(|p| map::priority_id(catalog, p, "TicketPriority"))
+            .transpose()?,
+        type_id: new
+            .ticket_type
+            .as_deref()
+            .map(|t| map::type_id(catalog, t, "TicketType"))
+            .transpose()?,
+        source: Some(Source::Api),
+        assigned_resource_id,
+        custom_fields,
+        ..Default::default()
+    };
+    drop(conn);
+    let created = service::create(&state.store, &caller.actor(), ticket, None, state.now()).await?;
+    let id = match created {
+        Created::New(outcome) => outcome.view.ticket.id,
+        Created::Replayed(_) => unreachable!("no idempotency key was given"),
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(wire::ActionId { action_id: id.0 }),
+    )
+        .into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller(&headers, &state).await?;
+    caller.require_write()?;
+    let id = ticket_id(&id)?;
+    let change: wire::TicketUpdate = body(&bytes)?;
+    let mut conn = state.store.read().await?;
+    let vocabulary = Vocabulary::load(&state, &mut conn).await?;
+    let catalog = vocabulary.catalog();
+    let mut patch = TicketPatch {
+        title: change.ticket_title,
+        status_id: change
+            .ticket_status
+            .as_deref()
+            .map(|s| map::status_id(&vocabulary.statuses, s, "TicketStatus"))
+            .transpose()?,
+        priority_id: change
+            .ticket_priority
+            .as_deref()
+            .map(|p| map::priority_id(catalog, p, "TicketPriority"))
+            .transpose()?,
+        type_id: change
+            .ticket_type
+            .as_deref()
+            .map(|t| map::type_id(catalog, t, "TicketType"))
+            .transpose()?,
+        ..Default::default()
+    };
+    if change.technician_contact_id.is_some() || change.technician_email.is_some() {
+        patch.assigned_resource_id = Some(
+            technician(
+                &mut conn,
+                change.technician_contact_id,
+                change.technician_email.as_deref(),
+            )
+            .await?,
+        );
+    }
+    if let Some(impact) = change.ticket_impact.as_deref() {
+        let impact = map::impact(impact, "TicketImpact")?;
+        patch.custom_fields = Some(
+            [(IMPACT_FIELD.to_owned(), Some(impact.to_owned()))]
+                .into_iter()
+                .collect(),
+        );
+    }
+    drop(conn);
+    service::update(&state.store, &caller.actor(), id, patch, None, state.now()).await?;
+    Ok(axum::Json(wire::ActionId { action_id: id.0 }).into_response())
+}
+
+/// The first party with this e-mail address (compared case-insensitively).
+fn by_email(email: &str) -> (parties::PartyFilter, parties::Page) {
+    let filter = parties::PartyFilter {
+        email: Some(email.to_owned()),
+        ..Default::default()
+    };
+    (
+        filter,
+        parties::Page {
+            after: None,
+            limit: 1,
+        },
+    )
+}
+
+async fn contact_by_email(
+    conn: &mut Conn,
+    email: &str,
+) -> Result<fixpoint_core::parties::Contact, Error> {
+    let (filter, first) = by_email(email);
+    let found = parties::contacts(conn, &filter, &first).await?;
+    found.into_iter().next().ok_or_else(|| {
+        Error::field(
+            "EndUserEmail",
+            format!("there is no end user with the e-mail address {email}; create the contact first or give EndUserID"),
+        )
+    })
+}
+
+/// The technician named by id or e-mail address.
+async fn technician(
+    conn: &mut Conn,
+    id: Option<i64>,
+    email: Option<&str>,
+) -> Result<Option<ResourceId>, Error> {
+    match (id, email) {
+        (Some(id), _) => Ok(Some(ResourceId(id))),
+        (None, Some(email)) => {
+            let (filter, first) = by_email(email);
+            let found = parties::resources(conn, &filter, &first).await?;
+            found.first().map(|r| Some(r.id)).ok_or_else(|| {
+                Error::field(
+                    "TechnicianEmail",
+                    format!("there is no technician with the e-mail address {email}"),
+                )
+            })
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Names of the companies, contacts and technicians tickets refer to, each looked up
+/// once per request.
+#[derive(Default)]
+struct Names {
+    companies: HashMap<CompanyId, Option<String>>,
+    contacts: HashMap<ContactId, Option<fixpoint_core::parties::Contact>>,
+    resources: HashMap<ResourceId, Option<fixpoint_core::parties::Resource>>,
+}
+
+fn instant_text(at: Option<Timestamp>) -> Option<String> {
+    at.map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+impl Names {
+    async fn ticket(
+        &mut self,
+        conn: &mut Conn,
+        vocabulary: &Vocabulary,
+        view: &TicketView,
+    ) -> Result<wire::Ticket, Error> {
+        let t = &view.ticket;
+        let catalog = vocabulary.catalog();
+        if let Entry::Vacant(slot) = self.companies.entry(t.company_id) {
+            slot.insert(parties::company(conn, t.company_id).await?.map(|c| c.name));
+        }
+        if let Some(id) = t.contact_id
+            && let Entry::Vacant(slot) = self.contacts.entry(id)
+        {
+            slot.insert(parties::contact(conn, id).await?);
+        }
+        if let Some(id) = t.assigned_resource_id
+            && let Entry::Vacant(slot) = self.resources.entry(id)
+        {
+            slot.insert(parties::resource(conn, id).await?);
+        }
+        let contact = t.contact_id.and_then(|id| self.contacts[&id].as_ref());
+        let technician = t
+            .assigned_resource_id
+            .and_then(|id| self.resources[&id].as_ref());
+        let impact = t
+            .custom_fields
+            .get(IMPACT_FIELD)
+            .and_then(|i| map::impact(i, IMPACT_FIELD).ok())
+            .unwrap_or("NoImpact");
+        Ok(wire::Ticket {
+            ticket_id: t.id.0,
+            ticket_title: t.title.clone(),
+            ticket_number: t.number.clone(),
+            ticket_source: match t.source {
+                Source::Email => "Email",
+                Source::Portal => "Portal",
+                Source::Phone => "Phone",
+                Source::Agent => "Agent",
+                Source::Api | Source::Other => "Api",
+            },
+            ticket_priority: map::priority_name(catalog, t.priority_id),
+            ticket_impact: impact,
+            ticket_type: map::type_name(catalog, t.type_id),
+            ticket_status: map::status_name(&vocabulary.statuses, t.status_id),
+            end_user_id: t.contact_id.map(|c| c.0),
+            end_user_email: contact.and_then(|c| c.email.clone()),
+            end_user_first_name: contact.map(|c| c.first_name.clone()),
+            end_user_last_name: contact.map(|c| c.last_name.clone()),
+            end_user_phone: contact.and_then(|c| c.phone.clone()),
+            customer_id: t.company_id.0,
+            customer_name: self.companies[&t.company_id].clone(),
+            technician_contact_id: t.assigned_resource_id.map(|r| r.0),
+            technician_full_name: technician.map(|r| format!("{} {}", r.first_name, r.last_name)),
+            technician_email: technician.map(|r| r.email.clone()),
+            ticket_created_date: instant_text(Some(t.created_at)).unwrap_or_default(),
+            ticket_resolved_date: instant_text(t.resolved_at),
+            first_response_due_date: instant_text(t.response_due_at),
+            closed_ticket_due_date: instant_text(t.resolution_due_at),
+            technician_first_comment_date: instant_text(t.first_response_at),
+            contract_id: t.contract_id.map(|c| c.0),
+        })
+    }
+}

@@ -1,0 +1,365 @@
+//! Atera v3 contract tests: the real server, the Atera routes, SQLite (or PostgreSQL
+//! with FIXPOINT_TEST_POSTGRES_URL).
+
+use fixpoint_server::testing::{TestServer, spawn};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+struct Atera {
+    server: TestServer,
+    client: Client,
+}
+
+struct World {
+    company: i64,
+    contact: i64,
+    technician: i64,
+}
+
+impl Atera {
+    async fn start() -> Self {
+        Self {
+            server: spawn(fixpoint_dialects::routes()).await,
+            client: Client::new(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.server.base)
+        };
+        let mut request = self
+            .client
+            .request(method, url)
+            .header("X-API-KEY", &self.server.admin);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        if !text.is_empty() {
+            assert_eq!(content_type.as_deref(), Some("application/json"), "{text}");
+        }
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn native(&self, method: Method, path: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.server.base))
+            .bearer_auth(&self.server.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    async fn world(&self) -> World {
+        let company = self
+            .native(
+                Method::POST,
+                "/companies",
+                json!({"name": "Acme Corporation"}),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let contact = self
+            .native(
+                Method::POST,
+                "/contacts",
+                json!({"company_id": company, "first_name": "John", "last_name": "Smith", "email": "john@acme.example", "phone": "+1 555 0100"}),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let technician = self
+            .native(
+                Method::POST,
+                "/resources",
+                json!({"first_name": "Jane", "last_name": "Tech", "email": "jane@msp.example"}),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        World {
+            company,
+            contact,
+            technician,
+        }
+    }
+
+    async fn create(&self, body: Value) -> i64 {
+        let (status, created) = self.call(Method::POST, "/api/v3/tickets", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["ActionID"].as_i64().unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tickets_are_created_and_read_in_ateras_words() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    let id = atera
+        .create(json!({
+            "TicketTitle": "Printer offline",
+            "Description": "The printer on floor 2 is offline.",
+            "EndUserID": w.contact,
+            "TicketPriority": "High",
+            "TicketType": "Incident",
+            "TicketImpact": "Minor"
+        }))
+        .await;
+    let (status, t) = atera
+        .call(Method::GET, &format!("/api/v3/tickets/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t["TicketID"], id);
+    assert_eq!(t["TicketTitle"], "Printer offline");
+    assert_eq!(t["TicketStatus"], "Open");
+    assert_eq!(t["TicketPriority"], "High");
+    assert_eq!(t["TicketType"], "Incident");
+    assert_eq!(t["TicketImpact"], "Minor");
+    assert_eq!(t["TicketSource"], "Api");
+    assert_eq!(
+        t["CustomerID"], w.company,
+        "the company comes from the end user"
+    );
+    assert_eq!(t["CustomerName"], "Acme Corporation");
+    assert_eq!(t["EndUserEmail"], "john@acme.example");
+    assert_eq!(t["EndUserFirstName"], "John");
+    assert!(t["TicketNumber"].as_str().unwrap().starts_with('T'));
+    assert!(t["TicketCreatedDate"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        t["FirstResponseDueDate"].is_string(),
+        "the SLA applies: {t}"
+    );
+
+    // The contact found by e-mail address; the defaults for what is left out.
+    let by_email = atera
+        .create(json!({"TicketTitle": "VPN", "Description": "Drops hourly.", "EndUserEmail": "JOHN@acme.example"}))
+        .await;
+    let (_, t) = atera
+        .call(Method::GET, &format!("/api/v3/tickets/{by_email}"), None)
+        .await;
+    assert_eq!(t["EndUserID"], w.contact);
+    assert_eq!(t["TicketPriority"], "Medium");
+    assert_eq!(t["TicketType"], "Request");
+    assert_eq!(t["TicketImpact"], "NoImpact");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_json_with_the_failing_field() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            "/api/v3/tickets",
+            Some(json!({"Description": "x", "CustomerID": w.company})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "TicketTitle");
+    assert!(e["message"].as_str().unwrap().contains("required"));
+
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            "/api/v3/tickets",
+            Some(json!({"TicketTitle": "x", "Description": "x", "CustomerID": w.company, "TicketPriority": "Urgent"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "TicketPriority");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("Critical, High, Medium, Low")
+    );
+
+    // A rule from the core, named in Atera's field names.
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            "/api/v3/tickets",
+            Some(json!({"TicketTitle": "x", "Description": "x", "CustomerID": 999999})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["field"], "CustomerID");
+
+    let (status, e) = atera
+        .call(Method::GET, "/api/v3/tickets/424242", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(e["message"].is_string());
+
+    let response = atera
+        .client
+        .post(format!("{}/api/v3/tickets", atera.server.base))
+        .header("X-API-KEY", &atera.server.admin)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let response = atera
+        .client
+        .get(format!("{}/api/v3/tickets", atera.server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["message"].is_string());
+
+    let response = atera
+        .client
+        .get(format!("{}/api/v3/tickets", atera.server.base))
+        .bearer_auth(&atera.server.readonly)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "Bearer works as well");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_page_with_absolute_links_and_filter_case_insensitively() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    let other = atera
+        .native(Method::POST, "/companies", json!({"name": "Globex"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        mine.push(
+            atera
+                .create(json!({"TicketTitle": format!("Acme {i}"), "Description": "x", "CustomerID": w.company}))
+                .await,
+        );
+    }
+    atera
+        .create(json!({"TicketTitle": "Globex", "Description": "x", "CustomerID": other}))
+        .await;
+
+    let (status, first) = atera
+        .call(
+            Method::GET,
+            &format!("/api/v3/tickets?ItemsInPage=2&CustomerID={}", w.company),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first["totalItemCount"], 5);
+    assert_eq!(first["totalPages"], 3);
+    assert_eq!(first["page"], 1);
+    assert_eq!(first["itemsInPage"], 2);
+    assert_eq!(first["prevLink"], "");
+    let mut seen: Vec<i64> = Vec::new();
+    let mut page = first;
+    loop {
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["TicketID"].as_i64().unwrap()),
+        );
+        let next = page["nextLink"].as_str().unwrap().to_owned();
+        if next.is_empty() {
+            break;
+        }
+        assert!(next.starts_with(&atera.server.base), "{next}");
+        page = atera.call(Method::GET, &next, None).await.1;
+    }
+    mine.sort();
+    mine.reverse();
+    assert_eq!(seen, mine, "newest first, every ticket once");
+
+    let (_, pending) = atera
+        .call(Method::GET, "/api/v3/tickets?ticketStatus=Pending", None)
+        .await;
+    assert_eq!(pending["totalItemCount"], 0);
+    let (status, e) = atera
+        .call(Method::GET, "/api/v3/tickets?itemsInPage=51", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "itemsInPage");
+    let (status, e) = atera
+        .call(Method::GET, "/api/v3/tickets?ticketStatus=Waiting", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("Open, Pending, Resolved, Closed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn updates_follow_the_core_workflow_settings() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    let id = atera
+        .create(json!({"TicketTitle": "Server disk", "Description": "Nearly full.", "CustomerID": w.company}))
+        .await;
+    let path = format!("/api/v3/tickets/{id}");
+
+    // Fixpoint assigns resource and role together unless the tenant has no roles.
+    let (status, e) = atera
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"TechnicianContactID": w.technician})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "TechnicianContactID");
+    atera
+        .native(
+            Method::PUT,
+            "/workflow/settings",
+            json!({"close_requires_resolved": true, "resource_without_role": true}),
+        )
+        .await;
+    let (status, body) = atera
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"TechnicianEmail": "jane@msp.example", "TicketStatus": "Pending", "TicketPriority": "Critical"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"ActionID": id}));
+    let (_, t) = atera.call(Method::GET, &path, None).await;
+    assert_eq!(t["TicketStatus"], "Pending");
+    assert_eq!(t["TicketPriority"], "Critical");
+    assert_eq!(t["TechnicianFullName"], "Jane Tech");
+
+    // Atera's rule, as the core's setting: not straight to Closed.
+    let (status, e) = atera
+        .call(Method::PUT, &path, Some(json!({"TicketStatus": "Closed"})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["field"], "TicketStatus");
+}
