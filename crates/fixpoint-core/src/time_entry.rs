@@ -194,6 +194,40 @@ pub struct BillableSummary {
     pub non_billable_hours: f64,
 }
 
+/// Minutes of work inside and outside the SLA calendar's business hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaSplit {
+    pub on_sla_minutes: i64,
+    pub off_sla_minutes: i64,
+}
+
+impl SlaSplit {
+    /// Splits entries by the calendar. An entry with a start (and an end, or its
+    /// minutes after the start) is split by the business time inside it; one logged as
+    /// bare minutes has no time of day and counts as on-SLA.
+    pub fn of<'a>(
+        entries: impl IntoIterator<Item = &'a TimeEntry>,
+        calendar: Option<&crate::calendar::Calendar>,
+    ) -> Self {
+        let mut split = Self::default();
+        for e in entries {
+            let on = match (calendar, e.started_at) {
+                (Some(calendar), Some(start)) => {
+                    let end = e
+                        .ended_at
+                        .unwrap_or(start + jiff::SignedDuration::from_mins(e.minutes));
+                    (calendar.between(start, end).as_secs() / 60).min(e.minutes)
+                }
+                _ => e.minutes,
+            };
+            split.on_sla_minutes += on;
+            split.off_sla_minutes += e.minutes - on;
+        }
+        split
+    }
+}
+
 impl BillableSummary {
     pub fn of(entries: &[TimeEntry]) -> Self {
         let (billable, non): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.billable);
@@ -226,6 +260,44 @@ mod tests {
             billable: true,
             notes: None,
         }
+    }
+
+    #[test]
+    fn work_splits_at_the_edges_of_business_hours() {
+        let calendar =
+            crate::calendar::Calendar::weekdays("Europe/London", "09:00", "17:00", Vec::new())
+                .unwrap();
+        let logged = |start: Option<&str>, end: Option<&str>, minutes: i64| TimeEntry {
+            id: Default::default(),
+            ticket_id: Default::default(),
+            resource_id: ResourceId(1),
+            started_at: start.map(|s| s.parse().unwrap()),
+            ended_at: end.map(|s| s.parse().unwrap()),
+            minutes,
+            billable: true,
+            notes: None,
+            created_at: "2026-11-24T00:00:00Z".parse().unwrap(),
+        };
+        let entries = [
+            // Tuesday 16:00–18:30 London (UTC in winter): 60 on, 90 off.
+            logged(
+                Some("2026-11-24T16:00:00Z"),
+                Some("2026-11-24T18:30:00Z"),
+                150,
+            ),
+            // Saturday, 45 minutes from the start: all off.
+            logged(Some("2026-11-28T10:00:00Z"), None, 45),
+            // Bare minutes: no time of day, counted on-SLA.
+            logged(None, None, 30),
+        ];
+        assert_eq!(
+            SlaSplit::of(&entries, Some(&calendar)),
+            SlaSplit {
+                on_sla_minutes: 90,
+                off_sla_minutes: 135
+            }
+        );
+        assert_eq!(SlaSplit::of(&entries, None).off_sla_minutes, 0);
     }
 
     fn tech() -> Resource {

@@ -363,3 +363,114 @@ async fn updates_follow_the_core_workflow_settings() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
     assert_eq!(e["errors"][0]["field"], "TicketStatus");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn comments_in_both_shapes_and_work_hours_by_sla() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    let id = atera
+        .create(json!({"TicketTitle": "Backup failed", "Description": "Overnight job.", "EndUserID": w.contact}))
+        .await;
+    let comments = format!("/api/v3/tickets/{id}/comments");
+    for body in [
+        json!({"CommentText": "Looking into it.", "TechnicianCommentDetails": {"TechnicianId": w.technician, "IsInternal": true}}),
+        json!({"CommentText": "Still failing here.", "EnduserCommentDetails": {"EnduserId": w.contact}}),
+        json!({"Comment": "Rerun scheduled tonight.", "IsInternal": false}),
+    ] {
+        let (status, body) = atera.call(Method::POST, &comments, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, e) = atera
+        .call(Method::POST, &comments, Some(json!({"IsInternal": true})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "CommentText");
+
+    let (_, page) = atera
+        .call(Method::GET, &format!("{comments}?itemsInPage=2"), None)
+        .await;
+    assert_eq!(page["totalItemCount"], 3);
+    assert_eq!(page["totalPages"], 2);
+    let first = &page["items"][0];
+    assert_eq!(first["Comment"], "Looking into it.");
+    assert_eq!(first["IsInternal"], true);
+    assert_eq!(first["CreatorName"], "Jane Tech");
+    assert_eq!(page["items"][1]["CreatorName"], "John Smith");
+    assert_eq!(page["items"][1]["IsInternal"], false);
+    let (_, rest) = atera
+        .call(Method::GET, page["nextLink"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(rest["items"][0]["Comment"], "Rerun scheduled tonight.");
+
+    // Time logged the way Node clients do it, and read back as Atera's durations.
+    let work = format!("/api/v3/tickets/{id}/workhours");
+    let (status, body) = atera
+        .call(
+            Method::POST,
+            &work,
+            Some(json!({"TechnicianContactID": w.technician, "Date": "2026-11-24", "StartTime": "16:00", "EndTime": "18:30", "Description": "Restored the job", "IsBillable": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = atera
+        .call(
+            Method::POST,
+            &work,
+            Some(json!({"TechnicianContactID": w.technician, "StartTime": "2026-11-25T10:00:00Z", "EndTime": "2026-11-25T10:30:00Z", "IsBillable": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            &work,
+            Some(json!({"TechnicianContactID": w.technician, "StartTime": "soon"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "StartTime");
+
+    let (_, hours) = atera.call(Method::GET, &work, None).await;
+    assert_eq!(hours["TicketID"], id);
+    assert_eq!(hours["Billable"]["TotalDurationHours"], 2.5);
+    assert_eq!(hours["NonBillable"]["TotalDurationHours"], 0.5);
+    let on = hours["Billable"]["OnSLADurationHours"].as_f64().unwrap();
+    let off = hours["Billable"]["OffSLADurationHours"].as_f64().unwrap();
+    assert!(
+        (on + off - 2.5).abs() < 0.011 && off > 0.0,
+        "18:30 is after hours: {hours}"
+    );
+
+    let (_, billable) = atera
+        .call(
+            Method::GET,
+            &format!("/api/v3/tickets/{id}/billableduration"),
+            None,
+        )
+        .await;
+    assert_eq!(billable["TicketId"], id);
+    assert_eq!(billable["TotalDurationHours"], 2.5);
+    let (_, non) = atera
+        .call(
+            Method::GET,
+            &format!("/api/v3/tickets/{id}/nonbillableduration"),
+            None,
+        )
+        .await;
+    assert_eq!(non["TotalDurationHours"], 0.5);
+
+    let (_, records) = atera
+        .call(
+            Method::GET,
+            &format!("/api/v3/tickets/{id}/workhoursrecords"),
+            None,
+        )
+        .await;
+    assert_eq!(records["totalItemCount"], 2);
+    let record = &records["items"][0];
+    assert_eq!(record["Billiable"], true);
+    assert_eq!(record["TechnicianFullName"], "Jane Tech");
+    assert_eq!(record["StartWorkHour"], "2026-11-24T16:00:00Z");
+    assert_eq!(record["EndWorkHour"], "2026-11-24T18:30:00Z");
+    assert_eq!(record["Description"], "Restored the job");
+}

@@ -40,6 +40,20 @@ pub fn routes() -> Router<AppState> {
             "/api/v3/tickets/{id}",
             get(get_one).put(update).post(update),
         )
+        .route(
+            "/api/v3/tickets/{id}/comments",
+            get(comments).post(add_comment),
+        )
+        .route(
+            "/api/v3/tickets/{id}/workhours",
+            get(work_hours).post(log_work),
+        )
+        .route("/api/v3/tickets/{id}/workhoursrecords", get(work_records))
+        .route("/api/v3/tickets/{id}/billableduration", get(billable))
+        .route(
+            "/api/v3/tickets/{id}/nonbillableduration",
+            get(non_billable),
+        )
 }
 
 type Params = Query<Vec<(String, String)>>;
@@ -117,18 +131,7 @@ async fn list(
     Query(params): Params,
 ) -> Result<Response, Error> {
     caller(&headers, &state).await?;
-    let page = number(&params, "page")?.unwrap_or(1);
-    if page < 1 {
-        return Err(Error::field("page", "page counts from 1"));
-    }
-    let per_page = number(&params, "itemsInPage")?.unwrap_or(ITEMS_IN_PAGE_DEFAULT as i64);
-    if !(1..=TICKETS_IN_PAGE_MAX as i64).contains(&per_page) {
-        return Err(Error::field(
-            "itemsInPage",
-            format!("itemsInPage is 1 to {TICKETS_IN_PAGE_MAX}"),
-        ));
-    }
-    let (page, per_page) = (page as u64, per_page as u64);
+    let (page, per_page) = paging(&params, TICKETS_IN_PAGE_MAX)?;
     let mut conn = state.store.read().await?;
     let vocabulary = Vocabulary::load(&state, &mut conn).await?;
     let mut all = Vec::new();
@@ -179,7 +182,44 @@ async fn list(
     for view in &found.items {
         items.push(names.ticket(&mut conn, &vocabulary, view).await?);
     }
-    let total_pages = (found.total as u64).div_ceil(per_page);
+    Ok(axum::Json(envelope(
+        items,
+        found.total,
+        (page, per_page),
+        &headers,
+        "/api/v3/tickets",
+        &params,
+    ))
+    .into_response())
+}
+
+/// `page` (from 1) and `itemsInPage` (default 20, at most `max`).
+fn paging(params: &[(String, String)], max: u64) -> Result<(u64, u64), Error> {
+    let page = number(params, "page")?.unwrap_or(1);
+    if page < 1 {
+        return Err(Error::field("page", "page counts from 1"));
+    }
+    let per_page = number(params, "itemsInPage")?.unwrap_or(ITEMS_IN_PAGE_DEFAULT as i64);
+    if !(1..=max as i64).contains(&per_page) {
+        return Err(Error::field(
+            "itemsInPage",
+            format!("itemsInPage is 1 to {max}"),
+        ));
+    }
+    Ok((page as u64, per_page as u64))
+}
+
+/// Atera's envelope around one page, with absolute links to its neighbours that keep
+/// the client's other parameters.
+fn envelope<T>(
+    items: Vec<T>,
+    total: i64,
+    (page, per_page): (u64, u64),
+    headers: &HeaderMap,
+    path: &str,
+    params: &[(String, String)],
+) -> wire::Page<T> {
+    let total_pages = (total.max(0) as u64).div_ceil(per_page);
     let link = |to: u64| {
         if to < 1 || to > total_pages {
             return String::new();
@@ -193,18 +233,28 @@ async fn list(
         let query = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&query)
             .finish();
-        format!("{}/api/v3/tickets?{query}", base_url(&headers))
+        format!("{}{path}?{query}", base_url(headers))
     };
-    Ok(axum::Json(wire::Page {
+    wire::Page {
         items,
-        total_item_count: found.total,
+        total_item_count: total,
         page,
         items_in_page: per_page,
         total_pages,
         prev_link: link(page - 1),
         next_link: link(page + 1),
-    })
-    .into_response())
+    }
+}
+
+/// One page of an in-memory list (a ticket's comments or work records).
+fn page_of<T>(all: Vec<T>, (page, per_page): (u64, u64)) -> (Vec<T>, i64) {
+    let total = all.len() as i64;
+    let items = all
+        .into_iter()
+        .skip(((page - 1) * per_page) as usize)
+        .take(per_page as usize)
+        .collect();
+    (items, total)
 }
 
 /// The facade's own base URL, as the client reached it.
@@ -450,6 +500,17 @@ fn instant_text(at: Option<Timestamp>) -> Option<String> {
 }
 
 impl Names {
+    async fn resource(
+        &mut self,
+        conn: &mut Conn,
+        id: ResourceId,
+    ) -> Result<Option<&fixpoint_core::parties::Resource>, Error> {
+        if let Entry::Vacant(slot) = self.resources.entry(id) {
+            slot.insert(parties::resource(conn, id).await?);
+        }
+        Ok(self.resources[&id].as_ref())
+    }
+
     async fn ticket(
         &mut self,
         conn: &mut Conn,
@@ -513,4 +574,243 @@ impl Names {
             contract_id: t.contract_id.map(|c| c.0),
         })
     }
+}
+
+const COMMENTS_IN_PAGE_MAX: u64 = 50;
+
+async fn comments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let id = ticket_id(&id)?;
+    let paging = paging(&params, COMMENTS_IN_PAGE_MAX)?;
+    let notes = service::notes(&state.store, id).await?;
+    let (notes, total) = page_of(notes, paging);
+    let items: Vec<wire::Comment> = notes.into_iter().map(wire::Comment::from).collect();
+    let path = format!("/api/v3/tickets/{}/comments", id.0);
+    Ok(axum::Json(envelope(items, total, paging, &headers, &path, &params)).into_response())
+}
+
+async fn add_comment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller(&headers, &state).await?;
+    caller.require_write()?;
+    let id = ticket_id(&id)?;
+    let comment: wire::NewComment = body(&bytes)?;
+    let text = comment
+        .text()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| Error::field("CommentText", "CommentText is required"))?;
+    let mut conn = state.store.read().await?;
+    let (author, internal) = match (&comment.technician, &comment.end_user) {
+        (Some(t), _) => {
+            let name = match t.technician_id {
+                Some(r) => parties::resource(&mut conn, ResourceId(r))
+                    .await?
+                    .map(|r| format!("{} {}", r.first_name, r.last_name))
+                    .ok_or_else(|| {
+                        Error::field(
+                            "TechnicianCommentDetails.TechnicianId",
+                            format!("there is no technician {r}"),
+                        )
+                    })?,
+                None => caller.actor(),
+            };
+            (name, t.is_internal.unwrap_or(false))
+        }
+        (None, Some(u)) => {
+            let contact = parties::contact(&mut conn, ContactId(u.enduser_id))
+                .await?
+                .ok_or_else(|| {
+                    Error::field(
+                        "EnduserCommentDetails.EnduserId",
+                        format!("there is no end user {}", u.enduser_id),
+                    )
+                })?;
+            (
+                format!("{} {}", contact.first_name, contact.last_name),
+                false,
+            )
+        }
+        (None, None) => (caller.actor(), comment.is_internal.unwrap_or(false)),
+    };
+    drop(conn);
+    let note = fixpoint_core::time_entry::NewNote {
+        title: None,
+        body: text.to_owned(),
+        visibility: if internal {
+            fixpoint_core::time_entry::Visibility::Internal
+        } else {
+            fixpoint_core::time_entry::Visibility::External
+        },
+        kind: Default::default(),
+    };
+    let at = comment.timestamp.unwrap_or_else(|| state.now());
+    let added = service::add_note(&state.store, &author, id, note, at).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(wire::ActionId {
+            action_id: added.id.0,
+        }),
+    )
+        .into_response())
+}
+
+fn hours(minutes: i64) -> f64 {
+    (minutes as f64 / 60.0 * 100.0).round() / 100.0
+}
+
+fn duration(ticket: TicketId, split: fixpoint_core::time_entry::SlaSplit) -> wire::Duration {
+    let total = split.on_sla_minutes + split.off_sla_minutes;
+    wire::Duration {
+        ticket_id: Some(ticket.0),
+        on_site_duration_hours: 0.0,
+        off_site_duration_hours: hours(total),
+        on_sla_duration_hours: hours(split.on_sla_minutes),
+        off_sla_duration_hours: hours(split.off_sla_minutes),
+        total_duration_hours: hours(total),
+    }
+}
+
+async fn work_hours(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let id = ticket_id(&id)?;
+    let work = service::work_hours(&state.store, id).await?;
+    let without_id = |split| wire::Duration {
+        ticket_id: None,
+        ..duration(id, split)
+    };
+    Ok(axum::Json(wire::WorkHours {
+        ticket_id: id.0,
+        billable: without_id(work.billable),
+        non_billable: without_id(work.non_billable),
+    })
+    .into_response())
+}
+
+async fn billable(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let id = ticket_id(&id)?;
+    let work = service::work_hours(&state.store, id).await?;
+    Ok(axum::Json(duration(id, work.billable)).into_response())
+}
+
+async fn non_billable(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let id = ticket_id(&id)?;
+    let work = service::work_hours(&state.store, id).await?;
+    Ok(axum::Json(duration(id, work.non_billable)).into_response())
+}
+
+const RECORDS_IN_PAGE_MAX: u64 = 50;
+
+async fn work_records(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let id = ticket_id(&id)?;
+    let paging = paging(&params, RECORDS_IN_PAGE_MAX)?;
+    let work = service::work_hours(&state.store, id).await?;
+    let (entries, total) = page_of(work.entries, paging);
+    let mut conn = state.store.read().await?;
+    let mut names = Names::default();
+    let mut items = Vec::with_capacity(entries.len());
+    for e in entries {
+        let technician = names.resource(&mut conn, e.resource_id).await?;
+        let start = e.started_at;
+        let end = e
+            .ended_at
+            .or(start.map(|s| s + jiff::SignedDuration::from_mins(e.minutes)));
+        items.push(wire::WorkRecord {
+            ticket_id: id.0,
+            work_hours_id: e.id.0,
+            start_work_hour: instant_text(start),
+            end_work_hour: instant_text(end),
+            technician_contact_id: e.resource_id.0,
+            billiable: e.billable,
+            on_customer_site: false,
+            description: e.notes.clone(),
+            technician_full_name: technician.map(|r| format!("{} {}", r.first_name, r.last_name)),
+            technician_email: technician.map(|r| r.email.clone()),
+            rate_id: None,
+            rate_amount: None,
+        });
+    }
+    let path = format!("/api/v3/tickets/{}/workhoursrecords", id.0);
+    Ok(axum::Json(envelope(items, total, paging, &headers, &path, &params)).into_response())
+}
+
+/// `POST /tickets/{id}/workhours`, as Node clients send it: a time entry.
+async fn log_work(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller(&headers, &state).await?;
+    caller.require_write()?;
+    let id = ticket_id(&id)?;
+    let work: wire::NewWork = body(&bytes)?;
+    let technician = work
+        .technician_contact_id
+        .ok_or_else(|| Error::field("TechnicianContactID", "TechnicianContactID is required"))?;
+    let at = |time: Option<&str>, field: &str| -> Result<Option<Timestamp>, Error> {
+        let Some(time) = time else { return Ok(None) };
+        if let Ok(t) = time.parse::<Timestamp>() {
+            return Ok(Some(t));
+        }
+        let date = work.date.as_deref().unwrap_or_default();
+        let date = date.get(..10).unwrap_or(date);
+        format!("{date}T{time}")
+            .parse::<jiff::civil::DateTime>()
+            .ok()
+            .and_then(|local| jiff::tz::TimeZone::UTC.to_timestamp(local).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Error::field(
+                    field,
+                    format!(
+                        "'{time}' is not a time such as 09:30 (with Date 2026-11-24) or an instant"
+                    ),
+                )
+            })
+    };
+    let entry = fixpoint_core::time_entry::NewTimeEntry {
+        resource_id: ResourceId(technician),
+        started_at: at(work.start_time.as_deref(), "StartTime")?,
+        ended_at: at(work.end_time.as_deref(), "EndTime")?,
+        minutes: None,
+        billable: work.is_billable.unwrap_or(true),
+        notes: work.description,
+    };
+    let logged = service::log_time(&state.store, &caller.actor(), id, entry, state.now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(wire::ActionId {
+            action_id: logged.id.0,
+        }),
+    )
+        .into_response())
 }

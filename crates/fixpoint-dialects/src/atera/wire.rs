@@ -90,6 +90,137 @@ pub struct TicketUpdate {
     pub technician_email: Option<String>,
 }
 
+/// A comment (a note) as Atera lists it. Fixpoint keeps the author's name, not
+/// whether they were an end user or a technician, so the id fields stay empty.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Comment {
+    pub date: String,
+    pub comment: String,
+    #[serde(rename = "EndUserID")]
+    pub end_user_id: Option<i64>,
+    #[serde(rename = "TechnicianContactID")]
+    pub technician_contact_id: Option<i64>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub is_internal: bool,
+    pub creator_name: String,
+}
+
+impl From<fixpoint_core::time_entry::Note> for Comment {
+    fn from(n: fixpoint_core::time_entry::Note) -> Self {
+        Self {
+            date: n.created_at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            comment: n.body,
+            end_user_id: None,
+            technician_contact_id: None,
+            email: None,
+            first_name: None,
+            last_name: None,
+            is_internal: n.visibility == fixpoint_core::time_entry::Visibility::Internal,
+            creator_name: n.author,
+        }
+    }
+}
+
+/// `POST /tickets/{id}/comments` in either shape clients send: Atera's documented
+/// `{CommentText, CommentTimestampUTC?, TechnicianCommentDetails | EnduserCommentDetails}`
+/// or the short `{Comment, IsInternal}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewComment {
+    pub comment_text: Option<String>,
+    pub comment: Option<String>,
+    #[serde(rename = "CommentTimestampUTC")]
+    pub timestamp: Option<jiff::Timestamp>,
+    #[serde(rename = "TechnicianCommentDetails")]
+    pub technician: Option<TechnicianComment>,
+    #[serde(rename = "EnduserCommentDetails")]
+    pub end_user: Option<EndUserComment>,
+    pub is_internal: Option<bool>,
+}
+
+impl NewComment {
+    pub fn text(&self) -> Option<&str> {
+        self.comment_text.as_deref().or(self.comment.as_deref())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TechnicianComment {
+    pub technician_id: Option<i64>,
+    pub is_internal: Option<bool>,
+    pub technician_email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EndUserComment {
+    #[serde(rename = "EnduserId")]
+    pub enduser_id: i64,
+}
+
+/// Hours of work, Atera's duration object (`TicketId` only on the single-duration
+/// endpoints).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Duration {
+    #[serde(rename = "TicketId", skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<i64>,
+    pub on_site_duration_hours: f64,
+    pub off_site_duration_hours: f64,
+    #[serde(rename = "OnSLADurationHours")]
+    pub on_sla_duration_hours: f64,
+    #[serde(rename = "OffSLADurationHours")]
+    pub off_sla_duration_hours: f64,
+    pub total_duration_hours: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WorkHours {
+    #[serde(rename = "TicketID")]
+    pub ticket_id: i64,
+    pub billable: Duration,
+    pub non_billable: Duration,
+}
+
+/// One time entry as `workhoursrecords` lists it (`Billiable` is Atera's spelling).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WorkRecord {
+    #[serde(rename = "TicketID")]
+    pub ticket_id: i64,
+    #[serde(rename = "WorkHoursID")]
+    pub work_hours_id: i64,
+    pub start_work_hour: Option<String>,
+    pub end_work_hour: Option<String>,
+    #[serde(rename = "TechnicianContactID")]
+    pub technician_contact_id: i64,
+    pub billiable: bool,
+    pub on_customer_site: bool,
+    pub description: Option<String>,
+    pub technician_full_name: Option<String>,
+    pub technician_email: Option<String>,
+    #[serde(rename = "RateID")]
+    pub rate_id: Option<i64>,
+    pub rate_amount: Option<f64>,
+}
+
+/// `POST /tickets/{id}/workhours`, as Node clients send it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewWork {
+    #[serde(rename = "TechnicianContactID")]
+    pub technician_contact_id: Option<i64>,
+    pub date: Option<String>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub description: Option<String>,
+    pub is_billable: Option<bool>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ActionId {
     #[serde(rename = "ActionID")]

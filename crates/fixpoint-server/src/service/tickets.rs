@@ -10,7 +10,7 @@ use fixpoint_core::rules::{self, Refs};
 use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, NewTicket, Ticket, TicketPatch};
 use fixpoint_core::time_entry::{
-    BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry, Visibility,
+    BillableSummary, NewNote, NewTimeEntry, Note, SlaSplit, TimeEntry, Visibility,
 };
 use fixpoint_core::{DomainError, ErrorCode, Warning};
 use fixpoint_store::auth::{self as keys, StoredResponse};
@@ -498,6 +498,28 @@ pub async fn time_entries(store: &Store, id: TicketId) -> ServiceResult<Vec<Time
     let mut conn = store.read().await?;
     existing(&mut conn, id).await?;
     Ok(work::time_entries(&mut conn, id).await?)
+}
+
+/// A ticket's time entries, with the billable and non-billable work each split by
+/// the business hours of the ticket's SLA calendar.
+pub struct WorkHours {
+    pub entries: Vec<TimeEntry>,
+    pub billable: SlaSplit,
+    pub non_billable: SlaSplit,
+}
+
+pub async fn work_hours(store: &Store, id: TicketId) -> ServiceResult<WorkHours> {
+    let mut conn = store.read().await?;
+    let ticket = existing(&mut conn, id).await?;
+    let entries = work::time_entries(&mut conn, id).await?;
+    let setup = SlaSetup::load(store, &mut conn).await?;
+    let calendar = setup.context(ticket.sla_policy_id).map(|c| c.calendar);
+    let (billable, non_billable): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.billable);
+    Ok(WorkHours {
+        billable: SlaSplit::of(billable, calendar),
+        non_billable: SlaSplit::of(non_billable, calendar),
+        entries,
+    })
 }
 
 pub async fn billable(store: &Store, id: TicketId) -> ServiceResult<BillableSummary> {
