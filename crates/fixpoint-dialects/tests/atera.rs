@@ -474,3 +474,90 @@ async fn comments_in_both_shapes_and_work_hours_by_sla() {
     assert_eq!(record["EndWorkHour"], "2026-11-24T18:30:00Z");
     assert_eq!(record["Description"], "Restored the job");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn customers_and_contacts_are_listed_found_and_created() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    let (status, created) = atera
+        .call(
+            Method::POST,
+            "/api/v3/customers",
+            Some(json!({"CustomerName": "Initech", "Domain": "initech.example", "Phone": "+1 555 0199"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let initech = created["ActionID"].as_i64().unwrap();
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            "/api/v3/customers",
+            Some(json!({"Domain": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "CustomerName");
+
+    let (_, customers) = atera
+        .call(Method::GET, "/api/v3/customers?ItemsInPage=1", None)
+        .await;
+    assert_eq!(customers["totalItemCount"], 2);
+    assert_eq!(customers["totalPages"], 2);
+    assert_eq!(customers["items"][0]["CustomerName"], "Acme Corporation");
+    let (_, one) = atera
+        .call(Method::GET, &format!("/api/v3/customers/{initech}"), None)
+        .await;
+    assert_eq!(one["CustomerID"], initech);
+    assert_eq!(one["Domain"], "initech.example");
+    let (status, _) = atera
+        .call(Method::GET, "/api/v3/customers/999999", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, created) = atera
+        .call(
+            Method::POST,
+            "/api/v3/contacts",
+            Some(json!({"CustomerID": initech, "Firstname": "Peter", "Lastname": "Gibbons", "Email": "peter@initech.example", "Phone": "(555) 0142"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let peter = created["ActionID"].as_i64().unwrap();
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            "/api/v3/contacts",
+            Some(json!({"CustomerID": initech, "Lastname": "Nobody"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["field"], "Firstname");
+
+    let (_, by_email) = atera
+        .call(
+            Method::GET,
+            "/api/v3/contacts?searchOptions.email=PETER@initech.example",
+            None,
+        )
+        .await;
+    assert_eq!(by_email["totalItemCount"], 1);
+    assert_eq!(by_email["items"][0]["EndUserID"], peter);
+    assert_eq!(by_email["items"][0]["CustomerName"], "Initech");
+    let (_, by_phone) = atera
+        .call(
+            Method::GET,
+            "/api/v3/contacts?searchOptions.phone=5550142",
+            None,
+        )
+        .await;
+    assert_eq!(by_phone["items"][0]["Firstname"], "Peter");
+    let (_, one) = atera
+        .call(
+            Method::GET,
+            &format!("/api/v3/contacts/{}", w.contact),
+            None,
+        )
+        .await;
+    assert_eq!(one["Email"], "john@acme.example");
+    assert_eq!(one["CustomerID"], w.company);
+}

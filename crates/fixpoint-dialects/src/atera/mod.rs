@@ -2,6 +2,7 @@
 //! names, status vocabulary, paged envelope and error body, over the service layer.
 
 mod map;
+mod parties;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use fixpoint_server::AppState;
 use fixpoint_server::auth::Caller;
 use fixpoint_server::service::tickets::{self as service, Created, TicketView};
 use fixpoint_store::dialects::{self, VendorStatus};
-use fixpoint_store::{Conn, parties};
+use fixpoint_store::{Conn, parties as party_rows};
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use wire::Error;
@@ -54,6 +55,16 @@ pub fn routes() -> Router<AppState> {
             "/api/v3/tickets/{id}/nonbillableduration",
             get(non_billable),
         )
+        .route(
+            "/api/v3/customers",
+            get(parties::customers).post(parties::create_customer),
+        )
+        .route("/api/v3/customers/{id}", get(parties::get_customer))
+        .route(
+            "/api/v3/contacts",
+            get(parties::contacts).post(parties::create_contact),
+        )
+        .route("/api/v3/contacts/{id}", get(parties::get_contact))
 }
 
 type Params = Query<Vec<(String, String)>>;
@@ -312,7 +323,7 @@ async fn create(
     let catalog = vocabulary.catalog();
     let contact = match (new.end_user_id, new.end_user_email.as_deref()) {
         (Some(id), _) => Some(
-            parties::contact(&mut conn, ContactId(id))
+            party_rows::contact(&mut conn, ContactId(id))
                 .await?
                 .ok_or_else(|| Error::field("EndUserID", format!("there is no end user {id}")))?,
         ),
@@ -436,14 +447,14 @@ async fn update(
 }
 
 /// The first party with this e-mail address (compared case-insensitively).
-fn by_email(email: &str) -> (parties::PartyFilter, parties::Page) {
-    let filter = parties::PartyFilter {
+fn by_email(email: &str) -> (party_rows::PartyFilter, party_rows::Page) {
+    let filter = party_rows::PartyFilter {
         email: Some(email.to_owned()),
         ..Default::default()
     };
     (
         filter,
-        parties::Page {
+        party_rows::Page {
             after: None,
             limit: 1,
         },
@@ -455,7 +466,7 @@ async fn contact_by_email(
     email: &str,
 ) -> Result<fixpoint_core::parties::Contact, Error> {
     let (filter, first) = by_email(email);
-    let found = parties::contacts(conn, &filter, &first).await?;
+    let found = party_rows::contacts(conn, &filter, &first).await?;
     found.into_iter().next().ok_or_else(|| {
         Error::field(
             "EndUserEmail",
@@ -474,7 +485,7 @@ async fn technician(
         (Some(id), _) => Ok(Some(ResourceId(id))),
         (None, Some(email)) => {
             let (filter, first) = by_email(email);
-            let found = parties::resources(conn, &filter, &first).await?;
+            let found = party_rows::resources(conn, &filter, &first).await?;
             found.first().map(|r| Some(r.id)).ok_or_else(|| {
                 Error::field(
                     "TechnicianEmail",
@@ -506,7 +517,7 @@ impl Names {
         id: ResourceId,
     ) -> Result<Option<&fixpoint_core::parties::Resource>, Error> {
         if let Entry::Vacant(slot) = self.resources.entry(id) {
-            slot.insert(parties::resource(conn, id).await?);
+            slot.insert(party_rows::resource(conn, id).await?);
         }
         Ok(self.resources[&id].as_ref())
     }
@@ -520,17 +531,21 @@ impl Names {
         let t = &view.ticket;
         let catalog = vocabulary.catalog();
         if let Entry::Vacant(slot) = self.companies.entry(t.company_id) {
-            slot.insert(parties::company(conn, t.company_id).await?.map(|c| c.name));
+            slot.insert(
+                party_rows::company(conn, t.company_id)
+                    .await?
+                    .map(|c| c.name),
+            );
         }
         if let Some(id) = t.contact_id
             && let Entry::Vacant(slot) = self.contacts.entry(id)
         {
-            slot.insert(parties::contact(conn, id).await?);
+            slot.insert(party_rows::contact(conn, id).await?);
         }
         if let Some(id) = t.assigned_resource_id
             && let Entry::Vacant(slot) = self.resources.entry(id)
         {
-            slot.insert(parties::resource(conn, id).await?);
+            slot.insert(party_rows::resource(conn, id).await?);
         }
         let contact = t.contact_id.and_then(|id| self.contacts[&id].as_ref());
         let technician = t
@@ -612,7 +627,7 @@ async fn add_comment(
     let (author, internal) = match (&comment.technician, &comment.end_user) {
         (Some(t), _) => {
             let name = match t.technician_id {
-                Some(r) => parties::resource(&mut conn, ResourceId(r))
+                Some(r) => party_rows::resource(&mut conn, ResourceId(r))
                     .await?
                     .map(|r| format!("{} {}", r.first_name, r.last_name))
                     .ok_or_else(|| {
@@ -626,7 +641,7 @@ async fn add_comment(
             (name, t.is_internal.unwrap_or(false))
         }
         (None, Some(u)) => {
-            let contact = parties::contact(&mut conn, ContactId(u.enduser_id))
+            let contact = party_rows::contact(&mut conn, ContactId(u.enduser_id))
                 .await?
                 .ok_or_else(|| {
                     Error::field(

@@ -221,6 +221,63 @@ pub struct NewWork {
     pub is_billable: Option<bool>,
 }
 
+/// A customer (Fixpoint's company).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Customer {
+    #[serde(rename = "CustomerID")]
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub created_on: Option<String>,
+    pub last_modified: Option<String>,
+    pub business_number: Option<String>,
+    pub domain: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewCustomer {
+    pub customer_name: Option<String>,
+    pub domain: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A contact (an end user at a customer).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Contact {
+    #[serde(rename = "EndUserID")]
+    pub end_user_id: i64,
+    #[serde(rename = "CustomerID")]
+    pub customer_id: i64,
+    pub customer_name: Option<String>,
+    pub firstname: String,
+    pub lastname: String,
+    pub job_title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub is_contact_person: bool,
+    pub in_ignore_mode: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewContact {
+    #[serde(rename = "CustomerID")]
+    pub customer_id: Option<i64>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ActionId {
     #[serde(rename = "ActionID")]
