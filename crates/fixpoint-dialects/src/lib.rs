@@ -7,7 +7,22 @@ pub mod atera;
 use axum::Router;
 use fixpoint_server::AppState;
 
+/// What an operator can tune in the dialects.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Requests per minute per API key on `/api/v3`, as Atera allows (700).
+    pub atera_requests_per_minute: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            atera_requests_per_minute: 700,
+        }
+    }
+}
+
 /// Every dialect's routes, for `fixpoint_server::router`.
-pub fn routes() -> Router<AppState> {
-    Router::new().merge(atera::routes())
+pub fn routes(settings: &Settings) -> Router<AppState> {
+    Router::new().merge(atera::routes(settings.atera_requests_per_minute))
 }

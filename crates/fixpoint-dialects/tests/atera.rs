@@ -19,7 +19,7 @@ struct World {
 impl Atera {
     async fn start() -> Self {
         Self {
-            server: spawn(fixpoint_dialects::routes()).await,
+            server: spawn(fixpoint_dialects::routes(&Default::default())).await,
             client: Client::new(),
         }
     }
@@ -560,4 +560,37 @@ async fn customers_and_contacts_are_listed_found_and_created() {
         .await;
     assert_eq!(one["Email"], "john@acme.example");
     assert_eq!(one["CustomerID"], w.company);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_over_its_limit_gets_429_with_retry_after() {
+    let server = spawn(fixpoint_dialects::routes(&fixpoint_dialects::Settings {
+        atera_requests_per_minute: 3,
+    }))
+    .await;
+    let client = Client::new();
+    let get = |key: &str| {
+        client
+            .get(format!("{}/api/v3/tickets", server.base))
+            .header("X-API-KEY", key)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(get(&server.admin).await.unwrap().status(), StatusCode::OK);
+    }
+    let refused = get(&server.admin).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("too many"));
+    assert_eq!(
+        get(&server.technician).await.unwrap().status(),
+        StatusCode::OK,
+        "another key has its own allowance"
+    );
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod errors;
 pub mod json;
+pub mod rate_limit;
 pub mod service;
 pub mod testing;
 

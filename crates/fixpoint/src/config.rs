@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/fixpoint.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 30;
+/// Atera's documented limit per API key.
+pub const DEFAULT_ATERA_REQUESTS_PER_MINUTE: u32 = 700;
 
 /// What can be set in the TOML file (all optional).
 #[derive(Debug, Default, Deserialize)]
@@ -17,6 +19,7 @@ pub struct FileSettings {
     pub listen: Option<String>,
     pub log_format: Option<LogFormat>,
     pub sweep_interval_secs: Option<u64>,
+    pub atera_requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
@@ -35,6 +38,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Seconds between escalation sweeps; 0 turns the sweep off on this server.
     pub sweep_interval_secs: u64,
+    /// Requests per minute per API key on the Atera dialect (`/api/v3`), then 429.
+    pub atera_requests_per_minute: u32,
 }
 
 /// What flags and environment gave (clap reads both; a flag wins over its variable).
@@ -52,7 +57,11 @@ pub struct Overrides {
     /// Seconds between escalation sweeps (default 30; 0 turns them off on this server).
     #[arg(long, global = true, env = "FIXPOINT_SWEEP_INTERVAL_SECS")]
     pub sweep_interval_secs: Option<u64>,
-    /// A TOML file with any of database_url, listen, log_format, sweep_interval_secs.
+    /// Requests per minute per API key on the Atera dialect (default 700, as Atera).
+    #[arg(long, global = true, env = "FIXPOINT_ATERA_REQUESTS_PER_MINUTE")]
+    pub atera_requests_per_minute: Option<u32>,
+    /// A TOML file with any of database_url, listen, log_format, sweep_interval_secs,
+    /// atera_requests_per_minute.
     #[arg(long, global = true, env = "FIXPOINT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -75,6 +84,10 @@ impl Overrides {
                 .sweep_interval_secs
                 .or(file.sweep_interval_secs)
                 .unwrap_or(DEFAULT_SWEEP_INTERVAL_SECS),
+            atera_requests_per_minute: self
+                .atera_requests_per_minute
+                .or(file.atera_requests_per_minute)
+                .unwrap_or(DEFAULT_ATERA_REQUESTS_PER_MINUTE),
         })
     }
 }

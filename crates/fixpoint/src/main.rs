@@ -204,7 +204,9 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let app = fixpoint_server::router(
         store.clone(),
         fixpoint_server::Clock::System,
-        fixpoint_dialects::routes(),
+        fixpoint_dialects::routes(&fixpoint_dialects::Settings {
+            atera_requests_per_minute: settings.atera_requests_per_minute,
+        }),
     );
     fixpoint_server::serve(listener, app, shutdown).await?;
     store.close().await;

@@ -7,6 +7,7 @@ pub mod wire;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -21,6 +22,7 @@ use fixpoint_core::query::{Column, Field, Node, Scalar, Test};
 use fixpoint_core::ticket::{self as core_ticket, Source, TicketPatch};
 use fixpoint_server::AppState;
 use fixpoint_server::auth::Caller;
+use fixpoint_server::rate_limit::RateLimit;
 use fixpoint_server::service::tickets::{self as service, Created, TicketView};
 use fixpoint_store::dialects::{self, VendorStatus};
 use fixpoint_store::{Conn, parties as party_rows};
@@ -34,7 +36,11 @@ const TICKETS_IN_PAGE_MAX: u64 = 50;
 /// Atera keeps the impact; Fixpoint has no such field, so it rides as a custom field.
 const IMPACT_FIELD: &str = "Impact";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(requests_per_minute: u32) -> Router<AppState> {
+    let limit = Arc::new(RateLimit::new(
+        requests_per_minute,
+        std::time::Duration::from_secs(60),
+    ));
     Router::new()
         .route("/api/v3/tickets", get(list).post(create))
         .route(
@@ -65,6 +71,36 @@ pub fn routes() -> Router<AppState> {
             get(parties::contacts).post(parties::create_contact),
         )
         .route("/api/v3/contacts/{id}", get(parties::get_contact))
+        .route_layer(axum::middleware::from_fn_with_state(limit, rate_limited))
+}
+
+/// Atera's per-key limit: over it, 429 with `Retry-After` and Atera's error body.
+async fn rate_limited(
+    State(limit): State<Arc<RateLimit>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    let key = headers
+        .get("x-api-key")
+        .or(headers.get(axum::http::header::AUTHORIZATION))
+        .and_then(|v| v.to_str().ok());
+    if let Some(key) = key
+        && let Err(retry_after) = limit.check(key, std::time::Instant::now())
+    {
+        let mut response = Error {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!("this API key made too many requests; retry in {retry_after} s"),
+            errors: Vec::new(),
+        }
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(retry_after),
+        );
+        return response;
+    }
+    next.run(request).await
 }
 
 type Params = Query<Vec<(String, String)>>;
