@@ -343,6 +343,21 @@ pub fn check_assignment(
     }
 }
 
+/// A ticket may be deleted unless it is a problem that incidents still point at:
+/// they would lose their link silently.
+pub fn check_delete(ticket: &Ticket, incident_count: i64) -> Result<(), DomainError> {
+    if incident_count > 0 {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::ProblemHasIncidents,
+            message: format!(
+                "ticket {} is the problem of {incident_count} incident(s); unlink them before deleting it",
+                ticket.number
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Seed 004: the primary resource is never also a secondary one, and a secondary
 /// resource is listed once.
 pub fn check_secondary_resources(

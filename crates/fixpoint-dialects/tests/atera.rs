@@ -594,3 +594,72 @@ async fn a_key_over_its_limit_gets_429_with_retry_after() {
         "another key has its own allowance"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tickets_are_deleted_and_feeds_follow_changes() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    let gone = atera
+        .create(json!({"TicketTitle": "Duplicate", "Description": "Opened twice.", "CustomerID": w.company}))
+        .await;
+    let kept = atera
+        .create(json!({"TicketTitle": "Monitor flickers", "Description": "Desk 4.", "CustomerID": w.company}))
+        .await;
+    atera
+        .call(
+            Method::POST,
+            &format!("/api/v3/tickets/{gone}/comments"),
+            Some(json!({"Comment": "Same as the other one.", "IsInternal": true})),
+        )
+        .await;
+    let (status, body) = atera
+        .call(Method::DELETE, &format!("/api/v3/tickets/{gone}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = atera
+        .call(Method::GET, &format!("/api/v3/tickets/{gone}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = atera
+        .call(Method::DELETE, &format!("/api/v3/tickets/{gone}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Resolve the other one (with a resolution, which Atera cannot send) and see it
+    // in the status feed; both feeds page like every list.
+    atera
+        .native(
+            Method::PATCH,
+            &format!("/tickets/{kept}"),
+            json!({"resolution": "Replaced the cable."}),
+        )
+        .await;
+    let (status, body) = atera
+        .call(
+            Method::PUT,
+            &format!("/api/v3/tickets/{kept}"),
+            Some(json!({"TicketStatus": "Resolved"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, feed) = atera
+        .call(Method::GET, "/api/v3/tickets/statusmodified", None)
+        .await;
+    assert_eq!(feed["totalItemCount"], 1);
+    assert_eq!(feed["items"][0]["TicketID"], kept);
+    assert_eq!(feed["items"][0]["TicketStatus"], "Resolved");
+    assert!(feed["items"][0]["TicketResolvedDate"].is_string());
+    let (_, recent) = atera
+        .call(
+            Method::GET,
+            "/api/v3/tickets/lastmodified?date=2000-01-01&itemsInPage=1",
+            None,
+        )
+        .await;
+    assert_eq!(recent["totalItemCount"], 1);
+    let (status, e) = atera
+        .call(Method::GET, "/api/v3/tickets/lastmodified", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errors"][0]["field"], "date");
+}

@@ -1102,3 +1102,62 @@ async fn catalogues_can_be_extended_by_admins() {
     .await
     .expect(201);
 }
+
+#[tokio::test]
+async fn admins_delete_tickets_but_not_a_problem_with_incidents() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let problem = app
+        .post(
+            "/tickets",
+            json!({"title": "Exchange outage", "company_id": w.company, "type_id": 3}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let incident = app
+        .post("/tickets", json!({"title": "No mail", "company_id": w.company, "type_id": 2, "problem_ticket_id": problem}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        &format!("/tickets/{incident}/notes"),
+        json!({"body": "Same as everyone.", "visibility": "internal"}),
+    )
+    .await
+    .expect(201);
+    let delete = |key: &str, id: i64| {
+        app.client
+            .delete(app.url(&format!("/tickets/{id}")))
+            .bearer_auth(key)
+            .send()
+    };
+    read(delete(&app.technician, incident).await.unwrap())
+        .await
+        .problem(403, "forbidden", None);
+    read(delete(&app.admin, problem).await.unwrap())
+        .await
+        .problem(422, "problem_has_incidents", None);
+    assert_eq!(
+        delete(&app.admin, incident).await.unwrap().status(),
+        reqwest::StatusCode::NO_CONTENT
+    );
+    app.get(&format!("/tickets/{incident}"))
+        .await
+        .problem(404, "not_found", None);
+    assert_eq!(
+        delete(&app.admin, problem).await.unwrap().status(),
+        reqwest::StatusCode::NO_CONTENT,
+        "with its incident gone the problem may go"
+    );
+    let found = app
+        .post("/tickets/search", json!({"q": "everyone"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        found["total"], 0,
+        "the search document went with the ticket"
+    );
+}

@@ -286,6 +286,43 @@ pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<Tick
     Ok(ids)
 }
 
+/// Deletes a ticket and everything recorded on it (notes, time, history,
+/// escalations, its search document), in the caller's transaction.
+pub async fn delete(conn: &mut Conn, id: TicketId) -> Result<bool> {
+    for table in [
+        "ticket_secondary_resources",
+        "notes",
+        "time_entries",
+        "ticket_history",
+        "escalations",
+    ] {
+        execute(
+            conn,
+            Query::delete()
+                .from_table(table)
+                .and_where(Expr::col("ticket_id").eq(id.0)),
+        )
+        .await?;
+    }
+    if backend(conn) == Backend::Sqlite {
+        execute(
+            conn,
+            Query::delete()
+                .from_table("ticket_search")
+                .and_where(Expr::col("rowid").eq(id.0)),
+        )
+        .await?;
+    }
+    let deleted = execute(
+        conn,
+        Query::delete()
+            .from_table("tickets")
+            .and_where(Expr::col("id").eq(id.0)),
+    )
+    .await?;
+    Ok(deleted > 0)
+}
+
 /// Outcome of a guarded update.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Updated {

@@ -45,8 +45,10 @@ pub fn routes(requests_per_minute: u32) -> Router<AppState> {
         .route("/api/v3/tickets", get(list).post(create))
         .route(
             "/api/v3/tickets/{id}",
-            get(get_one).put(update).post(update),
+            get(get_one).put(update).post(update).delete(delete),
         )
+        .route("/api/v3/tickets/statusmodified", get(status_modified))
+        .route("/api/v3/tickets/lastmodified", get(last_modified))
         .route(
             "/api/v3/tickets/{id}/comments",
             get(comments).post(add_comment),
@@ -178,7 +180,6 @@ async fn list(
     Query(params): Params,
 ) -> Result<Response, Error> {
     caller(&headers, &state).await?;
-    let (page, per_page) = paging(&params, TICKETS_IN_PAGE_MAX)?;
     let mut conn = state.store.read().await?;
     let vocabulary = Vocabulary::load(&state, &mut conn).await?;
     let mut all = Vec::new();
@@ -208,36 +209,121 @@ async fn list(
         all.push(created(Test::Lte, to));
     }
     drop(conn);
-    let filter = Node::And(all);
     let newest_first = Sort {
         key: SortKey::Id,
         descending: true,
     };
-    let offset = fixpoint_store::tickets::Cursor::Offset((page - 1) * per_page);
-    let found = service::list(
-        &state.store,
-        &filter,
-        newest_first,
-        per_page,
-        Some(offset),
-        state.now(),
-    )
-    .await?;
+    let page = TicketPage {
+        filter: Node::And(all),
+        sort: newest_first,
+        path: "/api/v3/tickets",
+    };
+    page.answer(&state, &headers, &params, vocabulary).await
+}
+
+/// Resolved and closed tickets, most recently changed first (Atera's
+/// `statusmodified` feed).
+async fn status_modified(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
     let mut conn = state.store.read().await?;
-    let mut names = Names::default();
-    let mut items = Vec::with_capacity(found.items.len());
-    for view in &found.items {
-        items.push(names.ticket(&mut conn, &vocabulary, view).await?);
+    let vocabulary = Vocabulary::load(&state, &mut conn).await?;
+    drop(conn);
+    let done = ["resolved", "closed"].map(|c| Scalar::Text(c.to_owned()));
+    let page = TicketPage {
+        filter: Node::Leaf(Field::StatusCategory, Test::In(done.to_vec())),
+        sort: recently_changed(),
+        path: "/api/v3/tickets/statusmodified",
+    };
+    page.answer(&state, &headers, &params, vocabulary).await
+}
+
+/// Tickets changed since `date`, most recently changed first.
+async fn last_modified(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?;
+    let since = instant(&params, "date")?
+        .ok_or_else(|| Error::field("date", "date is required, e.g. 2026-11-24"))?;
+    let mut conn = state.store.read().await?;
+    let vocabulary = Vocabulary::load(&state, &mut conn).await?;
+    drop(conn);
+    let page = TicketPage {
+        filter: Node::Leaf(
+            Field::Column(Column::UpdatedAt),
+            Test::Gte(Scalar::Instant(since)),
+        ),
+        sort: recently_changed(),
+        path: "/api/v3/tickets/lastmodified",
+    };
+    page.answer(&state, &headers, &params, vocabulary).await
+}
+
+fn recently_changed() -> Sort {
+    Sort {
+        key: SortKey::UpdatedAt,
+        descending: true,
     }
-    Ok(axum::Json(envelope(
-        items,
-        found.total,
-        (page, per_page),
-        &headers,
-        "/api/v3/tickets",
-        &params,
-    ))
-    .into_response())
+}
+
+/// One page of tickets in Atera's envelope.
+struct TicketPage {
+    filter: Node,
+    sort: Sort,
+    path: &'static str,
+}
+
+impl TicketPage {
+    async fn answer(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+        vocabulary: Vocabulary,
+    ) -> Result<Response, Error> {
+        let (page, per_page) = paging(params, TICKETS_IN_PAGE_MAX)?;
+        let offset = fixpoint_store::tickets::Cursor::Offset((page - 1) * per_page);
+        let found = service::list(
+            &state.store,
+            &self.filter,
+            self.sort,
+            per_page,
+            Some(offset),
+            state.now(),
+        )
+        .await?;
+        let mut conn = state.store.read().await?;
+        let mut names = Names::default();
+        let mut items = Vec::with_capacity(found.items.len());
+        for view in &found.items {
+            items.push(names.ticket(&mut conn, &vocabulary, view).await?);
+        }
+        Ok(axum::Json(envelope(
+            items,
+            found.total,
+            (page, per_page),
+            headers,
+            self.path,
+            params,
+        ))
+        .into_response())
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    caller(&headers, &state).await?.require_admin()?;
+    let id = ticket_id(&id)?;
+    service::delete(&state.store, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `page` (from 1) and `itemsInPage` (default 20, at most `max`).

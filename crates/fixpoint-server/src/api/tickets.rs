@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(search))
-        .routes(routes!(get, update))
+        .routes(routes!(get, update, delete))
         .routes(routes!(add_note, notes))
         .routes(routes!(log_time, time_entries))
         .routes(routes!(billable))
@@ -133,6 +133,24 @@ fn insert_etag(headers: &mut HeaderMap, version: i64) {
     if let Ok(tag) = HeaderValue::from_str(&format!("\"{version}\"")) {
         headers.insert(header::ETAG, tag);
     }
+}
+
+/// Delete a ticket with its notes, time and history (admins only). A problem that
+/// incidents still point at is refused.
+#[utoipa::path(
+    delete, path = "/tickets/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    service::delete(&state.store, TicketId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Read one ticket. The `ETag` is its version, for `If-Match` on a later PATCH.

@@ -450,6 +450,17 @@ pub async fn add_note(
     Ok(note)
 }
 
+/// Deletes a ticket with everything on it; a problem with incidents stays.
+pub async fn delete(store: &Store, id: TicketId) -> ServiceResult<()> {
+    let mut tx = store.write().await?;
+    let ticket = existing(&mut tx, id).await?;
+    let incidents = store_tickets::incident_count(&mut tx, id).await?;
+    rules::check_delete(&ticket, incidents)?;
+    store_tickets::delete(&mut tx, id).await?;
+    Store::commit(tx).await?;
+    Ok(())
+}
+
 pub async fn notes(store: &Store, id: TicketId) -> ServiceResult<Vec<Note>> {
     let mut conn = store.read().await?;
     existing(&mut conn, id).await?;
