@@ -663,3 +663,63 @@ async fn tickets_are_deleted_and_feeds_follow_changes() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(e["errors"][0]["field"], "date");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_end_user_is_created_with_the_ticket_or_not_at_all() {
+    let atera = Atera::start().await;
+    let w = atera.world().await;
+    // A rule fails after the contact was written: neither lands.
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            "/api/v3/tickets",
+            Some(json!({"TicketTitle": "Laptop", "Description": "Will not boot.", "CustomerID": w.company,
+                "EndUserEmail": "grace@acme.example", "EndUserFirstName": "Grace", "EndUserLastName": "Hopper",
+                "TechnicianContactID": 999999})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(
+        grace_count(&atera).await,
+        0,
+        "the end user went with the refused ticket"
+    );
+
+    let (status, e) = atera
+        .call(
+            Method::POST,
+            "/api/v3/tickets",
+            Some(json!({"TicketTitle": "Laptop", "Description": "Will not boot.", "CustomerID": w.company,
+                "EndUserEmail": "grace@acme.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["errors"][0]["field"], "EndUserFirstName");
+
+    let id = atera
+        .create(json!({"TicketTitle": "Laptop", "Description": "Will not boot.", "CustomerID": w.company,
+            "EndUserEmail": "grace@acme.example", "EndUserFirstName": "Grace", "EndUserLastName": "Hopper",
+            "EndUserPhone": "+1 555 0111"}))
+        .await;
+    assert_eq!(grace_count(&atera).await, 1);
+    let (_, t) = atera
+        .call(Method::GET, &format!("/api/v3/tickets/{id}"), None)
+        .await;
+    assert_eq!(t["EndUserFirstName"], "Grace");
+    assert_eq!(t["EndUserPhone"], "+1 555 0111");
+    // The next ticket for the same address finds her.
+    let again = atera
+        .create(json!({"TicketTitle": "Dock", "Description": "No video.", "EndUserEmail": "grace@acme.example"}))
+        .await;
+    let (_, t) = atera
+        .call(Method::GET, &format!("/api/v3/tickets/{again}"), None)
+        .await;
+    assert!(t["EndUserID"].is_i64());
+    assert_eq!(t["CustomerID"], w.company);
+    assert_eq!(grace_count(&atera).await, 1);
+}
+
+async fn grace_count(atera: &Atera) -> Value {
+    let path = "/api/v3/contacts?searchOptions.email=grace@acme.example";
+    atera.call(Method::GET, path, None).await.1["totalItemCount"].clone()
+}

@@ -443,14 +443,40 @@ async fn create(
     let mut conn = state.store.read().await?;
     let vocabulary = Vocabulary::load(&state, &mut conn).await?;
     let catalog = vocabulary.catalog();
-    let contact = match (new.end_user_id, new.end_user_email.as_deref()) {
-        (Some(id), _) => Some(
-            party_rows::contact(&mut conn, ContactId(id))
-                .await?
-                .ok_or_else(|| Error::field("EndUserID", format!("there is no end user {id}")))?,
+    // The end user: by id, by e-mail address, or created from the EndUser fields in
+    // the ticket's own transaction.
+    let (contact, new_contact) = match (new.end_user_id, new.end_user_email.as_deref()) {
+        (Some(id), _) => (
+            Some(
+                party_rows::contact(&mut conn, ContactId(id))
+                    .await?
+                    .ok_or_else(|| {
+                        Error::field("EndUserID", format!("there is no end user {id}"))
+                    })?,
+            ),
+            None,
         ),
-        (None, Some(email)) => Some(contact_by_email(&mut conn, email).await?),
-        (None, None) => None,
+        (None, Some(email)) => match contact_by_email(&mut conn, email).await? {
+            Some(found) => (Some(found), None),
+            None => {
+                let company = new.customer_id.ok_or_else(|| {
+                    Error::field(
+                        "CustomerID",
+                        format!("CustomerID is needed to create the end user {email}"),
+                    )
+                })?;
+                let created = fixpoint_core::parties::NewContact {
+                    company_id: CompanyId(company),
+                    first_name: new.end_user_first_name.clone().unwrap_or_default(),
+                    last_name: new.end_user_last_name.clone().unwrap_or_default(),
+                    email: Some(email.to_owned()),
+                    phone: new.end_user_phone.clone(),
+                    active: true,
+                };
+                (None, Some(created))
+            }
+        },
+        (None, None) => (None, None),
     };
     let company_id = match (new.customer_id, &contact) {
         (Some(id), _) => CompanyId(id),
@@ -501,7 +527,13 @@ async fn create(
         ..Default::default()
     };
     drop(conn);
-    let created = service::create(&state.store, &caller.actor(), ticket, None, state.now()).await?;
+    let actor = caller.actor();
+    let created = match new_contact {
+        Some(contact) => {
+            service::create_with_contact(&state.store, &actor, contact, ticket, state.now()).await?
+        }
+        None => service::create(&state.store, &actor, ticket, None, state.now()).await?,
+    };
     let id = match created {
         Created::New(outcome) => outcome.view.ticket.id,
         Created::Replayed(_) => unreachable!("no idempotency key was given"),
@@ -586,15 +618,10 @@ fn by_email(email: &str) -> (party_rows::PartyFilter, party_rows::Page) {
 async fn contact_by_email(
     conn: &mut Conn,
     email: &str,
-) -> Result<fixpoint_core::parties::Contact, Error> {
+) -> Result<Option<fixpoint_core::parties::Contact>, Error> {
     let (filter, first) = by_email(email);
     let found = party_rows::contacts(conn, &filter, &first).await?;
-    found.into_iter().next().ok_or_else(|| {
-        Error::field(
-            "EndUserEmail",
-            format!("there is no end user with the e-mail address {email}; create the contact first or give EndUserID"),
-        )
-    })
+    Ok(found.into_iter().next())
 }
 
 /// The technician named by id or e-mail address.

@@ -123,7 +123,8 @@ pub async fn create_customer(
         .into_response())
 }
 
-/// Renames a field in a refusal from the core (a party's fields are not a ticket's).
+/// Renames a field in a refusal (Atera names a contact's fields differently on a
+/// ticket and on the contact).
 fn rename(mut e: Error, native: &str, atera: &str) -> Error {
     for f in &mut e.errors {
         if f.field == native {
@@ -203,10 +204,11 @@ pub async fn create_contact(
     )
     .await
     .map_err(|e| {
-        let e = rename(e.into(), "first_name", "Firstname");
-        let e = rename(e, "last_name", "Lastname");
-        let e = rename(e, "company_id", "CustomerID");
-        rename(e, "email", "Email")
+        // Named for the ticket's end user by default; here they are the contact's own.
+        let e = rename(e.into(), "EndUserFirstName", "Firstname");
+        let e = rename(e, "EndUserLastName", "Lastname");
+        let e = rename(e, "EndUserPhone", "Phone");
+        rename(e, "EndUserEmail", "Email")
     })?;
     Ok((
         StatusCode::CREATED,

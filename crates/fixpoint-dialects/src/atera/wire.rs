@@ -69,6 +69,9 @@ pub struct NewTicket {
     #[serde(rename = "EndUserID", alias = "ContactID")]
     pub end_user_id: Option<i64>,
     pub end_user_email: Option<String>,
+    pub end_user_first_name: Option<String>,
+    pub end_user_last_name: Option<String>,
+    pub end_user_phone: Option<String>,
     #[serde(rename = "TechnicianContactID")]
     pub technician_contact_id: Option<i64>,
     pub technician_email: Option<String>,
@@ -338,6 +341,10 @@ fn atera_field(native: &str) -> String {
         "type_id" => "TicketType",
         "company_id" => "CustomerID",
         "contact_id" => "EndUserID",
+        "first_name" => "EndUserFirstName",
+        "last_name" => "EndUserLastName",
+        "email" => "EndUserEmail",
+        "phone" => "EndUserPhone",
         "assigned_resource_id" | "assigned_role_id" => "TechnicianContactID",
         "resolution" => "TicketStatus",
         other => other,

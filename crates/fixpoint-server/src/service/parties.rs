@@ -106,6 +106,13 @@ pub async fn locations(
 
 pub async fn create_contact(store: &Store, new: NewContact) -> ServiceResult<Contact> {
     let mut tx = store.write().await?;
+    let contact = add_contact(&mut tx, new).await?;
+    Store::commit(tx).await?;
+    Ok(contact)
+}
+
+/// Checks and writes a contact in the caller's transaction.
+pub(crate) async fn add_contact(tx: &mut Conn, new: NewContact) -> ServiceResult<Contact> {
     let mut contact = Contact {
         id: ContactId(0),
         company_id: new.company_id,
@@ -115,9 +122,8 @@ pub async fn create_contact(store: &Store, new: NewContact) -> ServiceResult<Con
         phone: new.phone,
         active: new.active,
     };
-    contact.check(company_exists(&mut tx, contact.company_id).await?)?;
-    contact.id = rows::insert_contact(&mut tx, &contact).await?;
-    Store::commit(tx).await?;
+    contact.check(company_exists(tx, contact.company_id).await?)?;
+    contact.id = rows::insert_contact(tx, &contact).await?;
     Ok(contact)
 }
 

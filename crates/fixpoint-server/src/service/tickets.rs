@@ -110,6 +110,29 @@ pub async fn create(
     idempotency: Option<Idempotency<'_>>,
     at: Timestamp,
 ) -> ServiceResult<Created> {
+    create_with(store, actor, new, None, idempotency, at).await
+}
+
+/// Opens a ticket for a contact created with it, in one transaction: both are
+/// written or neither (Atera creates the end user from the ticket's fields).
+pub async fn create_with_contact(
+    store: &Store,
+    actor: &str,
+    contact: fixpoint_core::parties::NewContact,
+    new: NewTicket,
+    at: Timestamp,
+) -> ServiceResult<Created> {
+    create_with(store, actor, new, Some(contact), None, at).await
+}
+
+async fn create_with(
+    store: &Store,
+    actor: &str,
+    mut new: NewTicket,
+    contact: Option<fixpoint_core::parties::NewContact>,
+    idempotency: Option<Idempotency<'_>>,
+    at: Timestamp,
+) -> ServiceResult<Created> {
     let mut tx = store.write().await?;
     if let Some(idem) = &idempotency
         && let Some(stored) = keys::idempotent_response(&mut tx, idem.api_key_id, idem.key).await?
@@ -125,6 +148,9 @@ pub async fn create(
             .into());
         }
         return Ok(Created::Replayed(stored));
+    }
+    if let Some(contact) = contact {
+        new.contact_id = Some(super::parties::add_contact(&mut tx, contact).await?.id);
     }
     let setup = SlaSetup::load(store, &mut tx).await?;
     let catalog = setup.catalog();
