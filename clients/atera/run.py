@@ -95,6 +95,8 @@ check(comments.total_item_count == 1 and comments.items[0].comment == "Called th
 
 native("POST", f"/tickets/{created[0]}/time-entries", {"resource_id": technician, "started_at": "2026-11-24T14:00:00Z", "ended_at": "2026-11-24T15:30:00Z", "billable": True})
 native("POST", f"/tickets/{created[0]}/time-entries", {"resource_id": technician, "minutes": 30, "billable": False})
+with_work = tickets.ticket_get_0(created[0])
+check(with_work.total_duration_minutes == 120 and with_work.first_comment == "Called the user.", "the ticket carries its durations and first comment")
 hours = tickets.ticket_get_workhours(created[0])
 check(hours.billable.total_duration_hours == 1.5 and hours.non_billable.total_duration_hours == 0.5, "ticket_get_workhours sums billable and non-billable")
 billable = tickets.ticket_get_billable_duration(created[0])

@@ -473,6 +473,19 @@ async fn comments_in_both_shapes_and_work_hours_by_sla() {
     assert_eq!(record["StartWorkHour"], "2026-11-24T16:00:00Z");
     assert_eq!(record["EndWorkHour"], "2026-11-24T18:30:00Z");
     assert_eq!(record["Description"], "Restored the job");
+
+    // The ticket carries its work and conversation too.
+    let (_, t) = atera
+        .call(Method::GET, &format!("/api/v3/tickets/{id}"), None)
+        .await;
+    assert_eq!(t["TotalDurationMinutes"], 180);
+    assert_eq!(t["TotalDurationSeconds"], 10800);
+    assert_eq!(
+        t["OnSLADurationMinutes"].as_i64().unwrap() + t["OffSLADurationMinutes"].as_i64().unwrap(),
+        180
+    );
+    assert_eq!(t["FirstComment"], "Looking into it.");
+    assert_eq!(t["LastTechnicianComment"], "Rerun scheduled tonight.");
 }
 
 #[tokio::test(flavor = "multi_thread")]

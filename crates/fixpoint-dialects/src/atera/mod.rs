@@ -155,22 +155,23 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Error> {
     })
 }
 
-/// What translating tickets needs: the catalogue and Atera's status names.
+/// What translating tickets needs: the catalogue and SLA calendars, and Atera's
+/// status names.
 struct Vocabulary {
-    catalog: std::sync::Arc<fixpoint_store::reference::Reference>,
+    setup: service::SlaSetup,
     statuses: Vec<VendorStatus>,
 }
 
 impl Vocabulary {
     async fn load(state: &AppState, conn: &mut Conn) -> Result<Self, Error> {
         Ok(Self {
-            catalog: state.store.reference(conn).await?,
+            setup: service::SlaSetup::load(&state.store, conn).await?,
             statuses: dialects::statuses(conn, DIALECT).await?,
         })
     }
 
     fn catalog(&self) -> &Catalog {
-        &self.catalog.catalog
+        self.setup.catalog()
     }
 }
 
@@ -700,6 +701,15 @@ impl Names {
         let technician = t
             .assigned_resource_id
             .and_then(|id| self.resources[&id].as_ref());
+        // Atera puts the work and the conversation on the ticket itself.
+        let entries = fixpoint_store::work::time_entries(conn, t.id).await?;
+        let calendar = vocabulary
+            .setup
+            .context(t.sla_policy_id)
+            .map(|c| c.calendar);
+        let split = fixpoint_core::time_entry::SlaSplit::of(&entries, calendar);
+        let notes = fixpoint_store::work::notes(conn, t.id).await?;
+        let total = split.on_sla_minutes + split.off_sla_minutes;
         let impact = t
             .custom_fields
             .get(IMPACT_FIELD)
@@ -736,6 +746,19 @@ impl Names {
             closed_ticket_due_date: instant_text(t.resolution_due_at),
             technician_first_comment_date: instant_text(t.first_response_at),
             contract_id: t.contract_id.map(|c| c.0),
+            first_comment: notes.first().map(|n| n.body.clone()),
+            last_technician_comment: notes.last().map(|n| n.body.clone()),
+            last_technician_comment_timestamp: instant_text(notes.last().map(|n| n.created_at)),
+            on_site_duration_minutes: 0,
+            on_site_duration_seconds: 0,
+            off_site_duration_minutes: total,
+            off_site_duration_seconds: total * 60,
+            on_sla_duration_minutes: split.on_sla_minutes,
+            on_sla_duration_seconds: split.on_sla_minutes * 60,
+            off_sla_duration_minutes: split.off_sla_minutes,
+            off_sla_duration_seconds: split.off_sla_minutes * 60,
+            total_duration_minutes: total,
+            total_duration_seconds: total * 60,
         })
     }
 }

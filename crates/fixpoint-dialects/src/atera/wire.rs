@@ -41,6 +41,26 @@ pub struct Ticket {
     pub technician_first_comment_date: Option<String>,
     #[serde(rename = "ContractID")]
     pub contract_id: Option<i64>,
+    /// The first note on the ticket.
+    pub first_comment: Option<String>,
+    /// The latest note (Fixpoint does not tell an end user's note from a
+    /// technician's, so `LastEndUserComment` stays empty).
+    pub last_technician_comment: Option<String>,
+    pub last_technician_comment_timestamp: Option<String>,
+    pub on_site_duration_minutes: i64,
+    pub on_site_duration_seconds: i64,
+    pub off_site_duration_minutes: i64,
+    pub off_site_duration_seconds: i64,
+    #[serde(rename = "OnSLADurationMinutes")]
+    pub on_sla_duration_minutes: i64,
+    #[serde(rename = "OnSLADurationSeconds")]
+    pub on_sla_duration_seconds: i64,
+    #[serde(rename = "OffSLADurationMinutes")]
+    pub off_sla_duration_minutes: i64,
+    #[serde(rename = "OffSLADurationSeconds")]
+    pub off_sla_duration_seconds: i64,
+    pub total_duration_minutes: i64,
+    pub total_duration_seconds: i64,
 }
 
 /// Atera's paged envelope; the links are absolute and empty at the ends.
