@@ -117,6 +117,23 @@ pub struct WorkflowSettings {
     pub resource_without_role: bool,
 }
 
+impl WorkflowSettings {
+    pub const PROFILES: [&'static str; 4] = ["default", "autotask", "halopsa", "atera"];
+
+    /// The switches a vendor's clients expect of a new installation: Atera resolves
+    /// before it closes and has no roles; Autotask and HaloPSA keep the defaults.
+    pub fn profile(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "default" | "autotask" | "halopsa" => Some(Self::default()),
+            "atera" => Some(Self {
+                close_requires_resolved: true,
+                resource_without_role: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Everything the workflow rules read, loaded once per request by the service.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -368,6 +385,22 @@ pub fn default_catalog() -> Catalog {
 mod tests {
     use super::seeded::*;
     use super::*;
+
+    #[test]
+    fn profiles_name_the_vendor_workflows() {
+        let atera = WorkflowSettings::profile("Atera").unwrap();
+        assert!(atera.close_requires_resolved && atera.resource_without_role);
+        assert_eq!(
+            WorkflowSettings::profile("autotask"),
+            Some(WorkflowSettings::default())
+        );
+        assert_eq!(WorkflowSettings::profile("kaseya"), None);
+        assert!(
+            WorkflowSettings::PROFILES
+                .iter()
+                .all(|p| WorkflowSettings::profile(p).is_some())
+        );
+    }
 
     #[test]
     fn defaults_are_new_medium_service_request() {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use fixpoint_core::catalog::WorkflowSettings;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/fixpoint.db";
@@ -20,6 +21,7 @@ pub struct FileSettings {
     pub log_format: Option<LogFormat>,
     pub sweep_interval_secs: Option<u64>,
     pub atera_requests_per_minute: Option<u32>,
+    pub tenant_profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
@@ -40,6 +42,9 @@ pub struct Settings {
     pub sweep_interval_secs: u64,
     /// Requests per minute per API key on the Atera dialect (`/api/v3`), then 429.
     pub atera_requests_per_minute: u32,
+    /// Workflow switches a new installation starts with: default, autotask, halopsa
+    /// or atera (resolve before close; technicians without roles).
+    pub tenant_profile: Option<String>,
 }
 
 /// What flags and environment gave (clap reads both; a flag wins over its variable).
@@ -60,8 +65,11 @@ pub struct Overrides {
     /// Requests per minute per API key on the Atera dialect (default 700, as Atera).
     #[arg(long, global = true, env = "FIXPOINT_ATERA_REQUESTS_PER_MINUTE")]
     pub atera_requests_per_minute: Option<u32>,
+    /// The workflow a new installation starts with: default, autotask, halopsa or atera.
+    #[arg(long, global = true, env = "FIXPOINT_TENANT_PROFILE")]
+    pub tenant_profile: Option<String>,
     /// A TOML file with any of database_url, listen, log_format, sweep_interval_secs,
-    /// atera_requests_per_minute.
+    /// atera_requests_per_minute, tenant_profile.
     #[arg(long, global = true, env = "FIXPOINT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -88,6 +96,13 @@ impl Overrides {
                 .atera_requests_per_minute
                 .or(file.atera_requests_per_minute)
                 .unwrap_or(DEFAULT_ATERA_REQUESTS_PER_MINUTE),
+            tenant_profile: match self.tenant_profile.clone().or(file.tenant_profile) {
+                Some(name) if WorkflowSettings::profile(&name).is_none() => anyhow::bail!(
+                    "unknown tenant profile '{name}'; use {}",
+                    WorkflowSettings::PROFILES.join(", ")
+                ),
+                other => other,
+            },
         })
     }
 }

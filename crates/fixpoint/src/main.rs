@@ -176,7 +176,14 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             Err(e) => tracing::info!("demo data not seeded: {e:#}"),
         }
     }
-    bootstrap_admin_key(&store).await?;
+    let first_start = bootstrap_admin_key(&store).await?;
+    // A tenant profile sets up a new installation; later, the admin's settings stand.
+    if let (true, Some(name)) = (first_start, &settings.tenant_profile) {
+        let profile = fixpoint_core::catalog::WorkflowSettings::profile(name)
+            .context("tenant profiles are checked when settings are read")?;
+        fixpoint_server::service::catalog::save_settings(&store, profile).await?;
+        println!("Applied the {name} tenant profile's workflow settings.");
+    }
     let addr: SocketAddr = settings
         .listen
         .parse()
@@ -236,7 +243,8 @@ fn progress_bar(table: &str, done: i64, total: i64) {
 }
 
 /// On a first start there is no way in: create an admin key and print it once.
-async fn bootstrap_admin_key(store: &Store) -> anyhow::Result<()> {
+/// Creates and prints an admin key when none exists (a first start); says whether it did.
+async fn bootstrap_admin_key(store: &Store) -> anyhow::Result<bool> {
     let mut conn = store.read().await?;
     let count = fixpoint_store::auth::active_api_key_count(&mut conn).await?;
     drop(conn);
@@ -246,5 +254,5 @@ async fn bootstrap_admin_key(store: &Store) -> anyhow::Result<()> {
             "No API keys existed, so an admin key was created. It is shown only now; keep it safe:\n\n    {key}\n"
         );
     }
-    Ok(())
+    Ok(count == 0)
 }

@@ -26,7 +26,15 @@ async fn run(db: &str, args: &[&str]) -> String {
 
 /// Starts `fixpoint serve` on a free port; returns it, its base URL and any key it printed.
 async fn start_server(db: &str) -> (tokio::process::Child, String, Option<String>) {
+    start_server_with(db, &[]).await
+}
+
+async fn start_server_with(
+    db: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, Option<String>) {
     let mut server = fixpoint(db)
+        .envs(env.iter().copied())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -191,4 +199,57 @@ async fn backup_makes_a_consistent_copy() {
         .unwrap();
     assert_eq!(list["total"], 20);
     server.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tenant_profile_sets_up_a_new_installation_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("atera.db").display());
+    let out = fixpoint(&db)
+        .args(["serve", "--tenant-profile", "kaseya"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("default, autotask, halopsa, atera"),
+        "{stderr}"
+    );
+
+    let settings = |base: &str, key: &str| {
+        let (base, key) = (base.to_owned(), key.to_owned());
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/api/v1/workflow"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["settings"]
+                .clone()
+        }
+    };
+    let profile = [("FIXPOINT_TENANT_PROFILE", "atera")];
+    let (mut server, base, key) = start_server_with(&db, &profile).await;
+    let key = key.expect("a new installation prints its admin key");
+    let applied = settings(&base, &key).await;
+    assert_eq!(applied["close_requires_resolved"], true);
+    assert_eq!(applied["resource_without_role"], true);
+    // An admin's later choice stands: the profile only sets up a new installation.
+    reqwest::Client::new()
+        .put(format!("{base}/api/v1/workflow/settings"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"close_requires_resolved": false, "resource_without_role": true}))
+        .send()
+        .await
+        .unwrap();
+    server.kill().await.unwrap();
+    let (_server, base, _) = start_server_with(&db, &profile).await;
+    assert_eq!(
+        settings(&base, &key).await["close_requires_resolved"],
+        false
+    );
 }
