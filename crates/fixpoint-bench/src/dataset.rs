@@ -206,6 +206,7 @@ pub async fn build(store: &Store, total: u64, now: Timestamp) -> anyhow::Result<
                     },
                     kind: NoteKind::Note,
                     author: "bench".into(),
+                    contact_id: None,
                     created_at: t.created_at + SignedDuration::from_mins(10 * (n as i64 + 1)),
                 });
             }

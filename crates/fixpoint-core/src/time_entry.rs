@@ -4,7 +4,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, ErrorCode, Violations};
-use crate::ids::{NoteId, ResourceId, TicketId, TimeEntryId};
+use crate::ids::{ContactId, NoteId, ResourceId, TicketId, TimeEntryId};
 use crate::parties::Resource;
 
 pub const NOTE_TITLE_MAX: usize = 255;
@@ -43,9 +43,20 @@ pub struct Note {
     pub body: String,
     pub visibility: Visibility,
     pub kind: NoteKind,
-    /// Who wrote it: the API key's name.
+    /// Who wrote it: the API key's name, or the end user's.
     pub author: String,
+    /// The client's contact who wrote it (a customer's reply); none for technicians
+    /// and the system.
+    pub contact_id: Option<ContactId>,
     pub created_at: Timestamp,
+}
+
+impl Note {
+    /// The first such note meets the first-response target: a technician telling the
+    /// client something. A client's own message is not a response to them.
+    pub fn responds_to_client(&self) -> bool {
+        self.visibility == Visibility::External && self.contact_id.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +69,9 @@ pub struct NewNote {
     pub visibility: Visibility,
     #[serde(default)]
     pub kind: NoteKind,
+    /// Set when the client's contact wrote it (e.g. a reply by e-mail or portal).
+    #[serde(default)]
+    pub contact_id: Option<ContactId>,
 }
 
 impl NewNote {
@@ -66,6 +80,31 @@ impl NewNote {
         v.optional_text("title", self.title.as_deref(), NOTE_TITLE_MAX);
         v.required_text("body", &self.body, NOTE_BODY_MAX);
         v.into_result()
+    }
+
+    /// A contact who writes on a ticket is one of its client's people: the ticket's
+    /// company or a parent of it (`client`). `contact` is what `contact_id` names.
+    pub fn check_author(
+        &self,
+        contact: Option<&crate::parties::Contact>,
+        client: &[crate::ids::CompanyId],
+    ) -> Result<(), DomainError> {
+        let Some(id) = self.contact_id else {
+            return Ok(());
+        };
+        match contact {
+            None => Err(DomainError::invalid(
+                "contact_id",
+                ErrorCode::UnknownReference,
+                format!("there is no contact {id}"),
+            )),
+            Some(c) if !client.contains(&c.company_id) => Err(DomainError::invalid(
+                "contact_id",
+                ErrorCode::ContactNotInCompany,
+                format!("contact {id} is not one of this ticket's client's people"),
+            )),
+            Some(_) => Ok(()),
+        }
     }
 }
 
@@ -421,6 +460,7 @@ mod tests {
             body: " ".into(),
             visibility: Visibility::External,
             kind: NoteKind::Phone,
+            contact_id: None,
         };
         assert!(note.check().is_err());
     }

@@ -397,6 +397,9 @@ async fn comments_in_both_shapes_and_work_hours_by_sla() {
     assert_eq!(first["CreatorName"], "Jane Tech");
     assert_eq!(page["items"][1]["CreatorName"], "John Smith");
     assert_eq!(page["items"][1]["IsInternal"], false);
+    assert_eq!(page["items"][1]["EndUserID"], w.contact);
+    assert_eq!(page["items"][1]["FirstName"], "John");
+    assert_eq!(page["items"][1]["Email"], "john@acme.example");
     let (_, rest) = atera
         .call(Method::GET, page["nextLink"].as_str().unwrap(), None)
         .await;
@@ -486,6 +489,7 @@ async fn comments_in_both_shapes_and_work_hours_by_sla() {
     );
     assert_eq!(t["FirstComment"], "Looking into it.");
     assert_eq!(t["LastTechnicianComment"], "Rerun scheduled tonight.");
+    assert_eq!(t["LastEndUserComment"], "Still failing here.");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -266,6 +266,7 @@ fn dataset(companies: &[i64], queues: &[i64], policies: &[i64]) -> (Vec<Ticket>,
             visibility: Visibility::Internal,
             kind: NoteKind::Note,
             author: "test".into(),
+            contact_id: None,
             created_at: at(100_000),
         })
         .collect();

@@ -1161,3 +1161,50 @@ async fn admins_delete_tickets_but_not_a_problem_with_incidents() {
         "the search document went with the ticket"
     );
 }
+
+#[tokio::test]
+async fn a_clients_own_note_is_not_the_first_response() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let t = app.ticket(&w, "VPN drops").await;
+    let notes = format!("/tickets/{}/notes", t["id"]);
+    app.post(
+        &notes,
+        json!({"body": "Still dropping.", "visibility": "external", "contact_id": w.contact}),
+    )
+    .await
+    .expect(201);
+    let after = app.get(&format!("/tickets/{}", t["id"])).await.expect(200);
+    assert!(after["first_response_at"].is_null(), "{after}");
+
+    app.post(&notes, json!({"body": "x", "contact_id": 999_999}))
+        .await
+        .problem(422, "unknown_reference", Some("contact_id"));
+    let other = app
+        .post("/companies", json!({"name": "Globex"}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let stranger = app
+        .post(
+            "/contacts",
+            json!({"company_id": other, "first_name": "Hank", "last_name": "Scorpio"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post(&notes, json!({"body": "x", "contact_id": stranger}))
+        .await
+        .problem(422, "contact_not_in_company", Some("contact_id"));
+
+    app.post(&notes, json!({"body": "On it.", "visibility": "external"}))
+        .await
+        .expect(201);
+    let answered = app.get(&format!("/tickets/{}", t["id"])).await.expect(200);
+    assert!(answered["first_response_at"].is_string());
+    let listed = app.get(&notes).await.expect(200);
+    assert_eq!(listed[0]["contact_id"], w.contact);
+    assert!(listed[1]["contact_id"].is_null());
+}

@@ -1,6 +1,6 @@
 //! Notes and time entries on tickets.
 
-use fixpoint_core::ids::{NoteId, ResourceId, TicketId, TimeEntryId};
+use fixpoint_core::ids::{ContactId, NoteId, ResourceId, TicketId, TimeEntryId};
 use fixpoint_core::time_entry::{Note, TimeEntry};
 use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::FromRow;
@@ -17,6 +17,7 @@ const NOTE: &[&str] = &[
     "visibility",
     "kind",
     "author",
+    "contact_id",
     "created_at",
 ];
 
@@ -29,6 +30,7 @@ struct NoteRow {
     visibility: String,
     kind: String,
     author: String,
+    contact_id: Option<i64>,
     created_at: i64,
 }
 
@@ -43,7 +45,7 @@ pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
     Ok(id)
 }
 
-fn note_values(n: &Note) -> [sea_query::Expr; 7] {
+fn note_values(n: &Note) -> [sea_query::Expr; 8] {
     [
         n.ticket_id.0.into(),
         n.title.clone().into(),
@@ -51,6 +53,7 @@ fn note_values(n: &Note) -> [sea_query::Expr; 7] {
         enum_text(n.visibility).into(),
         enum_text(n.kind).into(),
         n.author.clone().into(),
+        n.contact_id.map(|c| c.0).into(),
         micros(n.created_at).into(),
     ]
 }
@@ -91,6 +94,7 @@ pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {
                 visibility: parse_enum(&r.visibility)?,
                 kind: parse_enum(&r.kind)?,
                 author: r.author,
+                contact_id: r.contact_id.map(ContactId),
                 created_at: instant(r.created_at)?,
             })
         })

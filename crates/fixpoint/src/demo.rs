@@ -427,6 +427,7 @@ async fn note(
             body: body.into(),
             visibility,
             kind,
+            contact_id: None,
         },
         at,
     )

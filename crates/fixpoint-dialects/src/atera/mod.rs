@@ -661,6 +661,17 @@ fn instant_text(at: Option<Timestamp>) -> Option<String> {
 }
 
 impl Names {
+    async fn contact(
+        &mut self,
+        conn: &mut Conn,
+        id: ContactId,
+    ) -> Result<Option<&fixpoint_core::parties::Contact>, Error> {
+        if let Entry::Vacant(slot) = self.contacts.entry(id) {
+            slot.insert(party_rows::contact(conn, id).await?);
+        }
+        Ok(self.contacts[&id].as_ref())
+    }
+
     async fn resource(
         &mut self,
         conn: &mut Conn,
@@ -709,6 +720,8 @@ impl Names {
             .map(|c| c.calendar);
         let split = fixpoint_core::time_entry::SlaSplit::of(&entries, calendar);
         let notes = fixpoint_store::work::notes(conn, t.id).await?;
+        let last_by_client = notes.iter().rev().find(|n| n.contact_id.is_some());
+        let last_by_us = notes.iter().rev().find(|n| n.contact_id.is_none());
         let total = split.on_sla_minutes + split.off_sla_minutes;
         let impact = t
             .custom_fields
@@ -747,8 +760,10 @@ impl Names {
             technician_first_comment_date: instant_text(t.first_response_at),
             contract_id: t.contract_id.map(|c| c.0),
             first_comment: notes.first().map(|n| n.body.clone()),
-            last_technician_comment: notes.last().map(|n| n.body.clone()),
-            last_technician_comment_timestamp: instant_text(notes.last().map(|n| n.created_at)),
+            last_end_user_comment: last_by_client.map(|n| n.body.clone()),
+            last_end_user_comment_timestamp: instant_text(last_by_client.map(|n| n.created_at)),
+            last_technician_comment: last_by_us.map(|n| n.body.clone()),
+            last_technician_comment_timestamp: instant_text(last_by_us.map(|n| n.created_at)),
             on_site_duration_minutes: 0,
             on_site_duration_seconds: 0,
             off_site_duration_minutes: total,
@@ -776,7 +791,16 @@ async fn comments(
     let paging = paging(&params, COMMENTS_IN_PAGE_MAX)?;
     let notes = service::notes(&state.store, id).await?;
     let (notes, total) = page_of(notes, paging);
-    let items: Vec<wire::Comment> = notes.into_iter().map(wire::Comment::from).collect();
+    let mut conn = state.store.read().await?;
+    let mut names = Names::default();
+    let mut items = Vec::with_capacity(notes.len());
+    for note in notes {
+        let writer = match note.contact_id {
+            Some(contact) => names.contact(&mut conn, contact).await?.cloned(),
+            None => None,
+        };
+        items.push(wire::Comment::new(note, writer.as_ref()));
+    }
     let path = format!("/api/v3/tickets/{}/comments", id.0);
     Ok(axum::Json(envelope(items, total, paging, &headers, &path, &params)).into_response())
 }
@@ -796,7 +820,7 @@ async fn add_comment(
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| Error::field("CommentText", "CommentText is required"))?;
     let mut conn = state.store.read().await?;
-    let (author, internal) = match (&comment.technician, &comment.end_user) {
+    let (author, internal, contact_id) = match (&comment.technician, &comment.end_user) {
         (Some(t), _) => {
             let name = match t.technician_id {
                 Some(r) => party_rows::resource(&mut conn, ResourceId(r))
@@ -810,7 +834,7 @@ async fn add_comment(
                     })?,
                 None => caller.actor(),
             };
-            (name, t.is_internal.unwrap_or(false))
+            (name, t.is_internal.unwrap_or(false), None)
         }
         (None, Some(u)) => {
             let contact = party_rows::contact(&mut conn, ContactId(u.enduser_id))
@@ -824,9 +848,10 @@ async fn add_comment(
             (
                 format!("{} {}", contact.first_name, contact.last_name),
                 false,
+                Some(contact.id),
             )
         }
-        (None, None) => (caller.actor(), comment.is_internal.unwrap_or(false)),
+        (None, None) => (caller.actor(), comment.is_internal.unwrap_or(false), None),
     };
     drop(conn);
     let note = fixpoint_core::time_entry::NewNote {
@@ -838,6 +863,7 @@ async fn add_comment(
             fixpoint_core::time_entry::Visibility::External
         },
         kind: Default::default(),
+        contact_id,
     };
     let at = comment.timestamp.unwrap_or_else(|| state.now());
     let added = service::add_note(&state.store, &author, id, note, at).await?;

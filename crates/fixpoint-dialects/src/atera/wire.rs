@@ -43,8 +43,9 @@ pub struct Ticket {
     pub contract_id: Option<i64>,
     /// The first note on the ticket.
     pub first_comment: Option<String>,
-    /// The latest note (Fixpoint does not tell an end user's note from a
-    /// technician's, so `LastEndUserComment` stays empty).
+    /// The latest note an end user wrote, and the latest anyone else did.
+    pub last_end_user_comment: Option<String>,
+    pub last_end_user_comment_timestamp: Option<String>,
     pub last_technician_comment: Option<String>,
     pub last_technician_comment_timestamp: Option<String>,
     pub on_site_duration_minutes: i64,
@@ -113,8 +114,8 @@ pub struct TicketUpdate {
     pub technician_email: Option<String>,
 }
 
-/// A comment (a note) as Atera lists it. Fixpoint keeps the author's name, not
-/// whether they were an end user or a technician, so the id fields stay empty.
+/// A comment (a note) as Atera lists it. An end user's comment names them; a
+/// technician's carries the author's name only (`TechnicianContactID` stays empty).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Comment {
@@ -131,16 +132,19 @@ pub struct Comment {
     pub creator_name: String,
 }
 
-impl From<fixpoint_core::time_entry::Note> for Comment {
-    fn from(n: fixpoint_core::time_entry::Note) -> Self {
+impl Comment {
+    pub fn new(
+        n: fixpoint_core::time_entry::Note,
+        end_user: Option<&fixpoint_core::parties::Contact>,
+    ) -> Self {
         Self {
             date: n.created_at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             comment: n.body,
-            end_user_id: None,
+            end_user_id: n.contact_id.map(|c| c.0),
             technician_contact_id: None,
-            email: None,
-            first_name: None,
-            last_name: None,
+            email: end_user.and_then(|c| c.email.clone()),
+            first_name: end_user.map(|c| c.first_name.clone()),
+            last_name: end_user.map(|c| c.last_name.clone()),
             is_internal: n.visibility == fixpoint_core::time_entry::Visibility::Internal,
             creator_name: n.author,
         }

@@ -77,6 +77,7 @@ pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> 
             visibility: Visibility::Internal,
             kind: NoteKind::Note,
             author: ACTOR.into(),
+            contact_id: None,
             created_at: now,
         })
         .collect();

@@ -10,7 +10,7 @@ use fixpoint_core::rules::{self, Refs};
 use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, NewTicket, Ticket, TicketPatch};
 use fixpoint_core::time_entry::{
-    BillableSummary, NewNote, NewTimeEntry, Note, SlaSplit, TimeEntry, Visibility,
+    BillableSummary, NewNote, NewTimeEntry, Note, SlaSplit, TimeEntry,
 };
 use fixpoint_core::{DomainError, ErrorCode, Warning};
 use fixpoint_store::auth::{self as keys, StoredResponse};
@@ -435,6 +435,12 @@ pub async fn add_note(
     new.check()?;
     let mut tx = store.write().await?;
     let ticket = existing(&mut tx, id).await?;
+    if let Some(contact) = new.contact_id {
+        let found = parties::contact(&mut tx, contact).await?;
+        let mut client = parties::company_ancestors(&mut tx, ticket.company_id).await?;
+        client.push(ticket.company_id);
+        new.check_author(found.as_ref(), &client)?;
+    }
     let mut note = Note {
         id: Default::default(),
         ticket_id: id,
@@ -443,6 +449,7 @@ pub async fn add_note(
         visibility: new.visibility,
         kind: new.kind,
         author: actor.to_owned(),
+        contact_id: new.contact_id,
         created_at: at,
     };
     note.id = work::insert_note(&mut tx, &note).await?;
@@ -451,7 +458,7 @@ pub async fn add_note(
         old: None,
         new: Some(note.id.to_string()),
     };
-    if note.visibility == Visibility::External && ticket.first_response_at.is_none() {
+    if note.responds_to_client() && ticket.first_response_at.is_none() {
         let setup = SlaSetup::load(store, &mut tx).await?;
         let catalog = setup.catalog();
         let mut after = ticket.clone();
