@@ -335,21 +335,7 @@ async fn atera_close_rule_is_a_workflow_setting() {
 async fn bad_input_names_the_field_and_writes_nothing() {
     let app = spawn_app().await;
     let w = app.world().await;
-    let other = app
-        .post("/companies", json!({"name": "Globex"}))
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .unwrap();
-    let stranger = app
-        .post(
-            "/contacts",
-            json!({"company_id": other, "first_name": "Hank", "last_name": "Scorpio"}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .unwrap();
+    let (_, stranger) = app.stranger().await;
     let base = || json!({"title": "Email down", "company_id": w.company});
     let with = |extra: Value| {
         let mut body = base();
@@ -1180,21 +1166,7 @@ async fn a_clients_own_note_is_not_the_first_response() {
     app.post(&notes, json!({"body": "x", "contact_id": 999_999}))
         .await
         .problem(422, "unknown_reference", Some("contact_id"));
-    let other = app
-        .post("/companies", json!({"name": "Globex"}))
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .unwrap();
-    let stranger = app
-        .post(
-            "/contacts",
-            json!({"company_id": other, "first_name": "Hank", "last_name": "Scorpio"}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .unwrap();
+    let (_, stranger) = app.stranger().await;
     app.post(&notes, json!({"body": "x", "contact_id": stranger}))
         .await
         .problem(422, "contact_not_in_company", Some("contact_id"));

@@ -227,6 +227,26 @@ impl App {
         }
     }
 
+    /// Another client company with one contact of its own: (company, contact).
+    pub async fn stranger(&self) -> (i64, i64) {
+        let company = self
+            .post("/companies", json!({"name": "Globex"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let contact = self
+            .post(
+                "/contacts",
+                json!({"company_id": company, "first_name": "Hank", "last_name": "Scorpio"}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        (company, contact)
+    }
+
     pub async fn ticket(&self, world: &World, title: &str) -> Value {
         self.post(
             "/tickets",
