@@ -208,6 +208,13 @@ async fn errors_are_json_with_the_failing_field() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(e["message"].is_string());
+    let (status, e) = atera.call(Method::GET, "/api/v3/devices", None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "unknown endpoints answer in Atera's JSON too"
+    );
+    assert!(e["message"].as_str().unwrap().contains("/api/v3/devices"));
 
     let response = atera
         .client

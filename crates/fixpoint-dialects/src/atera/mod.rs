@@ -73,7 +73,18 @@ pub fn routes(requests_per_minute: u32) -> Router<AppState> {
             get(parties::contacts).post(parties::create_contact),
         )
         .route("/api/v3/contacts/{id}", get(parties::get_contact))
+        .route("/api/v3/{*rest}", axum::routing::any(no_such_endpoint))
         .route_layer(axum::middleware::from_fn_with_state(limit, rate_limited))
+}
+
+/// Anything else under `/api/v3` answers in Atera's JSON, not the native problem
+/// document: some clients read any other content type as an empty object.
+async fn no_such_endpoint(uri: axum::http::Uri) -> Error {
+    Error {
+        status: StatusCode::NOT_FOUND,
+        message: format!("Fixpoint's Atera API has no endpoint at {}", uri.path()),
+        errors: Vec::new(),
+    }
 }
 
 /// Atera's per-key limit: over it, 429 with `Retry-After` and Atera's error body.
