@@ -226,22 +226,27 @@ fn values(t: &Ticket) -> Vec<Expr> {
 /// transaction, so numbers are unique and a rolled-back create leaves at most a gap.
 async fn next_number(conn: &mut Conn, created_at: Timestamp) -> Result<String> {
     let day = ticket::number_day(created_at);
+    let last = reserve_numbers(conn, day, 1).await?;
+    Ok(ticket::ticket_number(day, last))
+}
+
+/// Takes the next `count` numbers of `day` from its sequence; returns the last one.
+async fn reserve_numbers(conn: &mut Conn, day: jiff::civil::Date, count: i64) -> Result<i64> {
     let key = day.strftime("%Y%m%d").to_string();
     let mut q = Query::insert();
     q.into_table("ticket_number_sequences")
         .columns(["day", "last"])
-        .values_panic([key.into(), 1.into()])
+        .values_panic([key.into(), count.into()])
         .on_conflict(
             OnConflict::column("day")
                 .value(
                     "last",
-                    Expr::col(("ticket_number_sequences", "last")).add(1),
+                    Expr::col(("ticket_number_sequences", "last")).add(count),
                 )
                 .to_owned(),
         )
         .returning_col("last");
-    let sequence = fetch_scalar(conn, &q).await?;
-    Ok(ticket::ticket_number(day, sequence))
+    fetch_scalar(conn, &q).await
 }
 
 /// Writes a new ticket with its number, secondary resources and a history row.
@@ -265,10 +270,31 @@ pub async fn insert(conn: &mut Conn, mut t: Ticket, actor: &str) -> Result<Ticke
     Ok(t)
 }
 
-/// Writes many tickets with numbers already set, in the caller's transaction, a few
-/// hundred rows a statement: for imports and benchmark datasets. No history rows.
-/// Returns the new ids in order.
+/// Writes many tickets in the caller's transaction, a few hundred rows a statement:
+/// for imports and benchmark datasets. No history rows. A ticket without a number
+/// gets the next of its day from the same sequence single creates use, so later
+/// creates never collide with an import. Returns the new ids in order.
 pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<TicketId>> {
+    let mut tickets = tickets.to_vec();
+    let mut days: Vec<(jiff::civil::Date, Vec<usize>)> = Vec::new();
+    for (i, t) in tickets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.number.is_empty())
+    {
+        let day = ticket::number_day(t.created_at);
+        match days.iter_mut().find(|(d, _)| *d == day) {
+            Some((_, at)) => at.push(i),
+            None => days.push((day, vec![i])),
+        }
+    }
+    for (day, at) in days {
+        let last = reserve_numbers(conn, day, at.len() as i64).await?;
+        let first = last - at.len() as i64 + 1;
+        for (n, i) in at.into_iter().enumerate() {
+            tickets[i].number = ticket::ticket_number(day, first + n as i64);
+        }
+    }
     let mut ids = Vec::with_capacity(tickets.len());
     for chunk in tickets.chunks(500) {
         let mut q = Query::insert();
