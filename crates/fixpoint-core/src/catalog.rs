@@ -115,6 +115,10 @@ pub struct WorkflowSettings {
     /// default: Autotask assigns resource and role together.
     #[serde(default)]
     pub resource_without_role: bool,
+    /// Atera: tickets resolve and close without a resolution text (Atera has no such
+    /// field). Off by default: a resolved or closed status asks for one.
+    #[serde(default)]
+    pub resolution_optional: bool,
 }
 
 impl WorkflowSettings {
@@ -128,6 +132,7 @@ impl WorkflowSettings {
             "atera" => Some(Self {
                 close_requires_resolved: true,
                 resource_without_role: true,
+                resolution_optional: true,
             }),
             _ => None,
         }
@@ -389,7 +394,11 @@ mod tests {
     #[test]
     fn profiles_name_the_vendor_workflows() {
         let atera = WorkflowSettings::profile("Atera").unwrap();
-        assert!(atera.close_requires_resolved && atera.resource_without_role);
+        assert!(
+            atera.close_requires_resolved
+                && atera.resource_without_role
+                && atera.resolution_optional
+        );
         assert_eq!(
             WorkflowSettings::profile("autotask"),
             Some(WorkflowSettings::default())

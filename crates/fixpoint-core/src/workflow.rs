@@ -55,7 +55,10 @@ pub fn check_transition(
             format!("this service desk closes tickets only after they are resolved; set a resolved status before {}", to.name),
         );
     }
-    if to.requires_resolution && is_blank(ticket.resolution.as_deref()) {
+    if to.requires_resolution
+        && !catalog.settings.resolution_optional
+        && is_blank(ticket.resolution.as_deref())
+    {
         v.push(
             "resolution",
             ErrorCode::Required,
@@ -214,6 +217,18 @@ mod tests {
             [("status_id".into(), ErrorCode::CloseRequiresResolved)]
         );
         assert!(check(&c, RESOLVED, COMPLETE, &t).is_ok());
+    }
+
+    #[test]
+    fn atera_setting_resolves_without_a_resolution() {
+        let mut c = default_catalog();
+        let t = sample(&c);
+        assert_eq!(
+            codes(check(&c, IN_PROGRESS, RESOLVED, &t).unwrap_err()),
+            [("resolution".into(), ErrorCode::Required)]
+        );
+        c.settings.resolution_optional = true;
+        assert!(check(&c, IN_PROGRESS, RESOLVED, &t).is_ok());
     }
 
     #[test]

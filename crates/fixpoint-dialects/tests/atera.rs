@@ -306,6 +306,22 @@ async fn lists_page_with_absolute_links_and_filter_case_insensitively() {
         .call(Method::GET, "/api/v3/tickets?ticketStatus=Pending", None)
         .await;
     assert_eq!(pending["totalItemCount"], 0);
+    let (_, nobodys) = atera
+        .call(Method::GET, "/api/v3/tickets?TechnicianID=1", None)
+        .await;
+    assert_eq!(nobodys["totalItemCount"], 0);
+    let (_, since) = atera
+        .call(
+            Method::GET,
+            "/api/v3/tickets?DateFrom=2000-01-01&DateTo=2999-12-31T00:00:00Z",
+            None,
+        )
+        .await;
+    assert_eq!(since["totalItemCount"], 6);
+    let (_, future) = atera
+        .call(Method::GET, "/api/v3/tickets?dateFrom=2999-01-01", None)
+        .await;
+    assert_eq!(future["totalItemCount"], 0);
     let (status, e) = atera
         .call(Method::GET, "/api/v3/tickets?itemsInPage=51", None)
         .await;
@@ -649,13 +665,26 @@ async fn tickets_are_deleted_and_feeds_follow_changes() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // Resolve the other one (with a resolution, which Atera cannot send) and see it
-    // in the status feed; both feeds page like every list.
+    // Atera has no resolution text: under its profile none is asked for. Resolve the
+    // other ticket and see it in the status feed; both feeds page like every list.
+    let (status, e) = atera
+        .call(
+            Method::PUT,
+            &format!("/api/v3/tickets/{kept}"),
+            Some(json!({"TicketStatus": "Resolved"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the default profile asks for one"
+    );
+    assert_eq!(e["errors"][0]["field"], "TicketStatus");
     atera
         .native(
-            Method::PATCH,
-            &format!("/tickets/{kept}"),
-            json!({"resolution": "Replaced the cable."}),
+            Method::PUT,
+            "/workflow/settings",
+            json!(fixpoint_core::catalog::WorkflowSettings::profile("atera").unwrap()),
         )
         .await;
     let (status, body) = atera

@@ -297,7 +297,7 @@ async fn atera_close_rule_is_a_workflow_setting() {
     let settings = app.get("/workflow").await.expect(200)["settings"].clone();
     assert_eq!(
         settings,
-        json!({"close_requires_resolved": false, "resource_without_role": false})
+        json!({"close_requires_resolved": false, "resource_without_role": false, "resolution_optional": false})
     );
     read(
         app.client
