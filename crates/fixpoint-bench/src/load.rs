@@ -21,10 +21,14 @@ pub enum Scenario {
     ListQueue,
     Search,
     Report,
+    /// The same create through the Atera dialect (`POST /api/v3/tickets`).
+    AteraCreate,
+    /// A page of a customer's tickets through the Atera dialect.
+    AteraList,
 }
 
 impl Scenario {
-    pub const ALL: [(Scenario, &'static str); 8] = [
+    pub const ALL: [(Scenario, &'static str); 10] = [
         (Self::Ceiling, "ceiling"),
         (Self::Create, "create"),
         (Self::Get, "get"),
@@ -33,6 +37,8 @@ impl Scenario {
         (Self::ListQueue, "list_queue"),
         (Self::Search, "search"),
         (Self::Report, "report"),
+        (Self::AteraCreate, "atera_create"),
+        (Self::AteraList, "atera_list"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -140,7 +146,7 @@ pub async fn run(
                 rng ^= rng << 17;
                 let (method, path, body) = request(&target, scenario, rng);
                 let mut builder = client
-                    .request(method, format!("{}/api/v1{path}", target.base))
+                    .request(method, format!("{}{path}", target.base))
                     .bearer_auth(&target.key);
                 if let Some(body) = body {
                     builder = builder.json(&body);
@@ -202,6 +208,8 @@ pub async fn run(
     })
 }
 
+const PRIORITIES: [&str; 4] = ["Critical", "High", "Medium", "Low"];
+
 fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<Value>) {
     let any_ticket = 1 + (rng % t.max_ticket_id.max(1) as u64) as i64;
     let open_ticket = if t.open_ticket_ids.is_empty() {
@@ -210,10 +218,10 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
         t.open_ticket_ids[(rng % t.open_ticket_ids.len() as u64) as usize]
     };
     match scenario {
-        Scenario::Ceiling => (Method::GET, "/me".into(), None),
+        Scenario::Ceiling => (Method::GET, "/api/v1/me".into(), None),
         Scenario::Create => (
             Method::POST,
-            "/tickets".into(),
+            "/api/v1/tickets".into(),
             Some(json!({
                 "title": format!("Load test: printer offline #{rng}"),
                 "description": "Created by fixpoint-bench.",
@@ -222,16 +230,16 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
                 "priority_id": 1 + (rng % 4) as i64,
             })),
         ),
-        Scenario::Get => (Method::GET, format!("/tickets/{any_ticket}"), None),
+        Scenario::Get => (Method::GET, format!("/api/v1/tickets/{any_ticket}"), None),
         Scenario::UpdateStatus => (
             Method::PATCH,
-            format!("/tickets/{open_ticket}"),
+            format!("/api/v1/tickets/{open_ticket}"),
             // In Progress and Waiting Customer: both open, each reachable from the other.
             Some(json!({"status_id": if rng.is_multiple_of(2) { 2 } else { 5 }})),
         ),
         Scenario::AddNote => (
             Method::POST,
-            format!("/tickets/{open_ticket}/notes"),
+            format!("/api/v1/tickets/{open_ticket}/notes"),
             Some(
                 json!({"body": "Checked in with the user; still investigating.", "visibility": "internal"}),
             ),
@@ -239,17 +247,32 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
         Scenario::ListQueue => (
             Method::GET,
             format!(
-                "/tickets?queue_id={}&open=true&sort=due_at&limit=50",
+                "/api/v1/tickets?queue_id={}&open=true&sort=due_at&limit=50",
                 t.queue_id
             ),
             None,
         ),
         Scenario::Search => (
             Method::POST,
-            "/tickets/search".into(),
+            "/api/v1/tickets/search".into(),
             Some(json!({"q": RARE_WORD, "limit": 50})),
         ),
-        Scenario::Report => (Method::GET, "/reports/tickets".into(), None),
+        Scenario::Report => (Method::GET, "/api/v1/reports/tickets".into(), None),
+        Scenario::AteraCreate => (
+            Method::POST,
+            "/api/v3/tickets".into(),
+            Some(json!({
+                "TicketTitle": format!("Load test: VPN drops #{rng}"),
+                "Description": "Created by fixpoint-bench through the Atera dialect.",
+                "CustomerID": t.company_id,
+                "TicketPriority": PRIORITIES[(rng % 4) as usize],
+            })),
+        ),
+        Scenario::AteraList => (
+            Method::GET,
+            format!("/api/v3/tickets?customerId={}&itemsInPage=50", t.company_id),
+            None,
+        ),
     }
 }
 
