@@ -52,6 +52,15 @@ pub enum SlaStateFilter {
 }
 
 impl SlaStateFilter {
+    pub const ALL: [SlaStateFilter; 6] = [
+        Self::NotStarted,
+        Self::Running,
+        Self::AtRisk,
+        Self::Paused,
+        Self::Met,
+        Self::Breached,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Breached => "breached",
@@ -64,17 +73,14 @@ impl SlaStateFilter {
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "breached" => Ok(Self::Breached),
-            "paused" => Ok(Self::Paused),
-            "met" => Ok(Self::Met),
-            "running" => Ok(Self::Running),
-            "at_risk" => Ok(Self::AtRisk),
-            "not_started" => Ok(Self::NotStarted),
-            other => Err(format!(
-                "unknown sla_state '{other}'; use not_started, running, at_risk, paused, met or breached"
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown sla_state '{text}'; use not_started, running, at_risk, paused, met or breached"
+                )
+            })
     }
 }
 
@@ -148,14 +154,15 @@ impl TicketFilter {
             self.type_ids.iter().map(|i| i.0).collect(),
         ));
         if let Some(open) = self.open {
-            let closed = vec![
-                Scalar::Text("resolved".into()),
-                Scalar::Text("closed".into()),
-            ];
+            let done: Vec<Scalar> = crate::query::CATEGORIES
+                .into_iter()
+                .filter(|c| !c.is_open())
+                .map(|c| Scalar::Text(crate::query::category_name(c).to_owned()))
+                .collect();
             let test = if open {
-                Test::NotIn(closed)
+                Test::NotIn(done)
             } else {
-                Test::In(closed)
+                Test::In(done)
             };
             all.push(Node::Leaf(Field::StatusCategory, test));
         }

@@ -408,21 +408,14 @@ pub fn category_name(c: StatusCategory) -> &'static str {
     }
 }
 
-const CATEGORY_NAMES: [&str; 6] = [
-    "new",
-    "in_progress",
-    "waiting",
-    "escalated",
-    "resolved",
-    "closed",
-];
-const SLA_STATE_NAMES: [&str; 6] = [
-    "not_started",
-    "running",
-    "at_risk",
-    "paused",
-    "met",
-    "breached",
+/// Every status category, in the order messages list them.
+pub const CATEGORIES: [StatusCategory; 6] = [
+    StatusCategory::New,
+    StatusCategory::InProgress,
+    StatusCategory::Waiting,
+    StatusCategory::Escalated,
+    StatusCategory::Resolved,
+    StatusCategory::Closed,
 ];
 
 /// The words of a text as full-text search sees them: runs of letters and digits,
@@ -806,6 +799,8 @@ impl Parser {
     }
 
     fn scalar(&mut self, kind: Kind, field: &Field, value: &Value, path: &str) -> Option<Scalar> {
+        let category_names = CATEGORIES.map(category_name);
+        let state_names = SlaStateFilter::ALL.map(SlaStateFilter::name);
         let named = |names: &[&str]| -> Option<Scalar> {
             let text = value.as_str()?;
             names
@@ -815,12 +810,12 @@ impl Parser {
         };
         let (parsed, expected) = match (field, kind) {
             (Field::StatusCategory, _) => (
-                named(&CATEGORY_NAMES),
-                format!("one of {}", CATEGORY_NAMES.join(", ")),
+                named(&category_names),
+                format!("one of {}", category_names.join(", ")),
             ),
             (Field::SlaState, _) => (
-                named(&SLA_STATE_NAMES),
-                format!("one of {}", SLA_STATE_NAMES.join(", ")),
+                named(&state_names),
+                format!("one of {}", state_names.join(", ")),
             ),
             (_, Kind::Integer) => (
                 value.as_i64().map(Scalar::Integer),
@@ -859,7 +854,8 @@ impl Parser {
     }
 }
 
-fn parse_instant(text: &str) -> Option<Timestamp> {
+/// An RFC 3339 instant, or a plain date meaning its midnight in UTC.
+pub fn parse_instant(text: &str) -> Option<Timestamp> {
     text.parse::<Timestamp>().ok().or_else(|| {
         let date: jiff::civil::Date = text.parse().ok()?;
         jiff::tz::TimeZone::UTC

@@ -328,6 +328,15 @@ async fn lists_page_with_absolute_links_and_filter_case_insensitively() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(e["errors"][0]["field"], "itemsInPage");
     let (status, e) = atera
+        .call(Method::GET, "/api/v3/tickets?page=922337203685477580", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "no overflow from page × itemsInPage"
+    );
+    assert_eq!(e["errors"][0]["field"], "page");
+    let (status, e) = atera
         .call(Method::GET, "/api/v3/tickets?ticketStatus=Waiting", None)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

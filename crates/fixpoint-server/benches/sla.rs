@@ -137,18 +137,13 @@ async fn dataset(dir: &std::path::Path) -> (Store, String) {
 /// `FIXPOINT_BENCH_POSTGRES_URL` (an admin URL): the dataset goes into a new
 /// `fixpoint_bench` database on that server instead of SQLite.
 async fn fresh_postgres(admin: &str) -> String {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-    sqlx::query("DROP DATABASE IF EXISTS fixpoint_bench WITH (FORCE)")
-        .execute(&mut conn)
+    use fixpoint_store::db::{create_postgres_database, drop_postgres_database};
+    drop_postgres_database(admin, "fixpoint_bench")
         .await
         .unwrap();
-    sqlx::query("CREATE DATABASE fixpoint_bench")
-        .execute(&mut conn)
+    create_postgres_database(admin, "fixpoint_bench")
         .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    format!("{base}/fixpoint_bench")
+        .unwrap()
 }
 
 const FORGET: [&str; 4] = [

@@ -145,6 +145,12 @@ async fn search_errors_name_the_offending_node() {
     app.post("/tickets/search", json!({"q": "x", "cursor": "12_3"}))
         .await
         .problem(422, "invalid_field", Some("cursor"));
+    app.post(
+        "/tickets/search",
+        json!({"q": "x", "cursor": "o18446744073709551615"}),
+    )
+    .await
+    .problem(422, "invalid_field", Some("cursor"));
     app.post("/tickets/search", json!({"filters": []}))
         .await
         .problem(422, "invalid_field", Some("filters"));

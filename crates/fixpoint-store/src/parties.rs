@@ -63,11 +63,7 @@ where
 
 /// `lower(column) LIKE '%text%'`, with the user's `%`, `_` and `\` taken literally.
 pub(crate) fn contains(column: &'static str, text: &str) -> Expr {
-    let escaped = text
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = crate::query::escape_like(&text.to_lowercase());
     Expr::expr(Func::lower(Expr::col(column)))
         .like(sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }

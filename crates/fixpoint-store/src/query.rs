@@ -205,11 +205,15 @@ fn literal(v: &Scalar) -> Expr {
 }
 
 fn pattern(before: &str, text: &str, after: &str) -> LikeExpr {
-    let escaped = fold(text)
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = escape_like(&fold(text));
     LikeExpr::new(format!("{before}{escaped}{after}")).escape('\\')
+}
+
+/// Text matched literally inside a LIKE pattern (escape character `\`).
+pub(crate) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// The words of a search, each quoted so that none is read as an operator (words are

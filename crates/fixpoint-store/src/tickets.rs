@@ -631,7 +631,12 @@ impl Cursor {
 
     pub fn decode(text: &str) -> Option<Self> {
         if let Some(n) = text.strip_prefix('o') {
-            return n.parse().ok().map(Self::Offset);
+            // No further than SQL's signed offsets reach.
+            return n
+                .parse::<i64>()
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .map(Self::Offset);
         }
         let (value, id) = text.rsplit_once('_')?;
         Some(Self::After {

@@ -32,6 +32,8 @@ use wire::Error;
 
 const DIALECT: &str = "atera";
 const ITEMS_IN_PAGE_DEFAULT: u64 = 20;
+/// Far past any real list, and small enough that `page × itemsInPage` cannot overflow.
+const PAGE_MAX: i64 = 10_000_000;
 const TICKETS_IN_PAGE_MAX: u64 = 50;
 /// Atera keeps the impact; Fixpoint has no such field, so it rides as a custom field.
 const IMPACT_FIELD: &str = "Impact";
@@ -139,14 +141,8 @@ fn number(params: &[(String, String)], name: &str) -> Result<Option<i64>, Error>
 fn instant(params: &[(String, String)], name: &str) -> Result<Option<Timestamp>, Error> {
     param(params, name)
         .map(|v| {
-            v.parse::<Timestamp>()
-                .ok()
-                .or_else(|| {
-                    let date: jiff::civil::Date = v.get(..10)?.parse().ok()?;
-                    jiff::tz::TimeZone::UTC
-                        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-                        .ok()
-                })
+            fixpoint_core::query::parse_instant(v)
+                .or_else(|| fixpoint_core::query::parse_instant(v.get(..10)?))
                 .ok_or_else(|| {
                     Error::field(name, format!("'{v}' is not a date such as 2026-11-24"))
                 })
@@ -341,8 +337,11 @@ async fn delete(
 /// `page` (from 1) and `itemsInPage` (default 20, at most `max`).
 fn paging(params: &[(String, String)], max: u64) -> Result<(u64, u64), Error> {
     let page = number(params, "page")?.unwrap_or(1);
-    if page < 1 {
-        return Err(Error::field("page", "page counts from 1"));
+    if !(1..=PAGE_MAX).contains(&page) {
+        return Err(Error::field(
+            "page",
+            format!("page counts from 1 to {PAGE_MAX}"),
+        ));
     }
     let per_page = number(params, "itemsInPage")?.unwrap_or(ITEMS_IN_PAGE_DEFAULT as i64);
     if !(1..=max as i64).contains(&per_page) {
@@ -668,7 +667,7 @@ struct Names {
 }
 
 fn instant_text(at: Option<Timestamp>) -> Option<String> {
-    at.map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+    at.map(wire::instant_text)
 }
 
 impl Names {
@@ -928,10 +927,7 @@ async fn billable(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    caller(&headers, &state).await?;
-    let id = ticket_id(&id)?;
-    let work = service::work_hours(&state.store, id).await?;
-    Ok(axum::Json(duration(id, work.billable)).into_response())
+    one_duration(&state, &headers, &id, |work| work.billable).await
 }
 
 async fn non_billable(
@@ -939,10 +935,21 @@ async fn non_billable(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    caller(&headers, &state).await?;
-    let id = ticket_id(&id)?;
+    one_duration(&state, &headers, &id, |work| work.non_billable).await
+}
+
+/// One of a ticket's two durations, as `billableduration` and `nonbillableduration`
+/// answer.
+async fn one_duration(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    pick: fn(service::WorkHours) -> fixpoint_core::time_entry::SlaSplit,
+) -> Result<Response, Error> {
+    caller(headers, state).await?;
+    let id = ticket_id(id)?;
     let work = service::work_hours(&state.store, id).await?;
-    Ok(axum::Json(duration(id, work.non_billable)).into_response())
+    Ok(axum::Json(duration(id, pick(work))).into_response())
 }
 
 const RECORDS_IN_PAGE_MAX: u64 = 50;

@@ -138,7 +138,7 @@ impl Comment {
         end_user: Option<&fixpoint_core::parties::Contact>,
     ) -> Self {
         Self {
-            date: n.created_at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            date: instant_text(n.created_at),
             comment: n.body,
             end_user_id: n.contact_id.map(|c| c.0),
             technician_contact_id: None,
@@ -309,6 +309,11 @@ pub struct NewContact {
 pub struct ActionId {
     #[serde(rename = "ActionID")]
     pub action_id: i64,
+}
+
+/// An instant as Atera writes them: UTC to the second.
+pub fn instant_text(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Atera's error body: `{"message", "errors": [{"field", "message"}]}`, always JSON.
