@@ -75,6 +75,7 @@ pub enum Kind {
     Integer,
     Text,
     Instant,
+    Boolean,
 }
 
 impl Column {
@@ -202,7 +203,14 @@ pub enum Field {
     StatusCategory,
     /// The SLA state as of the query's instant, as in [`SlaStateFilter`].
     SlaState,
+    /// A column of another record (a company, a contact…), from the whitelist given
+    /// to [`parse_attributes`]; the name is the SQL column.
+    Attribute(&'static str, Kind),
 }
+
+/// A column another record offers to the language: its name (also the SQL column)
+/// and the kind of value it holds.
+pub type Attribute = (&'static str, Kind);
 
 /// A literal in a leaf, of the kind its field holds. Text is kept as given; it is
 /// folded where it is compared.
@@ -211,6 +219,7 @@ pub enum Scalar {
     Integer(i64),
     Text(String),
     Instant(Timestamp),
+    Boolean(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -287,8 +296,9 @@ impl Op {
     fn allowed(field: &Field) -> &'static [Op] {
         match field {
             Field::Column(c) if c.kind() == Kind::Text => &Self::ORDERED,
-            Field::Custom(_) => &Self::ORDERED,
-            Field::Column(_) => &Self::ORDERED[..11],
+            Field::Attribute(_, Kind::Text) | Field::Custom(_) => &Self::ORDERED,
+            Field::Attribute(_, Kind::Boolean) => &[Op::Eq, Op::NotEq, Op::Exist, Op::NotExist],
+            Field::Column(_) | Field::Attribute(..) => &Self::ORDERED[..11],
             Field::StatusCategory | Field::SlaState => &[Op::Eq, Op::NotEq, Op::In, Op::NotIn],
         }
     }
@@ -360,6 +370,7 @@ impl Node {
                 let value = match field {
                     Field::Column(c) => c.value(t),
                     Field::Custom(name) => t.custom_fields.get(name).cloned().map(Scalar::Text),
+                    Field::Attribute(..) => None,
                     Field::StatusCategory => (facts.category)(t.status_id)
                         .map(|c| Scalar::Text(category_name(c).to_owned())),
                     Field::SlaState => {
@@ -474,24 +485,42 @@ impl Test {
 /// Parses a filter: one node, or an array of nodes that must all hold. `path` names
 /// the filter in the request (`filter`), so errors read `filter.items[2].op`.
 pub fn parse(json: &Value, path: &str) -> Result<Node, DomainError> {
-    let mut parser = Parser {
-        violations: Violations::default(),
-        nodes: 0,
-    };
-    let node = match json {
-        Value::Array(items) => Some(Node::And(parser.items(items, path, 1))),
-        other => parser.node(other, path, 1),
-    };
-    parser.violations.into_result()?;
-    Ok(node.unwrap_or_else(Node::everything))
+    Parser::new(None).run(json, path)
 }
 
-struct Parser {
+/// Parses a filter over another record's columns (`attributes`) instead of a ticket's.
+pub fn parse_attributes(
+    json: &Value,
+    path: &str,
+    attributes: &[Attribute],
+) -> Result<Node, DomainError> {
+    Parser::new(Some(attributes)).run(json, path)
+}
+
+struct Parser<'a> {
     violations: Violations,
     nodes: usize,
+    attributes: Option<&'a [Attribute]>,
 }
 
-impl Parser {
+impl<'a> Parser<'a> {
+    fn new(attributes: Option<&'a [Attribute]>) -> Self {
+        Self {
+            violations: Violations::default(),
+            nodes: 0,
+            attributes,
+        }
+    }
+
+    fn run(mut self, json: &Value, path: &str) -> Result<Node, DomainError> {
+        let node = match json {
+            Value::Array(items) => Some(Node::And(self.items(items, path, 1))),
+            other => self.node(other, path, 1),
+        };
+        self.violations.into_result()?;
+        Ok(node.unwrap_or_else(Node::everything))
+    }
+
     fn fail(&mut self, path: &str, code: ErrorCode, message: impl Into<String>) -> Option<Node> {
         self.violations.push(path, code, message);
         None
@@ -637,6 +666,20 @@ impl Parser {
         let Some(name) = field.and_then(Value::as_str) else {
             return self.fail_field(&field_path, ErrorCode::Required, "field is required");
         };
+        if let Some(attributes) = self.attributes {
+            if let Some((column, kind)) = attributes
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                return Some(Field::Attribute(column, *kind));
+            }
+            let names: Vec<_> = attributes.iter().map(|(n, _)| *n).collect();
+            return self.fail_field(
+                &field_path,
+                ErrorCode::InvalidField,
+                format!("unknown field '{name}'; use {}", names.join(", ")),
+            );
+        }
         let udf = match udf {
             None | Some(Value::Bool(false)) => false,
             Some(Value::Bool(true)) => true,
@@ -696,6 +739,7 @@ impl Parser {
     fn test(&mut self, op: Op, field: &Field, value: Option<&Value>, path: &str) -> Option<Test> {
         let kind = match field {
             Field::Column(c) => c.kind(),
+            Field::Attribute(_, kind) => *kind,
             _ => Kind::Text,
         };
         if matches!(op, Op::Exist | Op::NotExist) {
@@ -835,6 +879,15 @@ impl Parser {
                 }
                 _ => (None, "a string".to_owned()),
             },
+            (_, Kind::Boolean) => (
+                match value {
+                    Value::Bool(b) => Some(Scalar::Boolean(*b)),
+                    Value::String(s) if s.eq_ignore_ascii_case("true") => Some(Scalar::Boolean(true)),
+                    Value::String(s) if s.eq_ignore_ascii_case("false") => Some(Scalar::Boolean(false)),
+                    _ => None,
+                },
+                "true or false".to_owned(),
+            ),
             (_, Kind::Instant) => (
                 value.as_str().and_then(parse_instant).map(Scalar::Instant),
                 "an RFC 3339 instant such as 2026-02-15T09:00:00Z, or a date such as 2026-02-15 (midnight UTC)".to_owned(),
@@ -854,13 +907,14 @@ impl Parser {
     }
 }
 
-/// An RFC 3339 instant, or a plain date meaning its midnight in UTC.
+/// An RFC 3339 instant, or a date-time without offset or a plain date, both read as UTC.
 pub fn parse_instant(text: &str) -> Option<Timestamp> {
     text.parse::<Timestamp>().ok().or_else(|| {
-        let date: jiff::civil::Date = text.parse().ok()?;
-        jiff::tz::TimeZone::UTC
-            .to_timestamp(jiff::civil::DateTime::from(date))
+        let local: jiff::civil::DateTime = text
+            .parse()
             .ok()
+            .or_else(|| text.parse::<jiff::civil::Date>().ok().map(Into::into))?;
+        jiff::tz::TimeZone::UTC.to_timestamp(local).ok()
     })
 }
 
@@ -870,6 +924,7 @@ fn field_name(field: &Field) -> String {
         Field::Custom(name) => format!("custom field '{name}'"),
         Field::StatusCategory => "status_category".to_owned(),
         Field::SlaState => "sla_state".to_owned(),
+        Field::Attribute(name, _) => (*name).to_owned(),
     }
 }
 

@@ -615,6 +615,7 @@ async fn customers_and_contacts_are_listed_found_and_created() {
 async fn a_key_over_its_limit_gets_429_with_retry_after() {
     let server = spawn(fixpoint_dialects::routes(&fixpoint_dialects::Settings {
         atera_requests_per_minute: 3,
+        ..Default::default()
     }))
     .await;
     let client = Client::new();

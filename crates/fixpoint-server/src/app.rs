@@ -150,7 +150,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn no_such_route(uri: axum::http::Uri) -> ApiError {
+/// The native API's answer for a path nothing serves.
+pub async fn no_such_route(uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         ErrorCode::NoSuchRoute,
         format!("there is no endpoint at {}; see /api/v1/docs", uri.path()),

@@ -46,6 +46,8 @@ pub struct Caller {
     pub key_id: i64,
     pub name: String,
     pub role: Role,
+    /// The integration code an Autotask API user sent; recorded with each change.
+    pub integration_code: Option<String>,
 }
 
 impl Caller {
@@ -74,7 +76,10 @@ impl Caller {
 
     /// How the caller appears in ticket history and on notes.
     pub fn actor(&self) -> String {
-        format!("apikey:{}", self.name)
+        match &self.integration_code {
+            Some(code) => format!("apiuser:{} ({code})", self.name),
+            None => format!("apikey:{}", self.name),
+        }
     }
 }
 
@@ -167,8 +172,117 @@ impl Caller {
             key_id: record.id,
             name: record.name,
             role,
+            integration_code: None,
         })
     }
+
+    /// Autotask's three headers: `UserName`, `Secret` and `ApiIntegrationcode` must
+    /// name one active API user.
+    pub async fn authenticate_api_user(
+        headers: &axum::http::HeaderMap,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(username), Some(secret), Some(code)) = (
+            header("username"),
+            header("secret"),
+            header("apiintegrationcode"),
+        ) else {
+            return Err(ApiError::unauthorized(
+                "send the UserName, Secret and ApiIntegrationcode headers of a Fixpoint API user",
+            ));
+        };
+        let mut conn = state.store.read().await?;
+        let refused =
+            || ApiError::unauthorized("the UserName, Secret or ApiIntegrationcode is wrong");
+        let (record, stored_digest) = keys::api_user(&mut conn, username)
+            .await?
+            .ok_or_else(refused)?;
+        // Digests of equal length compared whole: the time taken says nothing useful.
+        let digest_matches = digest(secret)
+            .bytes()
+            .zip(stored_digest.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+        if !digest_matches || record.integration_code.as_deref() != Some(code) {
+            return Err(refused());
+        }
+        Ok(Caller {
+            key_id: record.id,
+            name: record.name,
+            role: Role::parse(&record.role).unwrap_or(Role::Readonly),
+            integration_code: record.integration_code,
+        })
+    }
+}
+
+/// The credentials of a new Autotask API user, shown once.
+#[derive(Debug, Clone)]
+pub struct ApiUser {
+    pub id: i64,
+    pub username: String,
+    pub secret: String,
+    pub integration_code: String,
+}
+
+/// Creates an API user for Autotask clients: a key (the secret) with a username and
+/// an integration code. Usernames look like Autotask's (an address) and are unique.
+pub async fn create_api_user(
+    store: &Store,
+    name: &str,
+    role: Role,
+) -> Result<ApiUser, fixpoint_store::StoreError> {
+    let secret = generate_key();
+    let mut random = [0u8; 19];
+    rand::rng().fill_bytes(&mut random);
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let integration_code: String = random
+        .iter()
+        .take(16)
+        .map(|b| ALPHABET[usize::from(b % 32)] as char)
+        .collect();
+    let slug: String = name
+        .chars()
+        .filter_map(|c| match c {
+            'a'..='z' | '0'..='9' => Some(c),
+            'A'..='Z' => Some(c.to_ascii_lowercase()),
+            ' ' | '-' | '_' | '.' => Some('.'),
+            _ => None,
+        })
+        .take(40)
+        .collect();
+    let slug = if slug.trim_matches('.').is_empty() {
+        "api".to_owned()
+    } else {
+        slug.trim_matches('.').to_owned()
+    };
+    let username = format!(
+        "{slug}.{:02x}{:02x}{:02x}@api.fixpoint",
+        random[16], random[17], random[18]
+    );
+    let mut tx = store.write().await?;
+    let id = keys::insert_api_user(
+        &mut tx,
+        (name, role.as_str()),
+        &username,
+        &integration_code,
+        &digest(&secret),
+        fixpoint_store::parties::now(),
+    )
+    .await?;
+    Store::commit(tx).await?;
+    Ok(ApiUser {
+        id,
+        username,
+        secret,
+        integration_code,
+    })
 }
 
 #[cfg(test)]

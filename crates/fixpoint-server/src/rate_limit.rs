@@ -25,11 +25,12 @@ impl RateLimit {
     }
 
     /// Counts one request for `key` (the credential as sent; only its digest is
-    /// kept). `Err` carries the whole seconds until the window resets.
-    pub fn check(&self, key: &str, now: Instant) -> Result<(), u64> {
+    /// kept). `Ok` carries the requests counted in this window so far; `Err` the
+    /// whole seconds until the window resets.
+    pub fn check(&self, key: &str, now: Instant) -> Result<u32, u64> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let Ok(mut counts) = self.counts.lock() else {
-            return Ok(());
+            return Ok(0);
         };
         if counts.len() > 10_000 {
             let window = self.window;
@@ -45,7 +46,7 @@ impl RateLimit {
             return Err(left.as_secs_f64().ceil().max(1.0) as u64);
         }
         *count += 1;
-        Ok(())
+        Ok(*count)
     }
 }
 
@@ -57,21 +58,14 @@ mod tests {
     fn a_key_gets_its_share_per_window_and_no_more() {
         let limit = RateLimit::new(3, Duration::from_secs(60));
         let start = Instant::now();
-        for _ in 0..3 {
-            assert_eq!(limit.check("key-a", start), Ok(()));
+        for n in 1..=3 {
+            assert_eq!(limit.check("key-a", start), Ok(n));
         }
         assert_eq!(
             limit.check("key-a", start + Duration::from_secs(15)),
             Err(45)
         );
-        assert_eq!(
-            limit.check("key-b", start),
-            Ok(()),
-            "keys are counted apart"
-        );
-        assert_eq!(
-            limit.check("key-a", start + Duration::from_secs(60)),
-            Ok(())
-        );
+        assert_eq!(limit.check("key-b", start), Ok(1), "keys are counted apart");
+        assert_eq!(limit.check("key-a", start + Duration::from_secs(60)), Ok(1));
     }
 }

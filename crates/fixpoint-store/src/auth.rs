@@ -16,6 +16,10 @@ pub struct ApiKeyRecord {
     pub role: String,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// Set for Autotask API users: the `UserName` header.
+    pub username: Option<String>,
+    /// Set for Autotask API users: the `ApiIntegrationcode` header.
+    pub integration_code: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -25,7 +29,19 @@ struct KeyRow {
     role: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    username: Option<String>,
+    integration_code: Option<String>,
 }
+
+const KEY_COLUMNS: [&str; 7] = [
+    "id",
+    "name",
+    "role",
+    "created_at",
+    "revoked_at",
+    "username",
+    "integration_code",
+];
 
 impl KeyRow {
     fn into_record(self) -> Result<ApiKeyRecord> {
@@ -35,6 +51,8 @@ impl KeyRow {
             role: self.role,
             created_at: instant(self.created_at)?,
             revoked_at: opt_instant(self.revoked_at)?,
+            username: self.username,
+            integration_code: self.integration_code,
         })
     }
 }
@@ -54,12 +72,67 @@ pub async fn insert_api_key(
     insert_id(conn, q).await
 }
 
+/// An Autotask API user: a key whose secret is sent as `Secret`, with the username
+/// and integration code that must accompany it.
+pub async fn insert_api_user(
+    conn: &mut Conn,
+    key: (&str, &str),
+    username: &str,
+    integration_code: &str,
+    digest: &str,
+    at: Timestamp,
+) -> Result<i64> {
+    let (name, role) = key;
+    let q = Query::insert()
+        .into_table("api_keys")
+        .columns([
+            "name",
+            "role",
+            "digest",
+            "created_at",
+            "username",
+            "integration_code",
+        ])
+        .values_panic([
+            name.into(),
+            role.into(),
+            digest.into(),
+            micros(at).into(),
+            username.into(),
+            integration_code.into(),
+        ])
+        .to_owned();
+    insert_id(conn, q).await
+}
+
+/// The active API user with this username.
+pub async fn api_user(conn: &mut Conn, username: &str) -> Result<Option<(ApiKeyRecord, String)>> {
+    #[derive(FromRow)]
+    struct UserRow {
+        #[sqlx(flatten)]
+        key: KeyRow,
+        digest: String,
+    }
+    let row: Option<UserRow> = fetch_optional(
+        conn,
+        Query::select()
+            .columns(KEY_COLUMNS)
+            .column("digest")
+            .from("api_keys")
+            .and_where(Expr::col("username").eq(username))
+            .and_where(Expr::col("revoked_at").is_null()),
+    )
+    .await?;
+    row.map(|r| Ok((r.key.into_record()?, r.digest)))
+        .transpose()
+}
+
 /// The active key with this digest. One indexed lookup: the digest column is unique.
 pub async fn api_key_by_digest(conn: &mut Conn, digest: &str) -> Result<Option<ApiKeyRecord>> {
     let row: Option<KeyRow> = fetch_optional(
         conn,
         Query::select()
-            .columns(["id", "name", "role", "created_at", "revoked_at"])
+            .columns(KEY_COLUMNS)
             .from("api_keys")
             .and_where(Expr::col("digest").eq(digest))
             .and_where(Expr::col("revoked_at").is_null()),
@@ -72,7 +145,7 @@ pub async fn api_keys(conn: &mut Conn) -> Result<Vec<ApiKeyRecord>> {
     let rows: Vec<KeyRow> = fetch_all(
         conn,
         Query::select()
-            .columns(["id", "name", "role", "created_at", "revoked_at"])
+            .columns(KEY_COLUMNS)
             .from("api_keys")
             .order_by("id", Order::Asc),
     )

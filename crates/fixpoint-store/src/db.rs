@@ -376,6 +376,14 @@ pub(crate) async fn fetch_all<T: Row>(conn: &mut Conn, stmt: &impl SqlxBinder) -
     })
 }
 
+/// A fixed statement with no parameters, for SQL that differs per backend.
+pub(crate) async fn fetch_all_sql<T: Row>(conn: &mut Conn, sql: &'static str) -> Result<Vec<T>> {
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => sqlx::query_as(sql).fetch_all(c).await?,
+        Raw::Postgres(c) => sqlx::query_as(sql).fetch_all(c).await?,
+    })
+}
+
 pub(crate) async fn fetch_optional<T: Row>(
     conn: &mut Conn,
     stmt: &impl SqlxBinder,

@@ -1,4 +1,5 @@
-//! What the vendor dialects need stored: how each names Fixpoint's statuses.
+//! What the vendor dialects need stored: how each names Fixpoint's statuses (Atera)
+//! and numbers its catalogue values (Autotask).
 
 use fixpoint_core::catalog::{StatusCategory, seeded};
 use fixpoint_core::ids::StatusId;
@@ -59,6 +60,7 @@ fn atera_name(category: StatusCategory) -> &'static str {
 /// dialect added since). Each vendor name gets one write target: the preferred seeded
 /// status when present, else the first status that reads as that name.
 pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
+    seed_autotask_codes(conn).await?;
     if !statuses(conn, "atera").await?.is_empty() {
         return Ok(());
     }
@@ -104,5 +106,176 @@ pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
         ]);
     }
     execute(conn, &insert).await?;
+    Ok(())
+}
+
+/// Which catalogue a dialect code numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeKind {
+    Status,
+    Priority,
+    TicketType,
+}
+
+impl CodeKind {
+    pub const ALL: [CodeKind; 3] = [Self::Status, Self::Priority, Self::TicketType];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Priority => "priority",
+            Self::TicketType => "ticket_type",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// One catalogue value as a dialect numbers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DialectCode {
+    pub kind: CodeKind,
+    pub code: i64,
+    /// The Fixpoint id (status, priority or ticket type).
+    pub target_id: i64,
+}
+
+#[derive(FromRow)]
+struct CodeRow {
+    kind: String,
+    code: i64,
+    target_id: i64,
+}
+
+pub async fn codes(conn: &mut Conn, dialect: &str) -> Result<Vec<DialectCode>> {
+    let rows: Vec<CodeRow> = fetch_all(
+        conn,
+        Query::select()
+            .columns(["kind", "code", "target_id"])
+            .from("dialect_codes")
+            .and_where(Expr::col("dialect").eq(dialect))
+            .order_by("code", sea_query::Order::Asc),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(DialectCode {
+                kind: CodeKind::parse(&r.kind)?,
+                code: r.code,
+                target_id: r.target_id,
+            })
+        })
+        .collect())
+}
+
+/// Replaces a dialect's numbering of one catalogue (an admin's remap).
+pub async fn set_codes(
+    conn: &mut Conn,
+    dialect: &str,
+    kind: CodeKind,
+    pairs: &[(i64, i64)],
+) -> Result<()> {
+    execute(
+        conn,
+        Query::delete()
+            .from_table("dialect_codes")
+            .and_where(Expr::col("dialect").eq(dialect))
+            .and_where(Expr::col("kind").eq(kind.as_str())),
+    )
+    .await?;
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let mut insert = Query::insert();
+    insert
+        .into_table("dialect_codes")
+        .columns(["dialect", "kind", "code", "target_id"]);
+    for (code, target) in pairs {
+        insert.values_panic([
+            dialect.into(),
+            kind.as_str().into(),
+            (*code).into(),
+            (*target).into(),
+        ]);
+    }
+    execute(conn, &insert).await?;
+    Ok(())
+}
+
+/// Codes from which values Autotask does not number are given theirs.
+pub const AUTOTASK_EXTRA_CODES_FROM: i64 = 100;
+
+/// Autotask's numbering (seed 002): statuses 1 New, 2 In Progress, 5 Complete,
+/// 6 Waiting Customer, 13 Waiting Materials, 14 Escalated; priorities 1 Low to
+/// 4 Critical; ticket types 1 Service Request to 4 Change Request. Every other value
+/// (and any added since) gets the next free code from 100, so each reads as a number.
+async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
+    use seeded::*;
+    let existing = codes(conn, "autotask").await?;
+    let catalog = crate::catalog::load(conn).await?;
+    /// A catalogue: Autotask's codes for seeded values, and every value's id.
+    type Defaults = (CodeKind, Vec<(i64, i64)>, Vec<i64>);
+    let defaults: [Defaults; 3] = [
+        (
+            CodeKind::Status,
+            [
+                (1, NEW),
+                (2, IN_PROGRESS),
+                (5, COMPLETE),
+                (6, WAITING_CUSTOMER),
+                (13, WAITING_MATERIALS),
+                (14, ESCALATED),
+            ]
+            .map(|(c, s)| (c, s.0))
+            .to_vec(),
+            catalog.statuses.iter().map(|s| s.id.0).collect(),
+        ),
+        (
+            CodeKind::Priority,
+            [(1, LOW), (2, MEDIUM), (3, HIGH), (4, CRITICAL)]
+                .map(|(c, p)| (c, p.0))
+                .to_vec(),
+            catalog.priorities.iter().map(|p| p.id.0).collect(),
+        ),
+        (
+            CodeKind::TicketType,
+            [
+                (1, SERVICE_REQUEST),
+                (2, INCIDENT),
+                (3, PROBLEM),
+                (4, CHANGE_REQUEST),
+            ]
+            .map(|(c, t)| (c, t.0))
+            .to_vec(),
+            catalog.ticket_types.iter().map(|t| t.id.0).collect(),
+        ),
+    ];
+    for (kind, preferred, targets) in defaults {
+        let mut pairs: Vec<(i64, i64)> = existing
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| (c.code, c.target_id))
+            .collect();
+        let seeded_before = !pairs.is_empty();
+        let before = pairs.len();
+        if !seeded_before {
+            pairs.extend(preferred.into_iter().filter(|(_, t)| targets.contains(t)));
+        }
+        for target in targets {
+            if pairs.iter().any(|(_, t)| *t == target) {
+                continue;
+            }
+            let code = (AUTOTASK_EXTRA_CODES_FROM..)
+                .find(|c| !pairs.iter().any(|(taken, _)| taken == c))
+                .unwrap_or(AUTOTASK_EXTRA_CODES_FROM);
+            pairs.push((code, target));
+        }
+        if pairs.len() != before {
+            set_codes(conn, "autotask", kind, &pairs).await?;
+        }
+    }
     Ok(())
 }

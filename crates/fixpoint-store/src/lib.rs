@@ -9,6 +9,7 @@ pub mod escalation;
 mod group;
 pub mod parties;
 pub mod query;
+pub mod records;
 pub mod reference;
 pub mod reports;
 pub mod search;

@@ -25,6 +25,8 @@ pub struct PartyFilter {
     /// Lower-cased substring of the name (or of first/last name and email for people).
     pub name_contains: Option<String>,
     pub email: Option<String>,
+    /// Only these ids (from a query over the records, see [`crate::records`]).
+    pub ids: Option<Vec<i64>>,
 }
 
 fn select(table: &'static str, columns: &[&'static str]) -> SelectStatement {
@@ -71,6 +73,9 @@ pub(crate) fn contains(column: &'static str, text: &str) -> Expr {
 fn active_filter(q: &mut SelectStatement, f: &PartyFilter) {
     if let Some(active) = f.active {
         q.and_where(Expr::col("active").eq(active));
+    }
+    if let Some(ids) = &f.ids {
+        q.and_where(Expr::col("id").is_in(ids.iter().copied()));
     }
 }
 

@@ -21,6 +21,16 @@ pub fn condition(node: &Node, backend: Backend, now: Timestamp, catalog: &Catalo
     .node(node)
 }
 
+/// The tree as a condition over another record's table (attributes only).
+pub fn attribute_condition(node: &Node, backend: Backend) -> Condition {
+    Compiler {
+        backend,
+        now: Timestamp::UNIX_EPOCH,
+        catalog: &Catalog::default(),
+    }
+    .node(node)
+}
+
 struct Compiler<'a> {
     backend: Backend,
     now: Timestamp,
@@ -110,6 +120,9 @@ impl Compiler<'_> {
                 c.kind() == fixpoint_core::query::Kind::Text,
             ),
             Field::Custom(name) => (self.custom(name), true),
+            Field::Attribute(name, kind) => {
+                (Expr::col(*name), *kind == fixpoint_core::query::Kind::Text)
+            }
             Field::StatusCategory | Field::SlaState => unreachable!("compiled by node()"),
         };
         let compared = if text {
@@ -201,6 +214,7 @@ fn literal(v: &Scalar) -> Expr {
         Scalar::Integer(i) => Expr::val(*i),
         Scalar::Text(t) => Expr::val(fold(t)),
         Scalar::Instant(at) => Expr::val(micros(*at)),
+        Scalar::Boolean(b) => Expr::val(*b),
     }
 }
 

@@ -479,6 +479,15 @@ pub async fn touch(conn: &mut Conn, ticket: TicketId, at: Timestamp) -> Result<(
 }
 
 pub async fn history(conn: &mut Conn, ticket: TicketId) -> Result<Vec<HistoryEntry>> {
+    history_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
+}
+
+/// These history entries, by id ascending.
+pub async fn history_by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<HistoryEntry>> {
+    history_where(conn, Expr::col("id").is_in(ids.iter().copied())).await
+}
+
+async fn history_where(conn: &mut Conn, condition: Expr) -> Result<Vec<HistoryEntry>> {
     #[derive(FromRow)]
     struct Row {
         id: i64,
@@ -495,7 +504,7 @@ pub async fn history(conn: &mut Conn, ticket: TicketId) -> Result<Vec<HistoryEnt
         Query::select()
             .columns(HISTORY.iter().copied())
             .from("ticket_history")
-            .and_where(Expr::col("ticket_id").eq(ticket.0))
+            .and_where(condition)
             .order_by("id", Order::Asc),
     )
     .await?;
@@ -782,4 +791,23 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
         next_cursor,
         total,
     })
+}
+
+/// The custom field names used on the most recent 10,000 tickets, sorted (Autotask's
+/// user-defined field list; bounded so that it stays cheap on a large desk).
+pub async fn custom_field_names(conn: &mut Conn) -> Result<Vec<String>> {
+    #[derive(FromRow)]
+    struct Name {
+        name: String,
+    }
+    let sql = match crate::db::backend(conn) {
+        crate::db::Backend::Sqlite => {
+            "SELECT DISTINCT j.key AS name FROM (SELECT custom_fields FROM tickets ORDER BY id DESC LIMIT 10000) t, json_each(t.custom_fields) j ORDER BY 1"
+        }
+        crate::db::Backend::Postgres => {
+            "SELECT DISTINCT jsonb_object_keys(t.custom_fields::jsonb) AS name FROM (SELECT custom_fields FROM tickets ORDER BY id DESC LIMIT 10000) t ORDER BY 1"
+        }
+    };
+    let rows: Vec<Name> = crate::db::fetch_all_sql(conn, sql).await?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
 }

@@ -75,12 +75,21 @@ pub async fn insert_notes(conn: &mut Conn, notes: &[Note]) -> Result<()> {
 }
 
 pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {
+    notes_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
+}
+
+/// These notes, by id ascending (ids from [`crate::records::matching_ids`]).
+pub async fn notes_by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Note>> {
+    notes_where(conn, Expr::col("id").is_in(ids.iter().copied())).await
+}
+
+async fn notes_where(conn: &mut Conn, condition: Expr) -> Result<Vec<Note>> {
     let rows: Vec<NoteRow> = fetch_all(
         conn,
         Query::select()
             .columns(NOTE.iter().copied())
             .from("notes")
-            .and_where(Expr::col("ticket_id").eq(ticket.0))
+            .and_where(condition)
             .order_by("id", Order::Asc),
     )
     .await?;
@@ -163,12 +172,21 @@ fn entry_values(e: &TimeEntry) -> [sea_query::Expr; 8] {
 }
 
 pub async fn time_entries(conn: &mut Conn, ticket: TicketId) -> Result<Vec<TimeEntry>> {
+    entries_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
+}
+
+/// These time entries, by id ascending.
+pub async fn time_entries_by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<TimeEntry>> {
+    entries_where(conn, Expr::col("id").is_in(ids.iter().copied())).await
+}
+
+async fn entries_where(conn: &mut Conn, condition: Expr) -> Result<Vec<TimeEntry>> {
     let rows: Vec<EntryRow> = fetch_all(
         conn,
         Query::select()
             .columns(ENTRY.iter().copied())
             .from("time_entries")
-            .and_where(Expr::col("ticket_id").eq(ticket.0))
+            .and_where(condition)
             .order_by("id", Order::Asc),
     )
     .await?;

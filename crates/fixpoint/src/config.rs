@@ -21,6 +21,7 @@ pub struct FileSettings {
     pub log_format: Option<LogFormat>,
     pub sweep_interval_secs: Option<u64>,
     pub atera_requests_per_minute: Option<u32>,
+    pub autotask_requests_per_hour: Option<u32>,
     pub tenant_profile: Option<String>,
 }
 
@@ -42,6 +43,8 @@ pub struct Settings {
     pub sweep_interval_secs: u64,
     /// Requests per minute per API key on the Atera dialect (`/api/v3`), then 429.
     pub atera_requests_per_minute: u32,
+    /// Requests per hour for the whole database on the Autotask dialect, then 429.
+    pub autotask_requests_per_hour: u32,
     /// Workflow switches a new installation starts with: default, autotask, halopsa
     /// or atera (resolve before close; technicians without roles).
     pub tenant_profile: Option<String>,
@@ -65,6 +68,9 @@ pub struct Overrides {
     /// Requests per minute per API key on the Atera dialect (default 700, as Atera).
     #[arg(long, global = true, env = "FIXPOINT_ATERA_REQUESTS_PER_MINUTE")]
     pub atera_requests_per_minute: Option<u32>,
+    /// Requests per hour on the Autotask dialect, all callers together (default 10,000).
+    #[arg(long, global = true, env = "FIXPOINT_AUTOTASK_REQUESTS_PER_HOUR")]
+    pub autotask_requests_per_hour: Option<u32>,
     /// The workflow a new installation starts with: default, autotask, halopsa or atera.
     #[arg(long, global = true, env = "FIXPOINT_TENANT_PROFILE")]
     pub tenant_profile: Option<String>,
@@ -96,6 +102,10 @@ impl Overrides {
                 .atera_requests_per_minute
                 .or(file.atera_requests_per_minute)
                 .unwrap_or(DEFAULT_ATERA_REQUESTS_PER_MINUTE),
+            autotask_requests_per_hour: self
+                .autotask_requests_per_hour
+                .or(file.autotask_requests_per_hour)
+                .unwrap_or(10_000),
             tenant_profile: match self.tenant_profile.clone().or(file.tenant_profile) {
                 Some(name) if WorkflowSettings::profile(&name).is_none() => anyhow::bail!(
                     "unknown tenant profile '{name}'; use {}",

@@ -39,6 +39,12 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// Autotask API users: the UserName, Secret and ApiIntegrationcode an Autotask
+    /// client sends.
+    Apiuser {
+        #[command(subcommand)]
+        command: ApiuserCommand,
+    },
     /// Fill an empty database with a believable MSP: companies, contacts, technicians, tickets.
     SeedDemo {
         /// How many tickets to create.
@@ -73,6 +79,18 @@ enum ApikeyCommand {
         name: String,
         /// admin, technician or readonly.
         #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiuserCommand {
+    /// Create an API user and print its credentials (the secret is shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// admin, technician or readonly.
+        #[arg(long, value_parser = parse_role, default_value = "technician")]
         role: Role,
     },
 }
@@ -129,6 +147,22 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!(
                 "Created API key {id} '{name}' ({}). It is shown only now:\n{key}",
                 role.as_str()
+            );
+            Ok(())
+        }
+        Command::Apiuser {
+            command: ApiuserCommand::Create { name, role },
+        } => {
+            let store = open(&settings).await?;
+            let user = auth::create_api_user(&store, &name, role).await?;
+            println!(
+                "Created API user {} '{name}' ({}). The secret is shown only now:\n\
+                 UserName: {}\nSecret: {}\nApiIntegrationcode: {}",
+                user.id,
+                role.as_str(),
+                user.username,
+                user.secret,
+                user.integration_code
             );
             Ok(())
         }
@@ -213,6 +247,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         fixpoint_server::Clock::System,
         fixpoint_dialects::routes(&fixpoint_dialects::Settings {
             atera_requests_per_minute: settings.atera_requests_per_minute,
+            autotask_requests_per_hour: settings.autotask_requests_per_hour,
         }),
     );
     fixpoint_server::serve(listener, app, shutdown).await?;

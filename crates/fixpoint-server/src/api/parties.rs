@@ -64,6 +64,7 @@ impl PartyParams {
                 company_id: self.company_id.map(CompanyId),
                 name_contains: self.q,
                 email: self.email,
+                ids: None,
             },
             PageParams {
                 limit: self.limit,

@@ -1,0 +1,589 @@
+//! The entities, their verbs, and each one's records in Autotask's shape.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fixpoint_core::ids::*;
+use fixpoint_core::parties::{
+    CompanyPatch, ContactPatch, NamedPatch, NewCompany, NewContact, NewNamed, ResourcePatch,
+};
+use fixpoint_core::ticket::HistoryEntry;
+use fixpoint_core::time_entry::{NewNote, NewTimeEntry, Note, TimeEntry, Visibility};
+use fixpoint_server::service::parties as party_service;
+use fixpoint_server::service::tickets as service;
+use fixpoint_store::parties::NamedTable;
+use fixpoint_store::records::Table;
+use serde_json::{Value, json};
+
+use super::fields::{self, Spec};
+use super::tickets::{self, Body, NOTE_TYPES, PUBLISH, Vocabulary, at, code_of, from_code};
+use super::{Call, Error};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Tickets,
+    TicketNotes,
+    TimeEntries,
+    Companies,
+    Contacts,
+    Resources,
+    Roles,
+    Contracts,
+    ServiceLevelAgreements,
+    TicketHistory,
+}
+
+pub struct Verbs {
+    pub create: bool,
+    pub update: bool,
+    pub delete: bool,
+}
+
+impl Entity {
+    const ALL: [Entity; 10] = [
+        Self::Tickets,
+        Self::TicketNotes,
+        Self::TimeEntries,
+        Self::Companies,
+        Self::Contacts,
+        Self::Resources,
+        Self::Roles,
+        Self::Contracts,
+        Self::ServiceLevelAgreements,
+        Self::TicketHistory,
+    ];
+
+    pub fn parse(lower: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|e| e.name().eq_ignore_ascii_case(lower))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tickets => "Tickets",
+            Self::TicketNotes => "TicketNotes",
+            Self::TimeEntries => "TimeEntries",
+            Self::Companies => "Companies",
+            Self::Contacts => "Contacts",
+            Self::Resources => "Resources",
+            Self::Roles => "Roles",
+            Self::Contracts => "Contracts",
+            Self::ServiceLevelAgreements => "ServiceLevelAgreements",
+            Self::TicketHistory => "TicketHistory",
+        }
+    }
+
+    pub fn singular(self) -> &'static str {
+        match self {
+            Self::Tickets => "Ticket",
+            Self::TicketNotes => "TicketNote",
+            Self::TimeEntries => "TimeEntry",
+            Self::Companies => "Company",
+            Self::Contacts => "Contact",
+            Self::Resources => "Resource",
+            Self::Roles => "Role",
+            Self::Contracts => "Contract",
+            Self::ServiceLevelAgreements => "ServiceLevelAgreement",
+            Self::TicketHistory => "TicketHistory",
+        }
+    }
+
+    pub fn fields(self) -> &'static [Spec] {
+        match self {
+            Self::Tickets => fields::TICKET,
+            Self::TicketNotes => fields::NOTE,
+            Self::TimeEntries => fields::TIME_ENTRY,
+            Self::Companies => fields::COMPANY,
+            Self::Contacts => fields::CONTACT,
+            Self::Resources => fields::RESOURCE,
+            Self::Roles => fields::NAMED,
+            Self::Contracts => fields::CONTRACT,
+            Self::ServiceLevelAgreements => fields::SLA,
+            Self::TicketHistory => fields::HISTORY,
+        }
+    }
+
+    /// The table a filter runs over (tickets have their own list).
+    pub fn table(self) -> Option<Table> {
+        Some(match self {
+            Self::Tickets => return None,
+            Self::TicketNotes => Table::Notes,
+            Self::TimeEntries => Table::TimeEntries,
+            Self::Companies => Table::Companies,
+            Self::Contacts => Table::Contacts,
+            Self::Resources => Table::Resources,
+            Self::Roles => Table::Roles,
+            Self::Contracts => Table::Contracts,
+            Self::ServiceLevelAgreements => Table::SlaPolicies,
+            Self::TicketHistory => Table::TicketHistory,
+        })
+    }
+
+    /// What Autotask allows on the entity (and Fixpoint serves).
+    pub fn allows(self) -> Verbs {
+        let (create, update, delete) = match self {
+            Self::Tickets => (true, true, false),
+            Self::TicketNotes => (true, false, false),
+            Self::TimeEntries => (true, false, false),
+            Self::Companies => (true, true, false),
+            Self::Contacts => (true, true, false),
+            Self::Resources => (false, true, false),
+            Self::Roles => (true, true, false),
+            Self::Contracts => (true, false, false),
+            Self::ServiceLevelAgreements | Self::TicketHistory => (false, false, false),
+        };
+        Verbs {
+            create,
+            update,
+            delete,
+        }
+    }
+
+    pub fn verbs(self) -> String {
+        let v = self.allows();
+        let mut out = vec!["GET", "query"];
+        if v.create {
+            out.push("POST");
+        }
+        if v.update {
+            out.extend(["PATCH", "PUT"]);
+        }
+        if v.delete {
+            out.push("DELETE");
+        }
+        out.join(", ")
+    }
+
+    /// A child collection under this entity (`Tickets/{id}/Notes`), with the field
+    /// that names the parent.
+    pub fn child(self, lower: &str) -> Option<Entity> {
+        match (self, lower) {
+            (Self::Tickets, "notes" | "ticketnotes") => Some(Self::TicketNotes),
+            (Self::Tickets, "timeentries") => Some(Self::TimeEntries),
+            (Self::Companies, "contacts") => Some(Self::Contacts),
+            _ => None,
+        }
+    }
+
+    /// The field of a child that names its parent.
+    pub fn parent_field(self) -> &'static str {
+        match self {
+            Self::Contacts => "companyID",
+            _ => "ticketID",
+        }
+    }
+}
+
+fn body_object(call: &Call) -> Result<serde_json::Map<String, Value>, Error> {
+    match call.json()? {
+        Value::Object(o) => Ok(o),
+        _ => Err(Error::bad_request("the body must be a JSON object")),
+    }
+}
+
+fn created(id: i64) -> Result<Response, Error> {
+    Ok(axum::Json(json!({"itemId": id, "id": id})).into_response())
+}
+
+fn not_allowed(call: &Call, entity: Entity) -> Error {
+    Error::not_allowed(entity, &call.method)
+}
+
+/// `POST /{Entity}` or `POST /{Parent}/{id}/{Child}`.
+pub async fn create(
+    call: &Call,
+    entity: Entity,
+    under: Option<(Entity, i64)>,
+) -> Result<Response, Error> {
+    if !entity.allows().create {
+        return Err(not_allowed(call, entity));
+    }
+    let caller = call.writer().await?;
+    let actor = caller.actor();
+    let mut object = body_object(call)?;
+    if let Some((_, parent)) = under {
+        object.insert(entity.parent_field().to_owned(), json!(parent));
+    }
+    let body = Body(&object);
+    let store = &call.state.store;
+    let now = call.state.now();
+    let id = match entity {
+        Entity::Tickets => {
+            let v = Vocabulary::load(call).await?;
+            let new = tickets::new_ticket(&v, &body)?;
+            match service::create(store, &actor, new, None, now).await? {
+                service::Created::New(outcome) => outcome.view.ticket.id.0,
+                service::Created::Replayed(_) => unreachable!("no idempotency key was given"),
+            }
+        }
+        Entity::TicketNotes => {
+            let ticket = body
+                .int("ticketID")?
+                .flatten()
+                .ok_or_else(|| Error::field("ticketID", "is required"))?;
+            let kind = match body.int("noteType")?.flatten() {
+                Some(code) => from_code(&NOTE_TYPES, "noteType", code)?,
+                None => Default::default(),
+            };
+            let visibility = match body.int("publish")?.flatten() {
+                Some(code) => from_code(&PUBLISH, "publish", code)?,
+                None => Visibility::Internal,
+            };
+            let new = NewNote {
+                title: body.text("title")?.flatten(),
+                body: body.text("description")?.flatten().unwrap_or_default(),
+                visibility,
+                kind,
+                contact_id: body.int("createdByContactID")?.flatten().map(ContactId),
+            };
+            service::add_note(store, &actor, TicketId(ticket), new, now)
+                .await?
+                .id
+                .0
+        }
+        Entity::TimeEntries => {
+            let ticket = body
+                .int("ticketID")?
+                .flatten()
+                .ok_or_else(|| Error::field("ticketID", "is required"))?;
+            let resource = body
+                .int("resourceID")?
+                .flatten()
+                .ok_or_else(|| Error::field("resourceID", "is required"))?;
+            let started_at = body
+                .instant("startDateTime")?
+                .flatten()
+                .or(body.instant("dateWorked")?.flatten());
+            let minutes = body
+                .number("hoursWorked")?
+                .flatten()
+                .map(|h| {
+                    if h.is_finite() && (0.0..=24.0 * 366.0).contains(&h) {
+                        Ok((h * 60.0).round() as i64)
+                    } else {
+                        Err(Error::field("hoursWorked", "must be between 0 and 8784"))
+                    }
+                })
+                .transpose()?;
+            let new = NewTimeEntry {
+                resource_id: ResourceId(resource),
+                started_at,
+                ended_at: body.instant("endDateTime")?.flatten(),
+                minutes,
+                billable: !body.boolean("isNonBillable")?.unwrap_or(false),
+                notes: body.text("summaryNotes")?.flatten(),
+            };
+            service::log_time(store, &actor, TicketId(ticket), new, now)
+                .await?
+                .id
+                .0
+        }
+        Entity::Companies => {
+            let new = NewCompany {
+                name: body.text("companyName")?.flatten().unwrap_or_default(),
+                parent_company_id: body.int("parentCompanyID")?.flatten().map(CompanyId),
+                phone: body.text("phone")?.flatten(),
+                website: body.text("webAddress")?.flatten(),
+                active: body.boolean("isActive")?.unwrap_or(true),
+            };
+            party_service::create_company(store, new).await?.id.0
+        }
+        Entity::Contacts => {
+            let new = NewContact {
+                company_id: CompanyId(
+                    body.int("companyID")?
+                        .flatten()
+                        .ok_or_else(|| Error::field("companyID", "is required"))?,
+                ),
+                first_name: body.text("firstName")?.flatten().unwrap_or_default(),
+                last_name: body.text("lastName")?.flatten().unwrap_or_default(),
+                email: body.text("emailAddress")?.flatten(),
+                phone: body.text("phone")?.flatten(),
+                active: body.boolean("isActive")?.unwrap_or(true),
+            };
+            party_service::create_contact(store, new).await?.id.0
+        }
+        Entity::Roles => {
+            let new = NewNamed {
+                name: body.text("name")?.flatten().unwrap_or_default(),
+                active: body.boolean("isActive")?.unwrap_or(true),
+            };
+            party_service::create_named(store, NamedTable::Roles, new).await?
+        }
+        Entity::Contracts => {
+            let new = fixpoint_core::parties::NewContract {
+                company_id: CompanyId(
+                    body.int("companyID")?
+                        .flatten()
+                        .ok_or_else(|| Error::field("companyID", "is required"))?,
+                ),
+                name: body.text("contractName")?.flatten().unwrap_or_default(),
+                sla_policy_id: body.int("serviceLevelAgreementID")?.flatten(),
+                active: body.boolean("status")?.unwrap_or(true),
+            };
+            party_service::create_contract(store, new).await?.id.0
+        }
+        _ => return Err(not_allowed(call, entity)),
+    };
+    created(id)
+}
+
+/// `PATCH`/`PUT /{Entity}` (id in the body) or `/{Entity}/{id}`.
+pub async fn update(
+    call: &Call,
+    entity: Entity,
+    path_id: Option<i64>,
+    under: Option<(Entity, i64)>,
+) -> Result<Response, Error> {
+    if !entity.allows().update {
+        return Err(not_allowed(call, entity));
+    }
+    let caller = call.writer().await?;
+    let object = body_object(call)?;
+    let body = Body(&object);
+    let id = match (path_id, body.int("id")?.flatten()) {
+        (Some(path), Some(given)) if path != given => {
+            return Err(Error::field(
+                "id",
+                format!("{given} differs from the id in the path ({path})"),
+            ));
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => return Err(Error::field("id", "is required to update")),
+    };
+    let replace = call.method == axum::http::Method::PUT;
+    let store = &call.state.store;
+    match entity {
+        Entity::Tickets => {
+            let v = Vocabulary::load(call).await?;
+            let patch = tickets::patch(&v, &body, replace)?;
+            service::update(
+                store,
+                &caller.actor(),
+                TicketId(id),
+                patch,
+                None,
+                call.state.now(),
+            )
+            .await?;
+        }
+        Entity::Companies => {
+            let patch = CompanyPatch {
+                name: body.text("companyName")?.flatten(),
+                parent_company_id: body
+                    .int("parentCompanyID")?
+                    .map(|o| o.map(CompanyId))
+                    .or(replace.then_some(None)),
+                phone: body.text("phone")?.or(replace.then_some(None)),
+                website: body.text("webAddress")?.or(replace.then_some(None)),
+                active: body.boolean("isActive")?,
+            };
+            party_service::update_company(store, CompanyId(id), patch).await?;
+        }
+        Entity::Contacts => {
+            if let Some((_, company)) = under {
+                let existing = party_service::contact(store, ContactId(id)).await?;
+                if existing.company_id.0 != company {
+                    return Err(Error::new(
+                        StatusCode::NOT_FOUND,
+                        format!("company {company} has no contact {id}"),
+                    ));
+                }
+            }
+            let patch = ContactPatch {
+                company_id: body.int("companyID")?.flatten().map(CompanyId),
+                first_name: body.text("firstName")?.flatten(),
+                last_name: body.text("lastName")?.flatten(),
+                email: body.text("emailAddress")?.or(replace.then_some(None)),
+                phone: body.text("phone")?.or(replace.then_some(None)),
+                active: body.boolean("isActive")?,
+            };
+            party_service::update_contact(store, ContactId(id), patch).await?;
+        }
+        Entity::Resources => {
+            caller.require_admin()?;
+            let patch = ResourcePatch {
+                first_name: body.text("firstName")?.flatten(),
+                last_name: body.text("lastName")?.flatten(),
+                email: body.text("email")?.flatten(),
+                active: body.boolean("isActive")?,
+            };
+            party_service::update_resource(store, ResourceId(id), patch).await?;
+        }
+        Entity::Roles => {
+            let patch = NamedPatch {
+                name: body.text("name")?.flatten(),
+                active: body.boolean("isActive")?,
+            };
+            party_service::update_role(store, RoleId(id), patch).await?;
+        }
+        _ => return Err(not_allowed(call, entity)),
+    }
+    created(id)
+}
+
+/// No entity Fixpoint serves here allows deletion through Autotask's API (tickets
+/// never; the rest are kept for history).
+pub async fn delete(call: &Call, entity: Entity, _id: i64) -> Result<Response, Error> {
+    call.caller().await?;
+    Err(not_allowed(call, entity))
+}
+
+/// `GET /{Entity}/{id}`: `{"item": …}`, or `{"item": null}` for an unknown id.
+pub async fn get(call: &Call, entity: Entity, id: i64) -> Result<Response, Error> {
+    get_under(call, entity, id, None).await
+}
+
+pub async fn get_under(
+    call: &Call,
+    entity: Entity,
+    id: i64,
+    under: Option<(Entity, i64)>,
+) -> Result<Response, Error> {
+    call.caller().await?;
+    let mut items = if entity == Entity::Tickets {
+        let v = Vocabulary::load(call).await?;
+        tickets::view(call, id)
+            .await?
+            .map(|view| vec![tickets::ticket_json(&v, &view)])
+            .unwrap_or_default()
+    } else {
+        records(call, entity, &[id]).await?
+    };
+    if let Some((_, parent)) = under {
+        items.retain(|item| item[entity.parent_field()] == json!(parent));
+    }
+    Ok(axum::Json(json!({"item": items.pop()})).into_response())
+}
+
+/// Records of a non-ticket entity by id, in id order, in Autotask's shape.
+pub async fn records(call: &Call, entity: Entity, ids: &[i64]) -> Result<Vec<Value>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let store = &call.state.store;
+    let mut conn = store.read().await?;
+    let filter = fixpoint_store::parties::PartyFilter {
+        ids: Some(ids.to_vec()),
+        ..Default::default()
+    };
+    let page = fixpoint_store::parties::Page {
+        after: None,
+        limit: ids.len() as u64,
+    };
+    use fixpoint_store::{parties as p, tickets as t, work as w};
+    Ok(match entity {
+        Entity::Tickets => Vec::new(),
+        Entity::TicketNotes => w::notes_by_ids(&mut conn, ids)
+            .await?
+            .iter()
+            .map(note_json)
+            .collect(),
+        Entity::TimeEntries => w::time_entries_by_ids(&mut conn, ids)
+            .await?
+            .iter()
+            .map(time_entry_json)
+            .collect(),
+        Entity::Companies => p::companies(&mut conn, &filter, &page)
+            .await?
+            .iter()
+            .map(|c| {
+                json!({
+                    "id": c.id.0, "companyName": c.name,
+                    "parentCompanyID": c.parent_company_id.map(|x| x.0),
+                    "phone": c.phone, "webAddress": c.website, "isActive": c.active,
+                    "createDate": at(Some(c.created_at)), "companyType": 1,
+                })
+            })
+            .collect(),
+        Entity::Contacts => p::contacts(&mut conn, &filter, &page)
+            .await?
+            .iter()
+            .map(|c| {
+                json!({
+                    "id": c.id.0, "companyID": c.company_id.0, "firstName": c.first_name,
+                    "lastName": c.last_name, "emailAddress": c.email, "phone": c.phone,
+                    "isActive": i64::from(c.active),
+                })
+            })
+            .collect(),
+        Entity::Resources => p::resources(&mut conn, &filter, &page)
+            .await?
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id.0, "firstName": r.first_name, "lastName": r.last_name,
+                    "email": r.email, "userName": r.email, "isActive": r.active,
+                    "resourceType": "Employee",
+                })
+            })
+            .collect(),
+        Entity::Roles => p::roles(&mut conn, &filter, &page)
+            .await?
+            .iter()
+            .map(|r| json!({"id": r.id.0, "name": r.name, "isActive": r.active, "description": null}))
+            .collect(),
+        Entity::Contracts => p::contracts(&mut conn, &filter, &page)
+            .await?
+            .iter()
+            .map(|c| {
+                json!({
+                    "id": c.id.0, "companyID": c.company_id.0, "contractName": c.name,
+                    "serviceLevelAgreementID": c.sla_policy_id, "status": i64::from(c.active),
+                })
+            })
+            .collect(),
+        Entity::ServiceLevelAgreements => {
+            drop(conn);
+            let v = Vocabulary::load(call).await?;
+            v.setup
+                .policies()
+                .iter()
+                .filter(|p| ids.contains(&p.id.0))
+                .map(|p| {
+                    json!({"id": p.id.0, "name": p.name, "isActive": true,
+                           "description": if p.is_default { "the default policy" } else { "" }})
+                })
+                .collect()
+        }
+        Entity::TicketHistory => t::history_by_ids(&mut conn, ids)
+            .await?
+            .iter()
+            .map(history_json)
+            .collect(),
+    })
+}
+
+pub fn note_json(n: &Note) -> Value {
+    json!({
+        "id": n.id.0, "ticketID": n.ticket_id.0, "title": n.title, "description": n.body,
+        "noteType": code_of(&NOTE_TYPES, n.kind), "publish": code_of(&PUBLISH, n.visibility),
+        "createDateTime": at(Some(n.created_at)), "lastActivityDate": at(Some(n.created_at)),
+        "creatorResourceID": null, "createdByContactID": n.contact_id.map(|c| c.0),
+    })
+}
+
+fn time_entry_json(e: &TimeEntry) -> Value {
+    let hours = e.minutes as f64 / 60.0;
+    json!({
+        "id": e.id.0, "ticketID": e.ticket_id.0, "resourceID": e.resource_id.0, "roleID": null,
+        "dateWorked": at(Some(e.started_at.unwrap_or(e.created_at))),
+        "startDateTime": at(e.started_at), "endDateTime": at(e.ended_at),
+        "hoursWorked": hours, "hoursToBill": if e.billable { hours } else { 0.0 },
+        "summaryNotes": e.notes, "internalNotes": null, "isNonBillable": !e.billable,
+        "billingCodeID": null, "createDateTime": at(Some(e.created_at)),
+    })
+}
+
+fn history_json(h: &HistoryEntry) -> Value {
+    let detail = format!(
+        "{}: {} → {}",
+        h.field,
+        h.old_value.as_deref().unwrap_or(""),
+        h.new_value.as_deref().unwrap_or("")
+    );
+    json!({
+        "id": h.id, "ticketID": h.ticket_id, "date": at(Some(h.at)), "action": h.field,
+        "detail": detail, "resourceID": null, "actor": h.actor,
+    })
+}
