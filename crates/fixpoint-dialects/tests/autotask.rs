@@ -1,0 +1,394 @@
+//! Autotask REST contract tests: the real server, the Autotask routes, SQLite (or
+//! PostgreSQL with FIXPOINT_TEST_POSTGRES_URL).
+
+use std::io::Write as _;
+
+use fixpoint_server::auth::{ApiUser, Role, create_api_user};
+use fixpoint_server::testing::{TestServer, spawn};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+struct Autotask {
+    server: TestServer,
+    user: ApiUser,
+    client: Client,
+}
+
+impl Autotask {
+    async fn start() -> Self {
+        Self::with(Default::default()).await
+    }
+
+    async fn with(settings: fixpoint_dialects::Settings) -> Self {
+        let server = spawn(fixpoint_dialects::routes(&settings)).await;
+        let user = create_api_user(&server.store, "integration", Role::Technician)
+            .await
+            .unwrap();
+        Self {
+            server,
+            user,
+            client: Client::new(),
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}/ATServicesRest/V1.0{path}", self.server.base)
+        };
+        self.client
+            .request(method, url)
+            .header("ApiIntegrationcode", &self.user.integration_code)
+            .header("UserName", &self.user.username)
+            .header("Secret", &self.user.secret)
+    }
+
+    async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"));
+        (status, body)
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::send(request).await
+    }
+
+    async fn native(&self, method: Method, path: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.server.base))
+            .bearer_auth(&self.server.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.unwrap()
+    }
+
+    async fn company(&self, name: &str) -> i64 {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/Companies",
+                Some(json!({"companyName": name})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["itemId"].as_i64().unwrap()
+    }
+
+    async fn ticket(&self, company: i64, title: &str, priority: i64) -> i64 {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/Tickets",
+                Some(json!({"companyID": company, "title": title, "priority": priority})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["itemId"].as_i64().unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_are_the_three_headers_of_an_api_user() {
+    let at = Autotask::start().await;
+    let (status, zone) = Autotask::send(at.client.get(format!(
+        "{}/atservicesrest/v1.0/zoneInformation?user=x",
+        at.server.base
+    )))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        zone["url"],
+        json!(format!("{}/ATServicesRest/", at.server.base))
+    );
+    let (status, body) = Autotask::send(
+        at.client
+            .get(format!("{}/ATServicesRest/V1.0/Tickets/1", at.server.base))
+            .header("UserName", &at.user.username)
+            .header("Secret", "wrong")
+            .header("ApiIntegrationcode", &at.user.integration_code),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["errors"][0].as_str().unwrap().contains("Secret"));
+    let (status, body) = at.call(Method::GET, "/Tickets/424242", None).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"item": null})));
+    let (status, body) = at.call(Method::GET, "/ThresholdInformation", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["externalRequestThreshold"], 10_000);
+    assert!(body["currentTimeframeRequestCount"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paths_and_keys_are_case_insensitive_and_bodies_may_be_gzipped() {
+    let at = Autotask::start().await;
+    let company = at.company("Fabrikam").await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        json!({"CompanyId": company, "Title": "Gzipped"})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let (status, body) = Autotask::send(
+        at.request(
+            Method::POST,
+            &format!("{}/atservicesrest/v1.0/tickets", at.server.base),
+        )
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(gz.finish().unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let (_, got) = at.call(Method::GET, &format!("/TICKETS/{id}"), None).await;
+    assert_eq!(got["item"]["title"], "Gzipped");
+    assert_eq!(got["item"]["status"], 1, "New by default");
+    assert_eq!(got["item"]["priority"], 2, "Medium by default");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_translate_names_codes_and_aliases_and_page_both_ways() {
+    let at = Autotask::start().await;
+    let company = at.company("Northwind").await;
+    let other = at.company("Elsewhere").await;
+    let mut critical = Vec::new();
+    for i in 0..7 {
+        let id = at.ticket(company, &format!("Server down {i}"), 4).await;
+        critical.push(id);
+        at.ticket(company, &format!("Mouse {i}"), 1).await;
+    }
+    at.ticket(other, "Server down elsewhere", 4).await;
+    let filter = json!([
+        {"op": "eq", "field": "companyid", "value": company.to_string()},
+        {"op": "or", "items": [
+            {"op": "eq", "field": "Priority", "value": 4},
+            {"op": "beginsWith", "field": "title", "value": "nothing"}
+        ]},
+        {"op": "ne", "field": "status", "value": 5},
+        {"op": "eq", "field": "contactID", "value": null}
+    ]);
+    let (status, first) = at
+        .call(
+            Method::POST,
+            "/Tickets/query",
+            Some(json!({"Filter": filter, "maxRecords": 3, "IncludeFields": ["title"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let ids = |page: &Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&first), critical[..3]);
+    assert_eq!(
+        first["items"][0].as_object().unwrap().len(),
+        2,
+        "IncludeFields keeps id and title"
+    );
+    assert!(first["pageDetails"]["prevPageUrl"].is_null());
+    let next = first["pageDetails"]["nextPageUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, second) = at.call(Method::GET, &next, None).await;
+    assert_eq!(ids(&second), critical[3..6]);
+    let prev = second["pageDetails"]["prevPageUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, back) = at.call(Method::POST, &prev, None).await;
+    assert_eq!(
+        ids(&back),
+        critical[..3],
+        "prevPageUrl returns to the first page"
+    );
+    let next = second["pageDetails"]["nextPageUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, last) = at.call(Method::GET, &next, None).await;
+    assert_eq!(ids(&last), critical[6..]);
+    assert!(last["pageDetails"]["nextPageUrl"].is_null());
+
+    let search = serde_json::to_string(&json!({"filter": filter})).unwrap();
+    let url = format!(
+        "/Tickets/query/count?search={}",
+        form_urlencoded::byte_serialize(search.as_bytes()).collect::<String>()
+    );
+    let (_, count) = at.call(Method::GET, &url, None).await;
+    assert_eq!(count, json!({"queryCount": 7}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_queries_and_writes_are_400_naming_the_field() {
+    let at = Autotask::start().await;
+    let company = at.company("Tailspin").await;
+    let cases = [
+        (
+            json!({"filter": [{"op": "eq", "field": "colour", "value": 1}]}),
+            "colour",
+        ),
+        (
+            json!({"filter": [{"op": "sortOf", "field": "title", "value": "x"}]}),
+            "filter[0].op",
+        ),
+        (
+            json!({"filter": [{"op": "eq", "field": "id", "value": "abc"}]}),
+            "filter[0].value",
+        ),
+        (json!({"filter": [], "MaxRecords": 501}), "MaxRecords"),
+        (
+            json!({"filter": [{"op": "eq", "field": "serviceLevelAgreementHasBeenMet", "value": true}]}),
+            "computed",
+        ),
+    ];
+    for (query, named) in cases {
+        let (status, body) = at.call(Method::POST, "/Tickets/query", Some(query)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = body["errors"][0].as_str().unwrap();
+        assert!(message.contains(named), "{message} should name {named}");
+    }
+    let (status, body) = at
+        .call(
+            Method::POST,
+            "/Tickets",
+            Some(json!({"title": "No company"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"][0].as_str().unwrap().starts_with("companyID"));
+    let id = at.ticket(company, "To complete", 2).await;
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/Tickets",
+            Some(json!({"id": id, "status": 5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["errors"].to_string().contains("resolution"),
+        "completing needs a resolution: {body}"
+    );
+    let (status, _) = at
+        .call(
+            Method::PATCH,
+            "/Tickets",
+            Some(json!({"id": id, "status": 5, "resolution": "Fixed"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let native = at
+        .native(Method::GET, &format!("/tickets/{id}"), json!(null))
+        .await;
+    assert_eq!(native["status_id"], 10, "Autotask 5 is Fixpoint's Complete");
+    let (status, body) = at
+        .call(Method::DELETE, &format!("/Tickets/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    let (status, _) = at.call(Method::GET, "/Gadgets/1", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn children_live_under_their_parents() {
+    let at = Autotask::start().await;
+    let company = at.company("Litware").await;
+    let (status, contact) = at
+        .call(
+            Method::POST,
+            &format!("/Companies/{company}/Contacts"),
+            Some(json!({"firstName": "Ann", "lastName": "Oh", "emailAddress": "ann@litware.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{contact}");
+    let ticket = at.ticket(company, "VPN", 3).await;
+    for path in ["Notes", "TicketNotes"] {
+        let (status, body) = at
+            .call(
+                Method::POST,
+                &format!("/Tickets/{ticket}/{path}"),
+                Some(json!({"description": format!("via {path}")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, notes) = at
+        .call(Method::GET, &format!("/Tickets/{ticket}/Notes"), None)
+        .await;
+    assert_eq!(notes["items"].as_array().unwrap().len(), 2);
+    assert_eq!(notes["items"][0]["publish"], 2, "internal unless published");
+    let (_, found) = at
+        .call(
+            Method::POST,
+            "/TicketNotes/query",
+            Some(json!({"filter": [{"op": "contains", "field": "description", "value": "TICKETNOTES"}]})),
+        )
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    let (_, contacts) = at
+        .call(
+            Method::POST,
+            "/Contacts/query",
+            Some(json!({"filter": [{"op": "eq", "field": "isActive", "value": 1}, {"op": "eq", "field": "companyID", "value": company}]})),
+        )
+        .await;
+    assert_eq!(contacts["items"][0]["emailAddress"], "ann@litware.example");
+    let (_, history) = at
+        .call(
+            Method::POST,
+            "/TicketHistory/query",
+            Some(json!({"filter": [{"op": "eq", "field": "ticketID", "value": ticket}]})),
+        )
+        .await;
+    assert!(!history["items"].as_array().unwrap().is_empty());
+    let (_, fields) = at
+        .call(Method::GET, "/Tickets/entityInformation/fields", None)
+        .await;
+    let priority = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "priority")
+        .unwrap();
+    assert!(
+        priority["picklistValues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["value"] == "4" && p["label"] == "Critical")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_the_threshold_is_429_with_retry_after() {
+    let at = Autotask::with(fixpoint_dialects::Settings {
+        autotask_requests_per_hour: 2,
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..2 {
+        let (status, _) = at.call(Method::GET, "/Version", None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let response = at.request(Method::GET, "/Version").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+}
