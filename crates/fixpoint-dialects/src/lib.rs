@@ -8,6 +8,27 @@ pub mod autotask;
 use axum::Router;
 use fixpoint_server::AppState;
 
+/// The facade's own origin (`http://host`), as the client reached it: paging links
+/// and zone discovery point back at it.
+pub(crate) fn origin(headers: &axum::http::HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("x-forwarded-host")
+        .or(header("host"))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// A query parameter by name, case-insensitively (`customerId` or `CustomerID`);
+/// an empty value counts as absent.
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
 /// What an operator can tune in the dialects.
 #[derive(Debug, Clone)]
 pub struct Settings {

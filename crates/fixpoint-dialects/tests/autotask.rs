@@ -305,6 +305,25 @@ async fn bad_queries_and_writes_are_400_naming_the_field() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
     let (status, _) = at.call(Method::GET, "/Gadgets/1", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A forged paging token cannot lift MaxRecords (u64::MAX + 1 overflowed).
+    let token = json!({"f": [], "m": u64::MAX, "a": 0}).to_string();
+    let url = format!(
+        "/Tickets/query/next?paging={}",
+        form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+    );
+    let (status, body) = at.call(Method::GET, &url, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["errors"][0].as_str().unwrap().starts_with("paging"));
+    // Absurd hours reach the core's rule (and no overflow) and come back by Autotask's name.
+    let (status, body) = at
+        .call(
+            Method::POST,
+            "/TimeEntries",
+            Some(json!({"ticketID": id, "resourceID": 1, "hoursWorked": 1e30})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["errors"].to_string().contains("hoursWorked"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

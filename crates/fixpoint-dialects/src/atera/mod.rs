@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use crate::param;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -119,15 +120,6 @@ async fn rate_limited(
 }
 
 type Params = Query<Vec<(String, String)>>;
-
-/// A query parameter by name, case-insensitively (`customerId` or `CustomerID`).
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
-}
 
 fn number(params: &[(String, String)], name: &str) -> Result<Option<i64>, Error> {
     param(params, name)
@@ -377,7 +369,7 @@ fn envelope<T>(
         let query = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&query)
             .finish();
-        format!("{}{path}?{query}", base_url(headers))
+        format!("{}{path}?{query}", crate::origin(headers))
     };
     wire::Page {
         items,
@@ -399,16 +391,6 @@ fn page_of<T>(all: Vec<T>, (page, per_page): (u64, u64)) -> (Vec<T>, i64) {
         .take(per_page as usize)
         .collect();
     (items, total)
-}
-
-/// The facade's own base URL, as the client reached it.
-fn base_url(headers: &HeaderMap) -> String {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
-    let host = header("x-forwarded-host")
-        .or(header("host"))
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
 }
 
 async fn get_one(

@@ -71,9 +71,10 @@ pub fn routes(requests_per_hour: u32) -> Router<AppState> {
                             .query()
                             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
                             .unwrap_or_default(),
-                        base: base_url(&headers),
+                        base: format!("{}/ATServicesRest/", crate::origin(&headers)),
                         headers,
                         body,
+                        caller: None,
                     };
                     dispatch(call, &limits, &rest)
                         .await
@@ -93,14 +94,13 @@ pub(crate) struct Call {
     body: Bytes,
     /// `http://host/ATServicesRest/` as the client reached it.
     base: String,
+    /// The API user, authenticated once by [`dispatch`] before any entity handler.
+    caller: Option<Caller>,
 }
 
 impl Call {
     fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::param(&self.params, name)
     }
 
     /// The JSON body, gunzipped when it starts with gzip's magic bytes (one client
@@ -123,31 +123,27 @@ impl Call {
             .map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))
     }
 
-    async fn caller(&self) -> Result<Caller, Error> {
-        Ok(Caller::authenticate_api_user(&self.headers, &self.state).await?)
+    fn caller(&self) -> Result<&Caller, Error> {
+        self.caller.as_ref().ok_or_else(|| {
+            Error::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "send the UserName, Secret and ApiIntegrationcode headers of a Fixpoint API user",
+            )
+        })
     }
 
-    async fn writer(&self) -> Result<Caller, Error> {
-        let caller = self.caller().await?;
+    fn writer(&self) -> Result<&Caller, Error> {
+        let caller = self.caller()?;
         caller.require_write()?;
         Ok(caller)
     }
-}
-
-fn base_url(headers: &HeaderMap) -> String {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
-    let host = header("x-forwarded-host")
-        .or(header("host"))
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}/ATServicesRest/")
 }
 
 fn ok(body: Value) -> Result<Response, Error> {
     Ok(axum::Json(body).into_response())
 }
 
-async fn dispatch(call: Call, limits: &Limits, rest: &str) -> Result<Response, Error> {
+async fn dispatch(mut call: Call, limits: &Limits, rest: &str) -> Result<Response, Error> {
     let lower: Vec<String> = rest
         .split('/')
         .filter(|s| !s.is_empty())
@@ -168,7 +164,7 @@ async fn dispatch(call: Call, limits: &Limits, rest: &str) -> Result<Response, E
         _ => return Err(Error::no_route(&call, rest)),
     }
     // Every other call needs the API user's headers, and counts against the threshold.
-    call.caller().await?;
+    call.caller = Some(Caller::authenticate_api_user(&call.headers, &call.state).await?);
     let count = match limits
         .threshold
         .check(THRESHOLD_KEY, std::time::Instant::now())
@@ -215,7 +211,8 @@ async fn route(call: &Call, entity: Entity, lower: &[&str], rest: &str) -> Resul
             match *method {
                 M::GET => entities::get(call, entity, id).await,
                 M::PATCH | M::PUT => entities::update(call, entity, Some(id), None).await,
-                M::DELETE => entities::delete(call, entity, id).await,
+                // No entity served here may be deleted through Autotask's API (tickets
+                // never; the rest are kept for their history).
                 _ => Err(Error::not_allowed(entity, method)),
             }
         }
@@ -236,7 +233,6 @@ async fn route(call: &Call, entity: Entity, lower: &[&str], rest: &str) -> Resul
                     match *method {
                         M::GET => entities::get_under(call, child, id, under).await,
                         M::PATCH | M::PUT => entities::update(call, child, Some(id), under).await,
-                        M::DELETE => entities::delete(call, child, id).await,
                         _ => Err(Error::not_allowed(child, method)),
                     }
                 }

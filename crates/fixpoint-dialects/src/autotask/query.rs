@@ -31,13 +31,37 @@ struct Request {
     before: Option<i64>,
 }
 
+impl Request {
+    /// A first page: no id bound yet.
+    fn first(filter: Value, include: Vec<String>, max: u64) -> Self {
+        Self {
+            filter,
+            include,
+            max,
+            after: None,
+            before: None,
+        }
+    }
+}
+
+/// `MaxRecords` as given, 1 to 500 (also what a paging token may carry).
+fn max_records(given: Option<i64>) -> Result<u64, Error> {
+    match given {
+        None => Ok(MAX_RECORDS),
+        Some(n) if (1..=MAX_RECORDS as i64).contains(&n) => Ok(n as u64),
+        Some(n) => Err(Error::field(
+            "MaxRecords",
+            format!("{n} is out of range; use 1 to {MAX_RECORDS}"),
+        )),
+    }
+}
+
 /// `POST /{Entity}/query` (or `GET …/query?search=`), optionally under a parent.
 pub async fn query(
     call: &Call,
     entity: Entity,
     under: Option<(Entity, i64)>,
 ) -> Result<Response, Error> {
-    call.caller().await?;
     let request = read_request(call, entity, under)?;
     page(call, entity, request).await
 }
@@ -48,14 +72,7 @@ pub async fn children(
     entity: Entity,
     under: Option<(Entity, i64)>,
 ) -> Result<Response, Error> {
-    call.caller().await?;
-    let request = Request {
-        filter: json!([]),
-        include: Vec::new(),
-        max: MAX_RECORDS,
-        after: None,
-        before: None,
-    };
+    let request = Request::first(json!([]), Vec::new(), MAX_RECORDS);
     page(call, entity, with_parent(request, entity, under)).await
 }
 
@@ -65,7 +82,6 @@ pub async fn count(
     entity: Entity,
     under: Option<(Entity, i64)>,
 ) -> Result<Response, Error> {
-    call.caller().await?;
     let request = read_request(call, entity, under)?;
     let v = Vocabulary::load(call).await?;
     let node = compile(&v, entity, &request.filter)?;
@@ -92,12 +108,13 @@ pub async fn count(
 
 /// `…/query/next?paging=<token>` (and `previous`): the page the token describes.
 pub async fn follow(call: &Call, entity: Entity) -> Result<Response, Error> {
-    call.caller().await?;
     let token = call
         .param("paging")
         .ok_or_else(|| Error::field("paging", "is required: follow nextPageUrl as given"))?;
     let request: Request = serde_json::from_str(token)
-        .map_err(|_| Error::field("paging", "is not a paging token from this server"))?;
+        .ok()
+        .filter(|r: &Request| (1..=MAX_RECORDS).contains(&r.max))
+        .ok_or_else(|| Error::field("paging", "is not a paging token from this server"))?;
     page(call, entity, request).await
 }
 
@@ -144,24 +161,12 @@ fn read_request(
             ));
         }
     }
-    let max = match b.int("MaxRecords")?.flatten() {
-        None => MAX_RECORDS,
-        Some(n) if (1..=MAX_RECORDS as i64).contains(&n) => n as u64,
-        Some(n) => {
-            return Err(Error::field(
-                "MaxRecords",
-                format!("{n} is out of range; use 1 to {MAX_RECORDS}"),
-            ));
-        }
-    };
-    let request = Request {
-        filter,
-        include,
-        max,
-        after: None,
-        before: None,
-    };
-    Ok(with_parent(request, entity, under))
+    let max = max_records(b.int("MaxRecords")?.flatten())?;
+    Ok(with_parent(
+        Request::first(filter, include, max),
+        entity,
+        under,
+    ))
 }
 
 fn with_parent(mut request: Request, entity: Entity, under: Option<(Entity, i64)>) -> Request {
@@ -384,7 +389,10 @@ fn translate(v: &Vocabulary, entity: Entity, item: &Value, path: &str) -> Result
         .ok_or_else(|| Error::field(&field_path, "is required"))?;
     let mut out = Map::new();
     out.insert("op".into(), json!(op));
-    let udf = b.boolean("udf").unwrap_or(None).unwrap_or(false);
+    let udf = b
+        .boolean("udf")
+        .map_err(|_| Error::field(&format!("{path}.udf"), "is true or false"))?
+        .unwrap_or(false);
     if udf {
         if entity != Entity::Tickets {
             return Err(Error::field(

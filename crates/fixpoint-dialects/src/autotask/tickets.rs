@@ -379,8 +379,9 @@ impl<'a> Body<'a> {
         kind: CodeKind,
         name: &str,
     ) -> Result<Option<Option<i64>>, Error> {
-        let Some(Some(code)) = self.int(name)? else {
-            return self.int(name);
+        let code = match self.int(name)? {
+            Some(Some(code)) => code,
+            absent_or_null => return Ok(absent_or_null),
         };
         let id = v.id(kind, code).ok_or_else(|| {
             let allowed = v
@@ -533,11 +534,9 @@ pub fn patch(v: &Vocabulary, body: &Body<'_>, replace: bool) -> Result<TicketPat
             None if replace => Some(None),
             other => other,
         },
+        // The core judges the range; `as` saturates, so no value can overflow.
         estimated_minutes: match body.number("estimatedHours")? {
             None if replace => Some(None),
-            Some(Some(h)) if !h.is_finite() || h.abs() > 1e9 => {
-                return Err(Error::field("estimatedHours", "is out of range"));
-            }
             other => other.map(|o| o.map(|h| (h * 60.0).round() as i64)),
         },
         resolution: text_or_clear(body.text("resolution")?),
