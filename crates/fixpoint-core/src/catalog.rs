@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, ErrorCode, Violations};
-use crate::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
+use crate::ids::{
+    IssueTypeId, PriorityId, QueueId, SlaPolicyId, StatusId, TicketCategoryId, TicketTypeId,
+};
 
 /// What the SLA clock does while a ticket sits in a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,6 +104,131 @@ pub struct IssueType {
     pub active: bool,
 }
 
+/// When a ticket of a category must name a queue (Autotask's "Queue is Required").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum QueueRequirement {
+    #[default]
+    Never,
+    Always,
+    /// A queue or an assigned resource: someone must own the ticket.
+    WhenNoResource,
+}
+
+/// A ticket category (Autotask's `ticketCategory`): a template for new tickets. Its
+/// defaults fill what a create leaves out; its queue requirement is checked on every
+/// write; its SLA policy applies when neither the ticket, its contract nor its queue
+/// names one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketCategory {
+    pub id: TicketCategoryId,
+    pub name: String,
+    pub active: bool,
+    /// New tickets that name no category get this one (at most one is the default).
+    pub is_default: bool,
+    pub queue_requirement: QueueRequirement,
+    pub default_priority_id: Option<PriorityId>,
+    pub default_type_id: Option<TicketTypeId>,
+    pub default_queue_id: Option<QueueId>,
+    pub sla_policy_id: Option<SlaPolicyId>,
+    /// Due date: this many days after the ticket is opened…
+    pub due_in_days: Option<i32>,
+    /// …at this time of day (in the default SLA calendar's time zone). A category with
+    /// both sets new tickets' due time; with only one, creates must give `due_at`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:00:00"))]
+    pub due_time: Option<jiff::civil::Time>,
+}
+
+/// A due date needs at most a year's notice.
+pub const CATEGORY_DUE_DAYS_MAX: i32 = 366;
+
+impl TicketCategory {
+    /// An active category with no defaults and no queue requirement.
+    pub fn plain(id: TicketCategoryId, name: &str) -> Self {
+        Self {
+            id,
+            name: name.to_owned(),
+            active: true,
+            is_default: false,
+            queue_requirement: QueueRequirement::Never,
+            default_priority_id: None,
+            default_type_id: None,
+            default_queue_id: None,
+            sla_policy_id: None,
+            due_in_days: None,
+            due_time: None,
+        }
+    }
+
+    /// The due time a new ticket opened at `now` gets, when the category sets both parts.
+    pub fn default_due(
+        &self,
+        now: jiff::Timestamp,
+        zone: &jiff::tz::TimeZone,
+    ) -> Option<jiff::Timestamp> {
+        let (days, time) = (self.due_in_days?, self.due_time?);
+        let day = now
+            .to_zoned_datetime(zone.clone())
+            .date()
+            .checked_add(jiff::Span::new().days(days))
+            .ok()?;
+        day.to_datetime(time)
+            .to_zoned_datetime(zone.clone())
+            .ok()
+            .map(|z| z.timestamp())
+    }
+
+    /// Autotask: a category with only a due date or only a due time leaves the due
+    /// time to the client, who must then give one.
+    pub fn needs_explicit_due(&self) -> bool {
+        self.due_in_days.is_some() != self.due_time.is_some()
+    }
+
+    /// The admin's checks on a category row; references to queues and policies are
+    /// the service's to check, as they live outside the catalogue.
+    pub fn check(&self, catalog: &Catalog) -> Result<(), DomainError> {
+        let mut v = Violations::default();
+        v.required_text("name", &self.name, CATALOGUE_NAME_MAX);
+        if let Some(days) = self.due_in_days
+            && !(0..=CATEGORY_DUE_DAYS_MAX).contains(&days)
+        {
+            v.push(
+                "due_in_days",
+                ErrorCode::OutOfRange,
+                format!("due_in_days is 0 to {CATEGORY_DUE_DAYS_MAX}"),
+            );
+        }
+        if let Some(id) = self.default_priority_id
+            && catalog.priority(id).is_none()
+        {
+            v.push(
+                "default_priority_id",
+                ErrorCode::UnknownReference,
+                format!("priority {id} does not exist"),
+            );
+        }
+        if let Some(id) = self.default_type_id
+            && catalog.ticket_type(id).is_none()
+        {
+            v.push(
+                "default_type_id",
+                ErrorCode::UnknownReference,
+                format!("ticket type {id} does not exist"),
+            );
+        }
+        if self.is_default && !self.active {
+            v.push(
+                "is_default",
+                ErrorCode::InactiveValue,
+                "the default category must be active",
+            );
+        }
+        v.into_result()
+    }
+}
+
 /// Workflow switches where the vendors disagree. The defaults lose nothing: every
 /// move any vendor allows is allowed; a tenant tightens them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -146,6 +273,7 @@ pub struct Catalog {
     pub priorities: Vec<Priority>,
     pub ticket_types: Vec<TicketType>,
     pub transitions: Vec<(StatusId, StatusId)>,
+    pub categories: Vec<TicketCategory>,
     pub settings: WorkflowSettings,
 }
 
@@ -160,6 +288,15 @@ impl Catalog {
 
     pub fn ticket_type(&self, id: TicketTypeId) -> Option<&TicketType> {
         self.ticket_types.iter().find(|t| t.id == id)
+    }
+
+    pub fn category(&self, id: TicketCategoryId) -> Option<&TicketCategory> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// The category a new ticket gets when it names none.
+    pub fn default_category(&self) -> Option<&TicketCategory> {
+        first_active(&self.categories, |c| c.active && c.is_default)
     }
 
     pub fn allows(&self, from: StatusId, to: StatusId) -> bool {
@@ -262,7 +399,7 @@ fn first_active<T>(items: &[T], pred: impl Fn(&T) -> bool) -> Option<&T> {
 
 /// Seeded status ids, used by the defaults below and by tests.
 pub mod seeded {
-    use crate::ids::{PriorityId, StatusId, TicketTypeId};
+    use crate::ids::{PriorityId, StatusId, TicketCategoryId, TicketTypeId};
 
     pub const NEW: StatusId = StatusId(1);
     pub const IN_PROGRESS: StatusId = StatusId(2);
@@ -284,6 +421,9 @@ pub mod seeded {
     pub const INCIDENT: TicketTypeId = TicketTypeId(2);
     pub const PROBLEM: TicketTypeId = TicketTypeId(3);
     pub const CHANGE_REQUEST: TicketTypeId = TicketTypeId(4);
+
+    /// Seeded by migration 0013, so that upgraded databases have it too.
+    pub const STANDARD: TicketCategoryId = TicketCategoryId(1);
 }
 
 /// The catalogue a new database starts with.
@@ -382,6 +522,10 @@ pub fn default_catalog() -> Catalog {
             ticket_type(CHANGE_REQUEST, "Change Request", TicketKind::ChangeRequest),
         ],
         transitions,
+        categories: vec![TicketCategory {
+            is_default: true,
+            ..TicketCategory::plain(seeded::STANDARD, "Standard")
+        }],
         settings: WorkflowSettings::default(),
     }
 }

@@ -35,4 +35,5 @@ id_types!(
     TimeEntryId,
     SlaPolicyId,
     CalendarId,
+    TicketCategoryId,
 );

@@ -42,6 +42,7 @@ pub enum Column {
     StatusId,
     PriorityId,
     TypeId,
+    TicketCategoryId,
     QueueId,
     IssueTypeId,
     SubIssueTypeId,
@@ -80,7 +81,7 @@ pub enum Kind {
 
 impl Column {
     /// Every column, by the name clients use (also the SQL column name).
-    pub const ALL: [(Column, &'static str, Kind); 36] = [
+    pub const ALL: [(Column, &'static str, Kind); 37] = [
         (Self::Id, "id", Kind::Integer),
         (Self::Number, "number", Kind::Text),
         (Self::Title, "title", Kind::Text),
@@ -91,6 +92,7 @@ impl Column {
         (Self::StatusId, "status_id", Kind::Integer),
         (Self::PriorityId, "priority_id", Kind::Integer),
         (Self::TypeId, "type_id", Kind::Integer),
+        (Self::TicketCategoryId, "ticket_category_id", Kind::Integer),
         (Self::QueueId, "queue_id", Kind::Integer),
         (Self::IssueTypeId, "issue_type_id", Kind::Integer),
         (Self::SubIssueTypeId, "sub_issue_type_id", Kind::Integer),
@@ -162,6 +164,7 @@ impl Column {
             Self::StatusId => id(t.status_id.0),
             Self::PriorityId => id(t.priority_id.0),
             Self::TypeId => id(t.type_id.0),
+            Self::TicketCategoryId => t.ticket_category_id.and_then(|v| id(v.0)),
             Self::QueueId => t.queue_id.and_then(|v| id(v.0)),
             Self::IssueTypeId => t.issue_type_id.and_then(|v| id(v.0)),
             Self::SubIssueTypeId => t.sub_issue_type_id.and_then(|v| id(v.0)),

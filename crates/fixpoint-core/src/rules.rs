@@ -2,7 +2,7 @@
 //! each a small function over the candidate ticket and the records it points at.
 //! [`check_ticket`] runs them all, for creates (`before = None`) and updates alike.
 
-use crate::catalog::{Catalog, IssueType, TicketKind, WorkflowSettings};
+use crate::catalog::{Catalog, IssueType, QueueRequirement, TicketKind, WorkflowSettings};
 use crate::error::{DomainError, ErrorCode, Violations, Warning};
 use crate::ids::TicketId;
 use crate::parties::{Company, Contact, Contract, Location, Queue, Resource, Role};
@@ -64,6 +64,7 @@ pub fn check_ticket(
     check_location(before, after, refs, &mut v);
     check_contact(before, after, refs, &mut v);
     check_queue_and_contract(before, after, refs, &mut v);
+    check_ticket_category(catalog, before, after, &mut v);
     check_issue_types(before, after, refs, &mut v);
     check_assignment(&catalog.settings, before, after, refs, &mut v);
     check_secondary_resources(before, after, refs, &mut v);
@@ -255,6 +256,57 @@ fn check_queue_and_contract(
             }
             Some(_) => {}
         }
+    }
+}
+
+/// Seed 004: a new category must be active; its "Queue is Required" setting holds on
+/// every write (the one category setting Autotask's API honours); a category with
+/// only a due date or only a due time needs the due time from the client.
+fn check_ticket_category(
+    catalog: &Catalog,
+    before: Option<&Ticket>,
+    after: &Ticket,
+    v: &mut Violations,
+) {
+    let Some(id) = after.ticket_category_id else {
+        return;
+    };
+    let newly_chosen = newly_set(before, after, |t| t.ticket_category_id);
+    let Some(category) = catalog.category(id) else {
+        return unknown(v, "ticket_category_id", "ticket category", id);
+    };
+    if !category.active && newly_chosen {
+        inactive(v, "ticket_category_id", "ticket category", id);
+    }
+    match category.queue_requirement {
+        QueueRequirement::Always if after.queue_id.is_none() => v.push(
+            "queue_id",
+            ErrorCode::Required,
+            format!("tickets of category '{}' need a queue", category.name),
+        ),
+        QueueRequirement::WhenNoResource
+            if after.queue_id.is_none() && after.assigned_resource_id.is_none() =>
+        {
+            v.push(
+                "queue_id",
+                ErrorCode::Required,
+                format!(
+                    "tickets of category '{}' need a queue or an assigned resource",
+                    category.name
+                ),
+            )
+        }
+        _ => {}
+    }
+    if newly_chosen && category.needs_explicit_due() && after.due_at.is_none() {
+        v.push(
+            "due_at",
+            ErrorCode::Required,
+            format!(
+                "category '{}' sets only part of a due time, so tickets of it need due_at",
+                category.name
+            ),
+        );
     }
 }
 
@@ -565,6 +617,86 @@ mod tests {
                 ("description".into(), ErrorCode::TooLong)
             ]
         );
+    }
+
+    fn category(c: &mut Catalog, requirement: QueueRequirement) -> TicketCategoryId {
+        let mut category = c.categories[0].clone();
+        category.id = TicketCategoryId(2);
+        category.name = "Alerts".into();
+        category.is_default = false;
+        category.queue_requirement = requirement;
+        c.categories.push(category);
+        TicketCategoryId(2)
+    }
+
+    #[test]
+    fn a_category_may_require_a_queue_or_an_owner() {
+        let mut c = default_catalog();
+        let mut t = sample(&c);
+        t.ticket_category_id = Some(category(&mut c, QueueRequirement::Always));
+        assert_eq!(
+            codes(check_ticket(&c, None, &t, &refs())),
+            one("queue_id", ErrorCode::Required)
+        );
+        c.categories[1].queue_requirement = QueueRequirement::WhenNoResource;
+        assert_eq!(
+            codes(check_ticket(&c, None, &t, &refs())),
+            one("queue_id", ErrorCode::Required)
+        );
+        t.assigned_resource_id = Some(ResourceId(5));
+        t.assigned_role_id = Some(RoleId(6));
+        let owned = Refs {
+            assigned_resource: Some(resource(5, true)),
+            assigned_role: Some(Role {
+                id: RoleId(6),
+                name: "Engineer".into(),
+                active: true,
+            }),
+            ..refs()
+        };
+        assert_eq!(codes(check_ticket(&c, None, &t, &owned)), []);
+        c.categories[1].queue_requirement = QueueRequirement::Always;
+        assert_eq!(
+            codes(check_ticket(&c, Some(&t), &t, &owned)),
+            one("queue_id", ErrorCode::Required),
+            "the queue rule holds on updates too"
+        );
+    }
+
+    #[test]
+    fn a_new_category_must_exist_and_be_active() {
+        let mut c = default_catalog();
+        let mut t = sample(&c);
+        t.ticket_category_id = Some(TicketCategoryId(9));
+        assert_eq!(
+            codes(check_ticket(&c, None, &t, &refs())),
+            one("ticket_category_id", ErrorCode::UnknownReference)
+        );
+        t.ticket_category_id = Some(category(&mut c, QueueRequirement::Never));
+        c.categories[1].active = false;
+        assert_eq!(
+            codes(check_ticket(&c, None, &t, &refs())),
+            one("ticket_category_id", ErrorCode::InactiveValue)
+        );
+        assert_eq!(
+            codes(check_ticket(&c, Some(&t), &t, &refs())),
+            [],
+            "a ticket keeps a category that became inactive"
+        );
+    }
+
+    #[test]
+    fn a_category_with_half_a_due_time_asks_for_due_at() {
+        let mut c = default_catalog();
+        let mut t = sample(&c);
+        t.ticket_category_id = Some(category(&mut c, QueueRequirement::Never));
+        c.categories[1].due_in_days = Some(2);
+        assert_eq!(
+            codes(check_ticket(&c, None, &t, &refs())),
+            one("due_at", ErrorCode::Required)
+        );
+        t.due_at = Some(Timestamp::UNIX_EPOCH);
+        assert_eq!(codes(check_ticket(&c, None, &t, &refs())), []);
     }
 
     #[test]

@@ -115,14 +115,15 @@ pub fn check_policy(
 }
 
 /// Which policy applies (seed 004's order, for the parts Fixpoint has): the ticket's
-/// own, else its contract's, else its queue's, else the default.
+/// own, else its contract's, else its queue's, else its category's, else the default.
 pub fn choose_policy(
     ticket: Option<SlaPolicyId>,
     contract: Option<SlaPolicyId>,
     queue: Option<SlaPolicyId>,
+    category: Option<SlaPolicyId>,
     default: Option<SlaPolicyId>,
 ) -> Option<SlaPolicyId> {
-    ticket.or(contract).or(queue).or(default)
+    ticket.or(contract).or(queue).or(category).or(default)
 }
 
 /// The clock's bookkeeping, stored on the ticket.
@@ -485,13 +486,14 @@ mod tests {
     }
 
     #[test]
-    fn policy_order_is_ticket_contract_queue_default() {
+    fn policy_order_is_ticket_contract_queue_category_default() {
         let p = |n| Some(SlaPolicyId(n));
-        assert_eq!(choose_policy(p(1), p(2), p(3), p(4)), p(1));
-        assert_eq!(choose_policy(None, p(2), p(3), p(4)), p(2));
-        assert_eq!(choose_policy(None, None, p(3), p(4)), p(3));
-        assert_eq!(choose_policy(None, None, None, p(4)), p(4));
-        assert_eq!(choose_policy(None, None, None, None), None);
+        assert_eq!(choose_policy(p(1), p(2), p(3), p(4), p(5)), p(1));
+        assert_eq!(choose_policy(None, p(2), p(3), p(4), p(5)), p(2));
+        assert_eq!(choose_policy(None, None, p(3), p(4), p(5)), p(3));
+        assert_eq!(choose_policy(None, None, None, p(4), p(5)), p(4));
+        assert_eq!(choose_policy(None, None, None, None, p(5)), p(5));
+        assert_eq!(choose_policy(None, None, None, None, None), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::catalog::{Catalog, Status, StatusCategory};
 use crate::ids::{
     CompanyId, ContactId, ContractId, IssueTypeId, LocationId, PriorityId, QueueId, ResourceId,
-    RoleId, SlaPolicyId, StatusId, TicketId, TicketTypeId,
+    RoleId, SlaPolicyId, StatusId, TicketCategoryId, TicketId, TicketTypeId,
 };
 
 pub const TITLE_MAX: usize = 255;
@@ -81,6 +81,8 @@ pub struct Ticket {
     pub status_id: StatusId,
     pub priority_id: PriorityId,
     pub type_id: TicketTypeId,
+    /// The template the ticket was opened with (Autotask's ticketCategory).
+    pub ticket_category_id: Option<TicketCategoryId>,
     pub queue_id: Option<QueueId>,
     pub issue_type_id: Option<IssueTypeId>,
     pub sub_issue_type_id: Option<IssueTypeId>,
@@ -131,6 +133,7 @@ pub struct NewTicket {
     pub status_id: Option<StatusId>,
     pub priority_id: Option<PriorityId>,
     pub type_id: Option<TicketTypeId>,
+    pub ticket_category_id: Option<TicketCategoryId>,
     pub queue_id: Option<QueueId>,
     pub issue_type_id: Option<IssueTypeId>,
     pub sub_issue_type_id: Option<IssueTypeId>,
@@ -169,6 +172,8 @@ pub struct TicketPatch {
     pub status_id: Option<StatusId>,
     pub priority_id: Option<PriorityId>,
     pub type_id: Option<TicketTypeId>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ticket_category_id: Option<Option<TicketCategoryId>>,
     #[serde(default, deserialize_with = "nullable")]
     pub queue_id: Option<Option<QueueId>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -209,6 +214,31 @@ where
 }
 
 impl NewTicket {
+    /// Names the default category when the client named none, then fills what the
+    /// client left out from the category: priority, type, queue and due time (`zone`
+    /// places the category's time of day). An unknown category changes nothing; the
+    /// rules report it.
+    pub fn with_category_defaults(
+        mut self,
+        catalog: &Catalog,
+        now: Timestamp,
+        zone: &jiff::tz::TimeZone,
+    ) -> Self {
+        if self.ticket_category_id.is_none() {
+            self.ticket_category_id = catalog.default_category().map(|c| c.id);
+        }
+        let Some(category) = self.ticket_category_id.and_then(|id| catalog.category(id)) else {
+            return self;
+        };
+        self.priority_id = self.priority_id.or(category.default_priority_id);
+        self.type_id = self.type_id.or(category.default_type_id);
+        self.queue_id = self.queue_id.or(category.default_queue_id);
+        if self.due_at.is_none() {
+            self.due_at = category.default_due(now, zone);
+        }
+        self
+    }
+
     /// The ticket this command would create, with the catalogue's defaults filled in.
     /// Id and number are placeholders until the store allocates them.
     pub fn into_ticket(self, catalog: &Catalog, now: Timestamp) -> Ticket {
@@ -234,6 +264,7 @@ impl NewTicket {
                 self.type_id.map(|t| t.0),
                 catalog.default_ticket_type().map(|t| t.id.0),
             )),
+            ticket_category_id: self.ticket_category_id,
             queue_id: self.queue_id,
             issue_type_id: self.issue_type_id,
             sub_issue_type_id: self.sub_issue_type_id,
@@ -280,6 +311,7 @@ impl TicketPatch {
             status_id,
             priority_id,
             type_id,
+            ticket_category_id,
             queue_id,
             issue_type_id,
             sub_issue_type_id,
@@ -445,6 +477,52 @@ pub(crate) mod tests {
             ..Default::default()
         }
         .into_ticket(catalog, Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_category_fills_what_a_create_leaves_out() {
+        use crate::catalog::{QueueRequirement, TicketCategory};
+        let mut catalog = default_catalog();
+        catalog.categories.push(TicketCategory {
+            id: TicketCategoryId(2),
+            name: "Monitoring alert".into(),
+            active: true,
+            is_default: false,
+            queue_requirement: QueueRequirement::Always,
+            default_priority_id: Some(seeded::HIGH),
+            default_type_id: Some(seeded::INCIDENT),
+            default_queue_id: Some(QueueId(4)),
+            sla_policy_id: None,
+            due_in_days: Some(1),
+            due_time: Some(jiff::civil::time(17, 0, 0, 0)),
+        });
+        let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        // Friday 2024-03-08 22:00 New York: due the next day at 17:00 local time.
+        let now: Timestamp = "2024-03-09T03:00:00Z".parse().unwrap();
+        let new = |category, priority| NewTicket {
+            title: "Disk space low".into(),
+            company_id: CompanyId(1),
+            ticket_category_id: category,
+            priority_id: priority,
+            ..Default::default()
+        };
+        let t = new(Some(TicketCategoryId(2)), Some(seeded::LOW))
+            .with_category_defaults(&catalog, now, &ny)
+            .into_ticket(&catalog, now);
+        assert_eq!(t.priority_id, seeded::LOW, "a given value wins");
+        assert_eq!(t.type_id, seeded::INCIDENT);
+        assert_eq!(t.queue_id, Some(QueueId(4)));
+        // Saturday 17:00 EST is 22:00 UTC (DST starts on Sunday the 10th).
+        assert_eq!(t.due_at, Some("2024-03-09T22:00:00Z".parse().unwrap()));
+
+        let plain = new(None, None)
+            .with_category_defaults(&catalog, now, &ny)
+            .into_ticket(&catalog, now);
+        assert_eq!(plain.ticket_category_id, Some(seeded::STANDARD));
+        assert_eq!(
+            (plain.priority_id, plain.queue_id, plain.due_at),
+            (seeded::MEDIUM, None, None)
+        );
     }
 
     #[test]

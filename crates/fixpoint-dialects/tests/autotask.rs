@@ -411,3 +411,106 @@ async fn over_the_threshold_is_429_with_retry_after() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ticket_categories_are_listed_and_their_queue_rule_holds() {
+    let at = Autotask::start().await;
+    let company = at.company("Northwind").await;
+    let queue = at
+        .native(Method::POST, "/queues", json!({"name": "Monitoring"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let alerts = at
+        .native(
+            Method::POST,
+            "/ticket-categories",
+            json!({"name": "Monitoring Alert", "queue_requirement": "when_no_resource",
+                   "default_priority_id": 2}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, categories) = at
+        .call(
+            Method::POST,
+            "/TicketCategories/query",
+            Some(json!({"filter": [{"op": "eq", "field": "isActive", "value": true}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{categories}");
+    let names: Vec<&str> = categories["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Standard", "Monitoring Alert"]);
+    assert_eq!(categories["items"][0]["isGlobalDefault"], true);
+    let (_, one) = at
+        .call(Method::GET, &format!("/TicketCategories/{alerts}"), None)
+        .await;
+    assert_eq!(one["item"]["name"], "Monitoring Alert");
+    let (status, _) = at
+        .call(
+            Method::POST,
+            "/TicketCategories",
+            Some(json!({"name": "From a script"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+
+    let (status, refused) = at
+        .call(
+            Method::POST,
+            "/Tickets",
+            Some(json!({"companyID": company, "title": "CPU high", "ticketCategory": alerts})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = refused["errors"][0].as_str().unwrap();
+    assert!(message.contains("queueID"), "{message}");
+    let (status, created) = at
+        .call(
+            Method::POST,
+            "/Tickets",
+            Some(
+                json!({"companyID": company, "title": "CPU high", "ticketCategory": alerts,
+                        "queueID": queue}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (_, ticket) = at
+        .call(
+            Method::GET,
+            &format!("/Tickets/{}", created["itemId"]),
+            None,
+        )
+        .await;
+    assert_eq!(ticket["item"]["ticketCategory"], alerts);
+    assert_eq!(
+        ticket["item"]["priority"], 3,
+        "High from the category, in Autotask's numbers"
+    );
+    let (_, in_category) = at
+        .call(
+            Method::POST,
+            "/Tickets/query/count",
+            Some(json!({"filter": [{"op": "eq", "field": "ticketcategory", "value": alerts}]})),
+        )
+        .await;
+    assert_eq!(in_category["queryCount"], 1);
+    let (_, fields) = at
+        .call(Method::GET, "/Tickets/entityInformation/fields", None)
+        .await;
+    let category = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "ticketCategory")
+        .unwrap();
+    assert_eq!(category["isPickList"], true);
+    assert_eq!(category["picklistValues"][0]["isDefaultValue"], true);
+    assert_eq!(category["picklistValues"][1]["label"], "Monitoring Alert");
+}

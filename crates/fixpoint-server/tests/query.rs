@@ -225,6 +225,7 @@ fn dataset(companies: &[i64], queues: &[i64], policies: &[i64]) -> (Vec<Ticket>,
             status_id: StatusId(1 + rng.next(10) as i64),
             priority_id: PriorityId(1 + rng.next(4) as i64),
             type_id: TicketTypeId(1 + rng.next(4) as i64),
+            ticket_category_id: rng.chance(50).then_some(TicketCategoryId(1)),
             queue_id: rng.chance(70).then(|| QueueId(pick(&mut rng, queues))),
             issue_type_id: None,
             sub_issue_type_id: None,
@@ -288,7 +289,9 @@ fn scalar_for(field: &str) -> BoxedStrategy<Value> {
         "status_id" => (0i64..12).prop_map(|v| json!(v)).boxed(),
         "priority_id" | "type_id" => (0i64..6).prop_map(|v| json!(v)).boxed(),
         "id" => (0i64..130).prop_map(|v| json!(v)).boxed(),
-        "company_id" | "queue_id" | "sla_policy_id" => (0i64..8).prop_map(|v| json!(v)).boxed(),
+        "company_id" | "queue_id" | "sla_policy_id" | "ticket_category_id" => {
+            (0i64..8).prop_map(|v| json!(v)).boxed()
+        }
         "estimated_minutes" => (0i64..600).prop_map(|v| json!(v)).boxed(),
         "version" => (0i64..7).prop_map(|v| json!(v)).boxed(),
         "source" => proptest::sample::select(vec!["api", "EMAIL", "phone", "portal"])
@@ -315,8 +318,9 @@ fn scalar_for(field: &str) -> BoxedStrategy<Value> {
     }
 }
 
-const FIELDS: [&str; 22] = [
+const FIELDS: [&str; 23] = [
     "id",
+    "ticket_category_id",
     "title",
     "description",
     "status_id",

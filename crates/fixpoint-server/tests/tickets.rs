@@ -1180,3 +1180,138 @@ async fn a_clients_own_note_is_not_the_first_response() {
     assert_eq!(listed[0]["contact_id"], w.contact);
     assert!(listed[1]["contact_id"].is_null());
 }
+
+#[tokio::test]
+async fn ticket_categories_fill_defaults_and_may_require_a_queue() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let categories = app.get("/ticket-categories").await.expect(200);
+    assert_eq!(categories[0]["name"], "Standard");
+    assert_eq!(categories[0]["is_default"], true);
+    let policies = app.get("/sla-policies").await.expect(200);
+    let other_policy = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["is_default"] == false)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    app.post(
+        "/ticket-categories",
+        json!({"name": "Alerts", "due_in_days": 400}),
+    )
+    .await
+    .problem(422, "out_of_range", Some("due_in_days"));
+    app.post(
+        "/ticket-categories",
+        json!({"name": "Alerts", "default_queue_id": 999}),
+    )
+    .await
+    .problem(422, "unknown_reference", Some("default_queue_id"));
+    app.post("/ticket-categories", json!({"name": "standard"}))
+        .await
+        .problem(409, "already_exists", None);
+    let alerts = app
+        .post(
+            "/ticket-categories",
+            json!({"name": "Alerts", "queue_requirement": "always", "default_priority_id": 2,
+                   "default_type_id": 2, "sla_policy_id": other_policy,
+                   "due_in_days": 1, "due_time": "17:00"}),
+        )
+        .await
+        .expect(201);
+    let alerts_id = alerts["id"].as_i64().unwrap();
+
+    let refused = app
+        .post(
+            "/tickets",
+            json!({"title": "Disk low", "company_id": w.company, "ticket_category_id": alerts_id}),
+        )
+        .await
+        .problem(422, "required", Some("queue_id"));
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Alerts")
+    );
+    let t = app
+        .post(
+            "/tickets",
+            json!({"title": "Disk low", "company_id": w.company,
+                                 "ticket_category_id": alerts_id, "queue_id": w.queue}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (t["priority_id"].as_i64(), t["type_id"].as_i64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(
+        t["sla_policy_id"], other_policy,
+        "the category's policy applies"
+    );
+    let created: jiff::Timestamp = t["created_at"].as_str().unwrap().parse().unwrap();
+    let due: jiff::Timestamp = t["due_at"].as_str().unwrap().parse().unwrap();
+    let lead = due.duration_since(created).as_hours();
+    assert!(
+        (0..=48).contains(&lead),
+        "due the next day at 17:00: {lead} h ahead"
+    );
+
+    let plain = app
+        .post(
+            "/tickets",
+            json!({"title": "Printer jam", "company_id": w.company}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(plain["ticket_category_id"], 1, "the default category");
+    app.patch(
+        &format!("/tickets/{}", plain["id"]),
+        json!({"ticket_category_id": alerts_id}),
+    )
+    .await
+    .problem(422, "required", Some("queue_id"));
+
+    app.patch(
+        &format!("/ticket-categories/{alerts_id}"),
+        json!({"active": false, "due_time": null}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/tickets",
+        json!({"title": "Disk low", "company_id": w.company,
+                                "ticket_category_id": alerts_id, "queue_id": w.queue}),
+    )
+    .await
+    .problem(422, "inactive_value", Some("ticket_category_id"));
+    app.patch(
+        &format!("/tickets/{}", t["id"]),
+        json!({"title": "Disk low on FS01"}),
+    )
+    .await
+    .expect(200);
+    app.patch("/ticket-categories/77", json!({"active": false}))
+        .await
+        .problem(404, "not_found", None);
+    let standard_made_default = app
+        .patch(
+            &format!("/ticket-categories/{alerts_id}"),
+            json!({"active": true, "is_default": true}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(standard_made_default["is_default"], true);
+    let categories = app.get("/ticket-categories").await.expect(200);
+    assert_eq!(categories[0]["is_default"], false, "one default at a time");
+    app.post(
+        "/tickets",
+        json!({"title": "Half a due time", "company_id": w.company, "queue_id": w.queue}),
+    )
+    .await
+    .problem(422, "required", Some("due_at"));
+}

@@ -2,9 +2,12 @@
 //! workflow settings.
 
 use fixpoint_core::catalog::{
-    Catalog, IssueType, Priority, Status, TicketType, WorkflowSettings, default_catalog,
+    Catalog, IssueType, Priority, Status, TicketCategory, TicketType, WorkflowSettings,
+    default_catalog,
 };
-use fixpoint_core::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
+use fixpoint_core::ids::{
+    IssueTypeId, PriorityId, QueueId, SlaPolicyId, StatusId, TicketCategoryId, TicketTypeId,
+};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sqlx::FromRow;
 
@@ -342,6 +345,116 @@ pub async fn save_ticket_type(conn: &mut Conn, t: &TicketType) -> Result<TicketT
     Ok(t.id)
 }
 
+const CATEGORY_COLUMNS: [&str; 11] = [
+    "id",
+    "name",
+    "active",
+    "is_default",
+    "queue_requirement",
+    "default_priority_id",
+    "default_type_id",
+    "default_queue_id",
+    "sla_policy_id",
+    "due_in_days",
+    "due_time",
+];
+
+#[derive(FromRow)]
+struct CategoryRow {
+    id: i64,
+    name: String,
+    active: bool,
+    is_default: bool,
+    queue_requirement: String,
+    default_priority_id: Option<i64>,
+    default_type_id: Option<i64>,
+    default_queue_id: Option<i64>,
+    sla_policy_id: Option<i64>,
+    due_in_days: Option<i32>,
+    due_time: Option<String>,
+}
+
+impl CategoryRow {
+    fn into_category(self) -> Result<TicketCategory> {
+        let due_time = match self.due_time {
+            Some(text) => Some(text.parse().map_err(|e| {
+                crate::StoreError::Corrupt(format!("due_time of ticket category {}: {e}", self.id))
+            })?),
+            None => None,
+        };
+        Ok(TicketCategory {
+            id: TicketCategoryId(self.id),
+            name: self.name,
+            active: self.active,
+            is_default: self.is_default,
+            queue_requirement: parse_enum(&self.queue_requirement)?,
+            default_priority_id: self.default_priority_id.map(PriorityId),
+            default_type_id: self.default_type_id.map(TicketTypeId),
+            default_queue_id: self.default_queue_id.map(QueueId),
+            sla_policy_id: self.sla_policy_id.map(SlaPolicyId),
+            due_in_days: self.due_in_days,
+            due_time,
+        })
+    }
+}
+
+pub async fn ticket_categories(conn: &mut Conn) -> Result<Vec<TicketCategory>> {
+    let rows: Vec<CategoryRow> = fetch_all(
+        conn,
+        Query::select()
+            .columns(CATEGORY_COLUMNS)
+            .from("ticket_categories")
+            .order_by("id", Order::Asc),
+    )
+    .await?;
+    rows.into_iter().map(CategoryRow::into_category).collect()
+}
+
+/// Inserts (id 0) or replaces a category. Making one the default unmakes the others.
+pub async fn save_ticket_category(conn: &mut Conn, c: &TicketCategory) -> Result<TicketCategoryId> {
+    let values: Vec<Expr> = vec![
+        c.name.clone().into(),
+        c.active.into(),
+        c.is_default.into(),
+        enum_text(c.queue_requirement).into(),
+        c.default_priority_id.map(|v| v.0).into(),
+        c.default_type_id.map(|v| v.0).into(),
+        c.default_queue_id.map(|v| v.0).into(),
+        c.sla_policy_id.map(|v| v.0).into(),
+        c.due_in_days.into(),
+        c.due_time.map(|t| t.to_string()).into(),
+    ];
+    let id = if c.id.0 == 0 {
+        let q = Query::insert()
+            .into_table("ticket_categories")
+            .columns(CATEGORY_COLUMNS[1..].iter().copied())
+            .values_panic(values)
+            .to_owned();
+        insert_id(conn, q).await?
+    } else {
+        execute(
+            conn,
+            Query::update()
+                .table("ticket_categories")
+                .values(CATEGORY_COLUMNS[1..].iter().copied().zip(values))
+                .and_where(Expr::col("id").eq(c.id.0)),
+        )
+        .await?;
+        c.id.0
+    };
+    if c.is_default {
+        execute(
+            conn,
+            Query::update()
+                .table("ticket_categories")
+                .value("is_default", false)
+                .and_where(Expr::col("id").ne(id)),
+        )
+        .await?;
+    }
+    Ok(TicketCategoryId(id))
+}
+
 #[derive(FromRow)]
 struct IssueTypeRow {
     id: i64,
@@ -460,6 +573,7 @@ pub async fn load(conn: &mut Conn) -> Result<Catalog> {
         priorities: priorities(conn).await?,
         ticket_types: ticket_types(conn).await?,
         transitions: transitions(conn).await?,
+        categories: ticket_categories(conn).await?,
         settings: settings(conn).await?,
     })
 }

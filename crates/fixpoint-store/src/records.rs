@@ -20,6 +20,7 @@ pub enum Table {
     TimeEntries,
     TicketHistory,
     SlaPolicies,
+    TicketCategories,
 }
 
 impl Table {
@@ -34,6 +35,7 @@ impl Table {
             Self::TimeEntries => "time_entries",
             Self::TicketHistory => "ticket_history",
             Self::SlaPolicies => "sla_policies",
+            Self::TicketCategories => "ticket_categories",
         }
     }
 }

@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
     "sla_targets",
     "queues",
     "contracts",
+    "ticket_categories",
     "ticket_number_sequences",
     "api_keys",
     "tickets",
@@ -39,6 +40,7 @@ pub const TABLES: &[&str] = &[
     "escalations",
     "outbox",
     "dialect_statuses",
+    "dialect_codes",
 ];
 
 /// Columns that point at their own table: copied empty, then filled in.

@@ -29,6 +29,7 @@ pub enum Entity {
     Roles,
     Contracts,
     ServiceLevelAgreements,
+    TicketCategories,
     TicketHistory,
 }
 
@@ -39,7 +40,7 @@ pub struct Verbs {
 }
 
 impl Entity {
-    const ALL: [Entity; 10] = [
+    const ALL: [Entity; 11] = [
         Self::Tickets,
         Self::TicketNotes,
         Self::TimeEntries,
@@ -49,6 +50,7 @@ impl Entity {
         Self::Roles,
         Self::Contracts,
         Self::ServiceLevelAgreements,
+        Self::TicketCategories,
         Self::TicketHistory,
     ];
 
@@ -69,6 +71,7 @@ impl Entity {
             Self::Roles => "Roles",
             Self::Contracts => "Contracts",
             Self::ServiceLevelAgreements => "ServiceLevelAgreements",
+            Self::TicketCategories => "TicketCategories",
             Self::TicketHistory => "TicketHistory",
         }
     }
@@ -84,6 +87,7 @@ impl Entity {
             Self::Roles => "Role",
             Self::Contracts => "Contract",
             Self::ServiceLevelAgreements => "ServiceLevelAgreement",
+            Self::TicketCategories => "TicketCategory",
             Self::TicketHistory => "TicketHistory",
         }
     }
@@ -99,6 +103,7 @@ impl Entity {
             Self::Roles => fields::NAMED,
             Self::Contracts => fields::CONTRACT,
             Self::ServiceLevelAgreements => fields::SLA,
+            Self::TicketCategories => fields::CATEGORY,
             Self::TicketHistory => fields::HISTORY,
         }
     }
@@ -115,6 +120,7 @@ impl Entity {
             Self::Roles => Table::Roles,
             Self::Contracts => Table::Contracts,
             Self::ServiceLevelAgreements => Table::SlaPolicies,
+            Self::TicketCategories => Table::TicketCategories,
             Self::TicketHistory => Table::TicketHistory,
         })
     }
@@ -130,7 +136,10 @@ impl Entity {
             Self::Resources => (false, true, false),
             Self::Roles => (true, true, false),
             Self::Contracts => (true, false, false),
-            Self::ServiceLevelAgreements | Self::TicketHistory => (false, false, false),
+            // Categories are set up by an admin in Fixpoint's API, as in Autotask's UI.
+            Self::ServiceLevelAgreements | Self::TicketCategories | Self::TicketHistory => {
+                (false, false, false)
+            }
         };
         Verbs {
             create,
@@ -528,6 +537,20 @@ pub async fn records(call: &Call, entity: Entity, ids: &[i64]) -> Result<Vec<Val
                 .map(|p| {
                     json!({"id": p.id.0, "name": p.name, "isActive": true,
                            "description": if p.is_default { "the default policy" } else { "" }})
+                })
+                .collect()
+        }
+        Entity::TicketCategories => {
+            fixpoint_server::service::tickets::SlaSetup::load(store, &mut conn)
+                .await?
+                .catalog()
+                .categories
+                .iter()
+                .filter(|c| ids.contains(&c.id.0))
+                .map(|c| {
+                    json!({"id": c.id.0, "name": c.name, "nickname": c.name,
+                           "isActive": c.active, "isGlobalDefault": c.is_default,
+                           "isApiOnly": false, "displayColorRGB": null})
                 })
                 .collect()
         }

@@ -24,6 +24,8 @@ pub enum Pick {
     Hours,
     /// A yes/no that is stored the other way round (isNonBillable over billable).
     Inverted,
+    /// A ticket category: Fixpoint's id as is, listed from the catalogue.
+    Category,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +105,9 @@ pub const TICKET: &[Spec] = &[
     f("issueType", "issue_type_id", I),
     f("subIssueType", "sub_issue_type_id", I),
     f("ticketType", "type_id", I).pick(Pick::Code(CodeKind::TicketType)),
+    f("ticketCategory", "ticket_category_id", I)
+        .pick(Pick::Category)
+        .refers("TicketCategories"),
     f("source", "source", S).pick(Pick::Source),
     f("assignedResourceID", "assigned_resource_id", I).refers("Resources"),
     f("assignedResourceRoleID", "assigned_role_id", I).refers("Roles"),
@@ -216,6 +221,16 @@ pub const SLA: &[Spec] = &[
     f("description", "", S).computed(),
 ];
 
+pub const CATEGORY: &[Spec] = &[
+    f("id", "id", I).read_only(),
+    f("name", "name", S).read_only(),
+    f("nickname", "name", S).read_only(),
+    f("isActive", "active", B).read_only(),
+    f("isGlobalDefault", "is_default", B).read_only(),
+    f("isApiOnly", "", B).computed(),
+    f("displayColorRGB", "", I).computed(),
+];
+
 pub const HISTORY: &[Spec] = &[
     f("id", "id", I).read_only(),
     f("ticketID", "ticket_id", I).read_only().refers("Tickets"),
@@ -290,7 +305,7 @@ pub async fn fields(call: &Call, entity: Entity) -> Result<Value, Error> {
             json!({
                 "name": s.name,
                 "dataType": match (s.kind, s.pick) {
-                    (_, Pick::Code(_) | Pick::NoteType | Pick::Publish | Pick::Source) => "integer",
+                    (_, Pick::Code(_) | Pick::NoteType | Pick::Publish | Pick::Source | Pick::Category) => "integer",
                     (_, Pick::Hours) => "decimal",
                     (Kind::Integer, _) => "integer",
                     (Kind::Text, _) => "string",

@@ -156,6 +156,14 @@ impl Vocabulary {
                     entry(*code, label, true, *v == Visibility::Internal, i)
                 })
                 .collect(),
+            Pick::Category => {
+                let default = c.default_category().map(|t| t.id);
+                c.categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| entry(t.id.0, &t.name, t.active, Some(t.id) == default, i))
+                    .collect()
+            }
             Pick::Plain | Pick::Hours | Pick::Inverted => return None,
         })
     }
@@ -167,7 +175,7 @@ impl Vocabulary {
             .as_i64()
             .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
         match pick {
-            Pick::Plain => value.clone(),
+            Pick::Plain | Pick::Category => value.clone(),
             Pick::Code(kind) => match number {
                 Some(code) => json!(self.id(kind, code).unwrap_or(-1)),
                 None => value.clone(),
@@ -274,6 +282,7 @@ pub fn ticket_json(v: &Vocabulary, view: &TicketView) -> Value {
         "issueType": t.issue_type_id.map(|x| x.0),
         "subIssueType": t.sub_issue_type_id.map(|x| x.0),
         "ticketType": v.code(CodeKind::TicketType, t.type_id.0),
+        "ticketCategory": t.ticket_category_id.map(|c| c.0),
         "source": code_of(&SOURCES, t.source),
         "assignedResourceID": t.assigned_resource_id.map(|x| x.0),
         "assignedResourceRoleID": t.assigned_role_id.map(|x| x.0),
@@ -464,6 +473,7 @@ pub fn new_ticket(v: &Vocabulary, body: &Body<'_>) -> Result<NewTicket, Error> {
         status_id: patch.status_id,
         priority_id: patch.priority_id,
         type_id: patch.type_id,
+        ticket_category_id: patch.ticket_category_id.flatten(),
         queue_id: patch.queue_id.flatten(),
         issue_type_id: patch.issue_type_id.flatten(),
         sub_issue_type_id: patch.sub_issue_type_id.flatten(),
@@ -521,6 +531,8 @@ pub fn patch(v: &Vocabulary, body: &Body<'_>, replace: bool) -> Result<TicketPat
             "ticketType",
         )?
         .map(TicketTypeId),
+        ticket_category_id: non_null(body.int("ticketCategory")?, "ticketCategory")?
+            .map(|id| Some(TicketCategoryId(id))),
         queue_id: clear(body.int("queueID")?).map(|o| o.map(QueueId)),
         issue_type_id: clear(body.int("issueType")?).map(|o| o.map(IssueTypeId)),
         sub_issue_type_id: clear(body.int("subIssueType")?).map(|o| o.map(IssueTypeId)),

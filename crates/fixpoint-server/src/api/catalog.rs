@@ -3,8 +3,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use fixpoint_core::catalog::{IssueType, Priority, Status, TicketType, WorkflowSettings};
-use fixpoint_core::ids::{PriorityId, StatusId, TicketTypeId};
+use fixpoint_core::catalog::{
+    IssueType, Priority, Status, TicketCategory, TicketType, WorkflowSettings,
+};
+use fixpoint_core::ids::{PriorityId, StatusId, TicketCategoryId, TicketTypeId};
 use fixpoint_store::catalog as rows;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,7 +17,8 @@ use crate::auth::Caller;
 use crate::errors::{ApiResult, Problem};
 use crate::json::Json;
 use crate::service::catalog::{
-    self as service, NewIssueType, NewStatus, PriorityInput, StatusPatch, TicketTypeInput, Workflow,
+    self as service, NewIssueType, NewStatus, PriorityInput, StatusPatch, TicketCategoryInput,
+    TicketTypeInput, Workflow,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -26,6 +29,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_priority))
         .routes(routes!(list_ticket_types, create_ticket_type))
         .routes(routes!(update_ticket_type))
+        .routes(routes!(list_ticket_categories, create_ticket_category))
+        .routes(routes!(update_ticket_category))
         .routes(routes!(list_issue_types, create_issue_type))
         .routes(routes!(get_workflow))
         .routes(routes!(put_workflow_settings))
@@ -147,6 +152,47 @@ async fn update_ticket_type(
     caller.require_admin()?;
     Ok(axum::Json(
         service::save_ticket_type(&s.store, Some(TicketTypeId(id)), input).await?,
+    ))
+}
+
+/// Ticket categories: templates whose defaults fill a new ticket, and the queue they
+/// may require.
+#[utoipa::path(get, path = "/ticket-categories", tag = "catalogue", responses((status = 200, body = Vec<TicketCategory>)), security(("api_key" = [])))]
+async fn list_ticket_categories(
+    State(s): State<AppState>,
+    _c: Caller,
+) -> ApiResult<axum::Json<Vec<TicketCategory>>> {
+    let mut conn = s.store.read().await?;
+    Ok(axum::Json(rows::ticket_categories(&mut conn).await?))
+}
+
+#[utoipa::path(post, path = "/ticket-categories", tag = "catalogue", request_body = TicketCategoryInput,
+    responses((status = 201, body = TicketCategory), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn create_ticket_category(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(input): Json<TicketCategoryInput>,
+) -> ApiResult<(StatusCode, axum::Json<TicketCategory>)> {
+    caller.require_admin()?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::save_ticket_category(&s.store, None, input).await?),
+    ))
+}
+
+#[utoipa::path(patch, path = "/ticket-categories/{id}", tag = "catalogue", params(("id" = i64, Path)), request_body = TicketCategoryInput,
+    responses((status = 200, body = TicketCategory), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn update_ticket_category(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(input): Json<TicketCategoryInput>,
+) -> ApiResult<axum::Json<TicketCategory>> {
+    caller.require_admin()?;
+    Ok(axum::Json(
+        service::save_ticket_category(&s.store, Some(TicketCategoryId(id)), input).await?,
     ))
 }
 

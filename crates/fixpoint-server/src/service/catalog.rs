@@ -2,12 +2,15 @@
 //! workflow. Reads are for everyone; changes are an admin's (checked at the edge).
 
 use fixpoint_core::catalog::{
-    IssueType, Priority, SlaClock, Status, StatusCategory, TicketKind, TicketType,
-    WorkflowSettings, check_catalogue_name, check_name_free, check_transition_targets,
-    check_urgency_rank,
+    IssueType, Priority, QueueRequirement, SlaClock, Status, StatusCategory, TicketCategory,
+    TicketKind, TicketType, WorkflowSettings, check_catalogue_name, check_name_free,
+    check_transition_targets, check_urgency_rank,
 };
 use fixpoint_core::error::Violations;
-use fixpoint_core::ids::{IssueTypeId, PriorityId, StatusId, TicketTypeId};
+use fixpoint_core::ids::{
+    IssueTypeId, PriorityId, QueueId, SlaPolicyId, StatusId, TicketCategoryId, TicketTypeId,
+};
+use fixpoint_core::ticket::nullable;
 use fixpoint_core::{DomainError, ErrorCode};
 use fixpoint_store::{Store, catalog};
 use serde::{Deserialize, Serialize};
@@ -247,6 +250,103 @@ pub async fn save_ticket_type(
     t.id = catalog::save_ticket_type(&mut tx, &t).await?;
     Store::commit(tx).await?;
     Ok(t)
+}
+
+/// A ticket category to add (name required) or change (only the given fields; `null`
+/// clears a default).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketCategoryInput {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    pub is_default: Option<bool>,
+    pub queue_requirement: Option<QueueRequirement>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub default_priority_id: Option<Option<PriorityId>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub default_type_id: Option<Option<TicketTypeId>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub default_queue_id: Option<Option<QueueId>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub sla_policy_id: Option<Option<SlaPolicyId>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub due_in_days: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "17:00")]
+    pub due_time: Option<Option<jiff::civil::Time>>,
+}
+
+pub async fn save_ticket_category(
+    store: &Store,
+    id: Option<TicketCategoryId>,
+    input: TicketCategoryInput,
+) -> ServiceResult<TicketCategory> {
+    let mut tx = store.write().await?;
+    let current = catalog::load(&mut tx).await?;
+    let base = match id {
+        Some(id) => current
+            .category(id)
+            .cloned()
+            .ok_or_else(|| DomainError::not_found("ticket category", id))?,
+        None => {
+            if input.name.is_none() {
+                return Err(
+                    DomainError::invalid("name", ErrorCode::Required, "name is required").into(),
+                );
+            }
+            TicketCategory::plain(TicketCategoryId(0), "")
+        }
+    };
+    let mut c = TicketCategory {
+        name: input.name.unwrap_or(base.name),
+        active: input.active.unwrap_or(base.active),
+        is_default: input.is_default.unwrap_or(base.is_default),
+        queue_requirement: input.queue_requirement.unwrap_or(base.queue_requirement),
+        default_priority_id: input
+            .default_priority_id
+            .unwrap_or(base.default_priority_id),
+        default_type_id: input.default_type_id.unwrap_or(base.default_type_id),
+        default_queue_id: input.default_queue_id.unwrap_or(base.default_queue_id),
+        sla_policy_id: input.sla_policy_id.unwrap_or(base.sla_policy_id),
+        due_in_days: input.due_in_days.unwrap_or(base.due_in_days),
+        due_time: input.due_time.unwrap_or(base.due_time),
+        ..base
+    };
+    c.check(&current)?;
+    let others = current
+        .categories
+        .iter()
+        .filter(|e| e.id != c.id)
+        .map(|e| e.name.as_str());
+    check_name_free("a ticket category", &c.name, others)?;
+    let mut v = Violations::default();
+    if let Some(queue) = c.default_queue_id
+        && fixpoint_store::parties::queue(&mut tx, queue)
+            .await?
+            .is_none()
+    {
+        v.push(
+            "default_queue_id",
+            ErrorCode::UnknownReference,
+            format!("queue {queue} does not exist"),
+        );
+    }
+    if let Some(policy) = c.sla_policy_id
+        && !fixpoint_store::sla::policies(&mut tx)
+            .await?
+            .iter()
+            .any(|p| p.id == policy)
+    {
+        v.push(
+            "sla_policy_id",
+            ErrorCode::UnknownReference,
+            format!("SLA policy {policy} does not exist"),
+        );
+    }
+    v.into_result()?;
+    c.id = catalog::save_ticket_category(&mut tx, &c).await?;
+    Store::commit(tx).await?;
+    Ok(c)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

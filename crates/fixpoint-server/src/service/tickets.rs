@@ -70,6 +70,13 @@ impl SlaSetup {
         Some(SlaContext { policy, calendar })
     }
 
+    /// Where "today at 17:00" is, for category due times: the default policy's
+    /// calendar zone (the desk's home), else UTC.
+    pub fn home_zone(&self) -> jiff::tz::TimeZone {
+        self.context(self.default_policy())
+            .map_or(jiff::tz::TimeZone::UTC, |c| c.calendar.time_zone().clone())
+    }
+
     pub fn default_policy(&self) -> Option<SlaPolicyId> {
         self.0.policies.iter().find(|p| p.is_default).map(|p| p.id)
     }
@@ -154,7 +161,9 @@ async fn create_with(
     }
     let setup = SlaSetup::load(store, &mut tx).await?;
     let catalog = setup.catalog();
-    let mut candidate = new.into_ticket(catalog, at);
+    let mut candidate = new
+        .with_category_defaults(catalog, at, &setup.home_zone())
+        .into_ticket(catalog, at);
     if let Some(status) = catalog.status(candidate.status_id) {
         ticket::apply_status_effects(&mut candidate, None, status, at);
     }
@@ -303,7 +312,7 @@ fn check_policy(setup: &SlaSetup, policy: Option<SlaPolicyId>) -> ServiceResult<
     }
 }
 
-/// The ticket's own policy, else its contract's, else its queue's, else the default.
+/// The ticket's own policy, else its contract's, its queue's, its category's, else the default.
 async fn inherited_policy(
     conn: &mut Conn,
     setup: &SlaSetup,
@@ -321,10 +330,16 @@ async fn inherited_policy(
         Some(q) => sla_rows::queue_policy(conn, q.0).await?.filter(known),
         None => None,
     };
+    let category = t
+        .ticket_category_id
+        .and_then(|id| setup.catalog().category(id))
+        .and_then(|c| c.sla_policy_id)
+        .filter(known);
     Ok(sla::choose_policy(
         t.sla_policy_id,
         contract,
         queue,
+        category,
         setup.default_policy(),
     ))
 }
