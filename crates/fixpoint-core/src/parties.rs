@@ -359,6 +359,30 @@ impl NewContract {
     }
 }
 
+/// A change to a contract: only the given fields; `null` clears the SLA policy. The
+/// company stays: a contract is with one client for its whole life.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContractPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::ticket::nullable")]
+    pub sla_policy_id: Option<Option<i64>>,
+    pub active: Option<bool>,
+}
+
+impl ContractPatch {
+    /// The contract after the patch, as the command [`NewContract::check`] judges.
+    pub fn apply_to(self, c: &Contract) -> NewContract {
+        NewContract {
+            company_id: c.company_id,
+            name: self.name.unwrap_or_else(|| c.name.clone()),
+            sla_policy_id: self.sla_policy_id.unwrap_or(c.sla_policy_id),
+            active: self.active.unwrap_or(c.active),
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -108,6 +108,36 @@ impl NewNote {
     }
 }
 
+/// A change to a note: only the given fields; `null` clears the title. Who wrote it
+/// and when stay as they were.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotePatch {
+    #[serde(default, deserialize_with = "crate::ticket::nullable")]
+    pub title: Option<Option<String>>,
+    pub body: Option<String>,
+    pub visibility: Option<Visibility>,
+    pub kind: Option<NoteKind>,
+}
+
+impl NotePatch {
+    /// The note as it would be after this patch, checked like a new note.
+    pub fn apply_to(self, note: &Note) -> Result<Note, DomainError> {
+        let after = Note {
+            title: self.title.unwrap_or_else(|| note.title.clone()),
+            body: self.body.unwrap_or_else(|| note.body.clone()),
+            visibility: self.visibility.unwrap_or(note.visibility),
+            kind: self.kind.unwrap_or(note.kind),
+            ..note.clone()
+        };
+        let mut v = Violations::default();
+        v.optional_text("title", after.title.as_deref(), NOTE_TITLE_MAX);
+        v.required_text("body", &after.body, NOTE_BODY_MAX);
+        v.into_result().map(|()| after)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeEntry {
@@ -139,6 +169,41 @@ pub struct NewTimeEntry {
 
 fn billable_by_default() -> bool {
     true
+}
+
+/// A change to a time entry: only the given fields; `null` clears a time or the notes.
+/// A new range without `minutes` recounts the minutes from the range.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimeEntryPatch {
+    pub resource_id: Option<ResourceId>,
+    #[serde(default, deserialize_with = "crate::ticket::nullable")]
+    pub started_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "crate::ticket::nullable")]
+    pub ended_at: Option<Option<Timestamp>>,
+    pub minutes: Option<i64>,
+    pub billable: Option<bool>,
+    #[serde(default, deserialize_with = "crate::ticket::nullable")]
+    pub notes: Option<Option<String>>,
+}
+
+impl TimeEntryPatch {
+    /// The entry as it would be logged after this patch; [`NewTimeEntry::check`] then
+    /// judges it whole, as it judged the original.
+    pub fn apply_to(self, entry: &TimeEntry) -> NewTimeEntry {
+        let started_at = self.started_at.unwrap_or(entry.started_at);
+        let ended_at = self.ended_at.unwrap_or(entry.ended_at);
+        let ranged = started_at.is_some() && ended_at.is_some();
+        NewTimeEntry {
+            resource_id: self.resource_id.unwrap_or(entry.resource_id),
+            started_at,
+            ended_at,
+            minutes: self.minutes.or((!ranged).then_some(entry.minutes)),
+            billable: self.billable.unwrap_or(entry.billable),
+            notes: self.notes.unwrap_or_else(|| entry.notes.clone()),
+        }
+    }
 }
 
 impl NewTimeEntry {
@@ -283,6 +348,86 @@ impl BillableSummary {
             billable_hours: hours(billable_minutes),
             non_billable_hours: hours(non_billable_minutes),
         }
+    }
+}
+
+#[cfg(test)]
+mod patch_tests {
+    use super::*;
+
+    fn entry() -> TimeEntry {
+        TimeEntry {
+            id: TimeEntryId(1),
+            ticket_id: TicketId(1),
+            resource_id: ResourceId(1),
+            started_at: Some("2024-03-01T09:00:00Z".parse().unwrap()),
+            ended_at: Some("2024-03-01T10:00:00Z".parse().unwrap()),
+            minutes: 60,
+            billable: true,
+            notes: Some("Replaced the switch".into()),
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_new_end_recounts_the_minutes_and_a_count_replaces_them() {
+        let later = TimeEntryPatch {
+            ended_at: Some(Some("2024-03-01T11:30:00Z".parse().unwrap())),
+            ..Default::default()
+        }
+        .apply_to(&entry());
+        assert_eq!(later.minutes, None, "counted from the range by check");
+        let counted = TimeEntryPatch {
+            started_at: Some(None),
+            ended_at: Some(None),
+            billable: Some(false),
+            ..Default::default()
+        }
+        .apply_to(&entry());
+        assert_eq!((counted.minutes, counted.billable), (Some(60), false));
+        let disagreeing = TimeEntryPatch {
+            minutes: Some(15),
+            ..Default::default()
+        }
+        .apply_to(&entry());
+        assert_eq!(
+            disagreeing.minutes,
+            Some(15),
+            "check refuses 15 against the hour"
+        );
+    }
+
+    #[test]
+    fn a_note_patch_is_checked_like_a_new_note() {
+        let note = Note {
+            id: NoteId(1),
+            ticket_id: TicketId(1),
+            title: Some("Called".into()),
+            body: "Left a voicemail".into(),
+            visibility: Visibility::Internal,
+            kind: NoteKind::Phone,
+            author: "jane".into(),
+            contact_id: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        let edited = NotePatch {
+            title: Some(None),
+            visibility: Some(Visibility::External),
+            ..Default::default()
+        }
+        .apply_to(&note)
+        .unwrap();
+        assert_eq!(
+            (edited.title, edited.body.as_str()),
+            (None, "Left a voicemail")
+        );
+        let blank = NotePatch {
+            body: Some(" ".into()),
+            ..Default::default()
+        };
+        assert!(
+            matches!(blank.apply_to(&note), Err(DomainError::Invalid(v)) if v[0].field == "body")
+        );
     }
 }
 

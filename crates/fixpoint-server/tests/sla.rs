@@ -314,3 +314,57 @@ async fn out_of_hours_tickets_have_not_started() {
     let t = app.get(&format!("/tickets/{}", t["id"])).await.expect(200);
     assert_eq!(t["sla"]["first_response"]["state"], "running");
 }
+
+#[tokio::test]
+async fn a_contract_can_be_renamed_and_given_a_policy_its_new_tickets_follow() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let contract = app
+        .post(
+            "/contracts",
+            json!({"company_id": w.company, "name": "MSA"}),
+        )
+        .await
+        .expect(201);
+    let id = contract["id"].as_i64().unwrap();
+    let policies = app.get("/sla-policies").await.expect(200);
+    let halo = policies[1]["id"].as_i64().unwrap();
+    let changed = app
+        .patch(
+            &format!("/contracts/{id}"),
+            json!({"name": "MSA Gold", "sla_policy_id": halo}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["name"], "MSA Gold");
+    assert_eq!(changed["company_id"], w.company);
+    assert_eq!(changed["active"], true);
+    let t = app
+        .post(
+            "/tickets",
+            json!({"title": "Under the MSA", "company_id": w.company, "contract_id": id}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(t["sla"]["policy_name"], "HaloPSA standard");
+    let read = app.get(&format!("/contracts/{id}")).await.expect(200);
+    assert_eq!(read["sla_policy_id"], halo);
+    let cleared = app
+        .patch(&format!("/contracts/{id}"), json!({"sla_policy_id": null}))
+        .await
+        .expect(200);
+    assert!(cleared["sla_policy_id"].is_null());
+    assert_eq!(cleared["name"], "MSA Gold", "absent fields stay");
+    app.patch(&format!("/contracts/{id}"), json!({"sla_policy_id": 99}))
+        .await
+        .problem(422, "unknown_reference", Some("sla_policy_id"));
+    app.patch(&format!("/contracts/{id}"), json!({"name": " "}))
+        .await
+        .problem(422, "required", Some("name"));
+    app.patch(&format!("/contracts/{id}"), json!({"company_id": 5}))
+        .await
+        .problem(422, "invalid_field", Some("company_id"));
+    app.patch("/contracts/999", json!({"name": "x"}))
+        .await
+        .problem(404, "not_found", None);
+}

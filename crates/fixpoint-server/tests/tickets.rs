@@ -1315,3 +1315,118 @@ async fn ticket_categories_fill_defaults_and_may_require_a_queue() {
     .await
     .problem(422, "required", Some("due_at"));
 }
+
+#[tokio::test]
+async fn notes_and_time_entries_are_corrected_and_removed() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let ticket = app.ticket(&w, "Switch replacement").await["id"]
+        .as_i64()
+        .unwrap();
+    let note = app
+        .post(
+            &format!("/tickets/{ticket}/notes"),
+            json!({"title": "Call", "body": "Spoke to Jon", "kind": "phone"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let edited = app
+        .patch(
+            &format!("/notes/{note}"),
+            json!({"body": "Spoke to John", "title": null}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (edited["body"].as_str(), edited["kind"].as_str()),
+        (Some("Spoke to John"), Some("phone"))
+    );
+    assert_eq!(edited["title"], Value::Null);
+    app.patch(&format!("/notes/{note}"), json!({"body": ""}))
+        .await
+        .problem(422, "required", Some("body"));
+    app.patch(&format!("/notes/{note}"), json!({"author": "someone else"}))
+        .await
+        .problem(422, "invalid_field", Some("author"));
+    let found = app
+        .post("/tickets/search", json!({"q": "John"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        found["items"].as_array().unwrap().len(),
+        1,
+        "search sees the edit"
+    );
+
+    let entry = app
+        .post(
+            &format!("/tickets/{ticket}/time-entries"),
+            json!({"resource_id": w.resource, "started_at": "2026-11-02T09:00:00Z", "ended_at": "2026-11-02T10:00:00Z"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let longer = app
+        .patch(
+            &format!("/time-entries/{entry}"),
+            json!({"ended_at": "2026-11-02T11:30:00Z"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(longer["minutes"], 150, "the minutes follow the new range");
+    app.patch(&format!("/time-entries/{entry}"), json!({"minutes": 20}))
+        .await
+        .problem(422, "time_range_invalid", Some("minutes"));
+    app.patch(
+        &format!("/time-entries/{entry}"),
+        json!({"resource_id": 999}),
+    )
+    .await
+    .problem(422, "unknown_reference", Some("resource_id"));
+    app.patch(
+        &format!("/time-entries/{entry}"),
+        json!({"billable": false}),
+    )
+    .await
+    .expect(200);
+    let billable = app
+        .get(&format!("/tickets/{ticket}/billable"))
+        .await
+        .expect(200);
+    assert_eq!(billable["non_billable_minutes"], 150, "{billable}");
+
+    assert_eq!(
+        app.delete(&format!("/time-entries/{entry}")).await.status,
+        204
+    );
+    assert_eq!(app.delete(&format!("/notes/{note}")).await.status, 204);
+    app.delete(&format!("/notes/{note}"))
+        .await
+        .problem(404, "not_found", None);
+    app.patch("/time-entries/999", json!({"billable": true}))
+        .await
+        .problem(404, "not_found", None);
+    let notes = app
+        .get(&format!("/tickets/{ticket}/notes"))
+        .await
+        .expect(200);
+    let entries = app
+        .get(&format!("/tickets/{ticket}/time-entries"))
+        .await
+        .expect(200);
+    assert!(notes.as_array().unwrap().is_empty() && entries.as_array().unwrap().is_empty());
+    let history = app
+        .get(&format!("/tickets/{ticket}/history"))
+        .await
+        .expect(200);
+    let recorded = fields(&history);
+    for event in ["note_edited", "note_deleted", "time_edited", "time_deleted"] {
+        assert!(
+            recorded.iter().any(|f| f == event),
+            "{event} missing: {recorded:?}"
+        );
+    }
+}

@@ -576,18 +576,35 @@ pub async fn contracts(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+fn contract_values(c: &Contract) -> [Expr; 4] {
+    [
+        c.company_id.0.into(),
+        c.name.clone().into(),
+        c.sla_policy_id.into(),
+        c.active.into(),
+    ]
+}
+
 pub async fn insert_contract(conn: &mut Conn, c: &Contract) -> Result<ContractId> {
     let q = Query::insert()
         .into_table("contracts")
         .columns(CONTRACT[1..].iter().copied())
-        .values_panic([
-            c.company_id.0.into(),
-            c.name.clone().into(),
-            c.sla_policy_id.into(),
-            c.active.into(),
-        ])
+        .values_panic(contract_values(c))
         .to_owned();
     insert_id(conn, q).await.map(ContractId)
+}
+
+pub async fn update_contract(conn: &mut Conn, c: &Contract) -> Result<()> {
+    let columns = CONTRACT[1..].iter().copied();
+    crate::db::execute(
+        conn,
+        Query::update()
+            .table("contracts")
+            .values(columns.zip(contract_values(c)))
+            .and_where(Expr::col("id").eq(c.id.0)),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The current instant, truncated to what the database stores (microseconds), so a

@@ -6,7 +6,8 @@ use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::FromRow;
 
 use crate::db::{
-    Conn, Result, enum_text, fetch_all, insert_id, instant, micros, opt_instant, parse_enum,
+    Conn, Result, enum_text, execute, fetch_all, insert_id, instant, micros, opt_instant,
+    parse_enum,
 };
 
 const NOTE: &[&str] = &[
@@ -43,6 +44,35 @@ pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
     let id = insert_id(conn, q).await.map(NoteId)?;
     crate::search::refresh(conn, &[n.ticket_id]).await?;
     Ok(id)
+}
+
+/// Rewrites a note's text, visibility and kind (its ticket, author and time stay).
+pub async fn update_note(conn: &mut Conn, n: &Note) -> Result<()> {
+    execute(
+        conn,
+        Query::update()
+            .table("notes")
+            .values([
+                ("title", n.title.clone().into()),
+                ("body", n.body.clone().into()),
+                ("visibility", enum_text(n.visibility).into()),
+                ("kind", enum_text(n.kind).into()),
+            ])
+            .and_where(Expr::col("id").eq(n.id.0)),
+    )
+    .await?;
+    crate::search::refresh(conn, &[n.ticket_id]).await
+}
+
+pub async fn delete_note(conn: &mut Conn, n: &Note) -> Result<()> {
+    execute(
+        conn,
+        Query::delete()
+            .from_table("notes")
+            .and_where(Expr::col("id").eq(n.id.0)),
+    )
+    .await?;
+    crate::search::refresh(conn, &[n.ticket_id]).await
 }
 
 fn note_values(n: &Note) -> [sea_query::Expr; 8] {
@@ -142,6 +172,30 @@ pub async fn insert_time_entry(conn: &mut Conn, e: &TimeEntry) -> Result<TimeEnt
         .values_panic(entry_values(e))
         .to_owned();
     insert_id(conn, q).await.map(TimeEntryId)
+}
+
+pub async fn update_time_entry(conn: &mut Conn, e: &TimeEntry) -> Result<()> {
+    let columns = ENTRY[1..].iter().copied();
+    execute(
+        conn,
+        Query::update()
+            .table("time_entries")
+            .values(columns.zip(entry_values(e)))
+            .and_where(Expr::col("id").eq(e.id.0)),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_time_entry(conn: &mut Conn, id: TimeEntryId) -> Result<()> {
+    execute(
+        conn,
+        Query::delete()
+            .from_table("time_entries")
+            .and_where(Expr::col("id").eq(id.0)),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Many time entries at once (imports, benchmark datasets), a few hundred per statement.

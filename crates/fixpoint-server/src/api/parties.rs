@@ -38,7 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_queue, list_queues))
         .routes(routes!(get_queue, update_queue))
         .routes(routes!(create_contract, list_contracts))
-        .routes(routes!(get_contract))
+        .routes(routes!(get_contract, update_contract))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -412,5 +412,20 @@ async fn get_contract(
 ) -> ApiResult<JsonOut<Contract>> {
     Ok(axum::Json(
         service::contract(&s.store, ContractId(id)).await?,
+    ))
+}
+
+#[utoipa::path(patch, path = "/contracts/{id}", tag = "contracts", params(("id" = i64, Path)), request_body = ContractPatch,
+    responses((status = 200, body = Contract), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn update_contract(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<ContractPatch>,
+) -> ApiResult<JsonOut<Contract>> {
+    caller.require_write()?;
+    Ok(axum::Json(
+        service::update_contract(&s.store, ContractId(id), patch).await?,
     ))
 }

@@ -8,7 +8,9 @@ use fixpoint_core::filter::{SlaStateFilter, Sort, SortKey, TicketFilter};
 use fixpoint_core::ids::*;
 use fixpoint_core::query::Node;
 use fixpoint_core::ticket::{HistoryEntry, NewTicket, TicketPatch};
-use fixpoint_core::time_entry::{BillableSummary, NewNote, NewTimeEntry, Note, TimeEntry};
+use fixpoint_core::time_entry::{
+    BillableSummary, NewNote, NewTimeEntry, Note, NotePatch, TimeEntry, TimeEntryPatch,
+};
 use fixpoint_store::auth::StoredResponse;
 use fixpoint_store::tickets::Cursor;
 use serde::{Deserialize, Serialize};
@@ -30,7 +32,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(search))
         .routes(routes!(get, update, delete))
         .routes(routes!(add_note, notes))
+        .routes(routes!(update_note, delete_note))
         .routes(routes!(log_time, time_entries))
+        .routes(routes!(update_time_entry, delete_time_entry))
         .routes(routes!(billable))
         .routes(routes!(history))
 }
@@ -438,6 +442,92 @@ async fn notes(
     Ok(axum::Json(
         service::notes(&state.store, TicketId(id)).await?,
     ))
+}
+
+/// Edit a note's title, body, visibility or kind.
+#[utoipa::path(
+    patch, path = "/notes/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Note id")),
+    request_body = NotePatch,
+    responses((status = 200, body = Note), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn update_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<NotePatch>,
+) -> ApiResult<axum::Json<Note>> {
+    caller.require_write()?;
+    let note = service::update_note(
+        &state.store,
+        &caller.actor(),
+        NoteId(id),
+        patch,
+        state.now(),
+    )
+    .await?;
+    Ok(axum::Json(note))
+}
+
+/// Delete a note; the ticket's history records it.
+#[utoipa::path(
+    delete, path = "/notes/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Note id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn delete_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    caller.require_write()?;
+    service::delete_note(&state.store, &caller.actor(), NoteId(id), state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Correct a time entry. A new range without `minutes` recounts the minutes.
+#[utoipa::path(
+    patch, path = "/time-entries/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Time entry id")),
+    request_body = TimeEntryPatch,
+    responses((status = 200, body = TimeEntry), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn update_time_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(patch): Json<TimeEntryPatch>,
+) -> ApiResult<axum::Json<TimeEntry>> {
+    caller.require_write()?;
+    let entry = service::update_time_entry(
+        &state.store,
+        &caller.actor(),
+        TimeEntryId(id),
+        patch,
+        state.now(),
+    )
+    .await?;
+    Ok(axum::Json(entry))
+}
+
+/// Delete a time entry; the ticket's history records it.
+#[utoipa::path(
+    delete, path = "/time-entries/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Time entry id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
+async fn delete_time_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    caller.require_write()?;
+    service::delete_time_entry(&state.store, &caller.actor(), TimeEntryId(id), state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Log time: `started_at` + `ended_at`, or `minutes`. Billable unless `billable: false`.

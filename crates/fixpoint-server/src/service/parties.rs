@@ -269,24 +269,45 @@ pub async fn queues(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResul
 
 pub async fn create_contract(store: &Store, new: NewContract) -> ServiceResult<Contract> {
     let mut tx = store.write().await?;
-    let policies = fixpoint_store::sla::policies(&mut tx).await?;
+    let mut contract = checked_contract(&mut tx, ContractId(0), new).await?;
+    contract.id = rows::insert_contract(&mut tx, &contract).await?;
+    Store::commit(tx).await?;
+    Ok(contract)
+}
+
+pub async fn update_contract(
+    store: &Store,
+    id: ContractId,
+    patch: ContractPatch,
+) -> ServiceResult<Contract> {
+    let mut tx = store.write().await?;
+    let before = rows::contract(&mut tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("contract", id))?;
+    let after = checked_contract(&mut tx, id, patch.apply_to(&before)).await?;
+    rows::update_contract(&mut tx, &after).await?;
+    Store::commit(tx).await?;
+    Ok(after)
+}
+
+/// The contract a command describes, once its company and SLA policy are found.
+async fn checked_contract(
+    conn: &mut fixpoint_store::Conn,
+    id: ContractId,
+    new: NewContract,
+) -> ServiceResult<Contract> {
+    let policies = fixpoint_store::sla::policies(conn).await?;
     let policy_exists = new
         .sla_policy_id
         .is_none_or(|id| policies.iter().any(|p| p.id.0 == id));
-    new.check(
-        company_exists(&mut tx, new.company_id).await?,
-        policy_exists,
-    )?;
-    let mut contract = Contract {
-        id: ContractId(0),
+    new.check(company_exists(conn, new.company_id).await?, policy_exists)?;
+    Ok(Contract {
+        id,
         company_id: new.company_id,
         name: new.name,
         sla_policy_id: new.sla_policy_id,
         active: new.active,
-    };
-    contract.id = rows::insert_contract(&mut tx, &contract).await?;
-    Store::commit(tx).await?;
-    Ok(contract)
+    })
 }
 
 pub async fn contract(store: &Store, id: ContractId) -> ServiceResult<Contract> {

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use fixpoint_core::catalog::{Catalog, SlaClock};
 use fixpoint_core::filter::Sort;
-use fixpoint_core::ids::{SlaPolicyId, StatusId, TicketId};
+use fixpoint_core::ids::{NoteId, SlaPolicyId, StatusId, TicketId, TimeEntryId};
 use fixpoint_core::query::Node;
 use fixpoint_core::rules::{self, Refs};
 use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, NewTicket, Ticket, TicketPatch};
 use fixpoint_core::time_entry::{
-    BillableSummary, NewNote, NewTimeEntry, Note, SlaSplit, TimeEntry,
+    BillableSummary, NewNote, NewTimeEntry, Note, NotePatch, SlaSplit, TimeEntry, TimeEntryPatch,
 };
 use fixpoint_core::{DomainError, ErrorCode, Warning};
 use fixpoint_store::auth::{self as keys, StoredResponse};
@@ -539,18 +539,144 @@ pub async fn log_time(
     };
     entry.id = work::insert_time_entry(&mut tx, &entry).await?;
     store_tickets::touch(&mut tx, id, at).await?;
-    let change = FieldChange {
-        field: "time_logged".into(),
-        old: None,
-        new: Some(format!(
-            "{} min{}",
-            minutes,
-            if entry.billable { " billable" } else { "" }
-        )),
-    };
+    let change = event("time_logged", None, Some(logged(&entry)));
     store_tickets::write_history(&mut tx, id, ticket.version, at, actor, &[change]).await?;
     Store::commit(tx).await?;
     Ok(entry)
+}
+
+/// Records on a ticket's history that something on it changed, without a new version.
+async fn note_on_history(
+    conn: &mut Conn,
+    ticket: TicketId,
+    change: FieldChange,
+    actor: &str,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    let version = existing(conn, ticket).await?.version;
+    store_tickets::touch(conn, ticket, at).await?;
+    store_tickets::write_history(conn, ticket, version, at, actor, &[change]).await?;
+    Ok(())
+}
+
+fn event(field: &str, old: Option<String>, new: Option<String>) -> FieldChange {
+    FieldChange {
+        field: field.into(),
+        old,
+        new,
+    }
+}
+
+async fn existing_note(conn: &mut Conn, id: NoteId) -> ServiceResult<Note> {
+    Ok(work::notes_by_ids(conn, &[id.0])
+        .await?
+        .pop()
+        .ok_or_else(|| DomainError::not_found("note", id))?)
+}
+
+/// Edits a note's text, visibility or kind. The first response stays what it was:
+/// an edit is not a new message to the client.
+pub async fn update_note(
+    store: &Store,
+    actor: &str,
+    id: NoteId,
+    patch: NotePatch,
+    at: Timestamp,
+) -> ServiceResult<Note> {
+    let mut tx = store.write().await?;
+    let before = existing_note(&mut tx, id).await?;
+    let after = patch.apply_to(&before)?;
+    if after != before {
+        work::update_note(&mut tx, &after).await?;
+        let change = event("note_edited", None, Some(id.to_string()));
+        note_on_history(&mut tx, after.ticket_id, change, actor, at).await?;
+        Store::commit(tx).await?;
+    }
+    Ok(after)
+}
+
+pub async fn delete_note(
+    store: &Store,
+    actor: &str,
+    id: NoteId,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    let mut tx = store.write().await?;
+    let note = existing_note(&mut tx, id).await?;
+    work::delete_note(&mut tx, &note).await?;
+    let change = event("note_deleted", Some(id.to_string()), None);
+    note_on_history(&mut tx, note.ticket_id, change, actor, at).await?;
+    Store::commit(tx).await?;
+    Ok(())
+}
+
+async fn existing_entry(conn: &mut Conn, id: TimeEntryId) -> ServiceResult<TimeEntry> {
+    Ok(work::time_entries_by_ids(conn, &[id.0])
+        .await?
+        .pop()
+        .ok_or_else(|| DomainError::not_found("time entry", id))?)
+}
+
+fn logged(entry: &TimeEntry) -> String {
+    format!(
+        "{} min{}",
+        entry.minutes,
+        if entry.billable { " billable" } else { "" }
+    )
+}
+
+/// Corrects a time entry; the result is checked as if it were logged anew.
+pub async fn update_time_entry(
+    store: &Store,
+    actor: &str,
+    id: TimeEntryId,
+    patch: TimeEntryPatch,
+    at: Timestamp,
+) -> ServiceResult<TimeEntry> {
+    let mut tx = store.write().await?;
+    let before = existing_entry(&mut tx, id).await?;
+    let new = patch.apply_to(&before);
+    let resource = parties::resource(&mut tx, new.resource_id).await?;
+    let same_resource = new.resource_id == before.resource_id;
+    // A technician who has since left may still have their past hours corrected.
+    let minutes = match resource {
+        Some(mut r) if same_resource => {
+            r.active = true;
+            new.check(Some(&r))?
+        }
+        other => new.check(other.as_ref())?,
+    };
+    let after = TimeEntry {
+        resource_id: new.resource_id,
+        started_at: new.started_at,
+        ended_at: new.ended_at,
+        minutes,
+        billable: new.billable,
+        notes: new.notes,
+        ..before.clone()
+    };
+    if after != before {
+        work::update_time_entry(&mut tx, &after).await?;
+        let change = event("time_edited", Some(logged(&before)), Some(logged(&after)));
+        note_on_history(&mut tx, after.ticket_id, change, actor, at).await?;
+        Store::commit(tx).await?;
+    }
+    Ok(after)
+}
+
+pub async fn delete_time_entry(
+    store: &Store,
+    actor: &str,
+    id: TimeEntryId,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    let mut tx = store.write().await?;
+    let entry = existing_entry(&mut tx, id).await?;
+    work::delete_time_entry(&mut tx, id).await?;
+    let change = event("time_deleted", Some(logged(&entry)), None);
+    note_on_history(&mut tx, entry.ticket_id, change, actor, at).await?;
+    Store::commit(tx).await?;
+    Ok(())
 }
 
 pub async fn time_entries(store: &Store, id: TicketId) -> ServiceResult<Vec<TimeEntry>> {

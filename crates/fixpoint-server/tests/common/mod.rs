@@ -126,6 +126,18 @@ impl App {
         .await
     }
 
+    pub async fn delete(&self, path: &str) -> Reply {
+        read(
+            self.client
+                .delete(self.url(path))
+                .bearer_auth(&self.admin)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.post_as(&self.admin, path, body).await
     }
