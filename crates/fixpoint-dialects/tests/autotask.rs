@@ -74,6 +74,13 @@ impl Autotask {
         response.json().await.unwrap()
     }
 
+    /// `GET {path}`'s `item` (null for an unknown id).
+    async fn item(&self, path: &str) -> Value {
+        let (status, mut body) = self.call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["item"].take()
+    }
+
     async fn company(&self, name: &str) -> i64 {
         let (status, body) = self
             .call(
@@ -513,4 +520,217 @@ async fn ticket_categories_are_listed_and_their_queue_rule_holds() {
     assert_eq!(category["isPickList"], true);
     assert_eq!(category["picklistValues"][0]["isDefaultValue"], true);
     assert_eq!(category["picklistValues"][1]["label"], "Monitoring Alert");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notes_time_and_contracts_are_corrected_and_time_withdrawn() {
+    let at = Autotask::start().await;
+    let company = at.company("Contoso").await;
+    let ticket = at.ticket(company, "Printer jam", 2).await;
+    let other = at.ticket(company, "Scanner", 2).await;
+    let tech = at
+        .native(
+            Method::POST,
+            "/resources",
+            json!({"first_name": "Sam", "last_name": "Tech", "email": "sam@msp.example"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    let (_, note) = at
+        .call(
+            Method::POST,
+            &format!("/Tickets/{ticket}/Notes"),
+            Some(json!({"title": "Call", "description": "Called the client"})),
+        )
+        .await;
+    let note = note["itemId"].as_i64().unwrap();
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            &format!("/Tickets/{ticket}/Notes"),
+            Some(json!({"id": note, "description": "Called the client back", "publish": 1})),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["itemId"]),
+        (StatusCode::OK, &json!(note)),
+        "{body}"
+    );
+    let read = at.item(&format!("/TicketNotes/{note}")).await;
+    assert_eq!(read["description"], "Called the client back");
+    assert_eq!(read["publish"], 1);
+    assert_eq!(read["title"], "Call", "PATCH keeps what is not given");
+    let (status, _) = at
+        .call(
+            Method::PUT,
+            &format!("/TicketNotes/{note}"),
+            Some(json!({"description": "Replaced"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let read = at.item(&format!("/TicketNotes/{note}")).await;
+    assert!(read["title"].is_null(), "PUT clears what is not given");
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/TicketNotes",
+            Some(json!({"id": note, "description": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["errors"][0].as_str().unwrap().contains("description"),
+        "{body}"
+    );
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/TicketNotes",
+            Some(json!({"id": note, "ticketID": other, "description": "moved"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["errors"][0].as_str().unwrap().contains("ticketID"),
+        "{body}"
+    );
+    let (status, _) = at
+        .call(
+            Method::PATCH,
+            &format!("/Tickets/{other}/Notes/{note}"),
+            Some(json!({"description": "elsewhere"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the note is not under that ticket"
+    );
+    let (status, _) = at
+        .call(Method::DELETE, &format!("/TicketNotes/{note}"), None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "notes stay");
+
+    let (status, entry) = at
+        .call(
+            Method::POST,
+            &format!("/Tickets/{ticket}/TimeEntries"),
+            Some(json!({"resourceID": tech, "startDateTime": "2026-11-23T09:00:00Z", "endDateTime": "2026-11-23T10:30:00Z", "summaryNotes": "Cleared the jam"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    let entry = entry["itemId"].as_i64().unwrap();
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            &format!("/TimeEntries/{entry}"),
+            Some(json!({"endDateTime": "2026-11-23T11:00:00Z", "isNonBillable": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let read = at.item(&format!("/TimeEntries/{entry}")).await;
+    assert_eq!(read["hoursWorked"], 2.0, "recounted from the new range");
+    assert_eq!(read["hoursToBill"], 0.0);
+    assert_eq!(read["summaryNotes"], "Cleared the jam");
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            &format!("/TimeEntries/{entry}"),
+            Some(json!({"endDateTime": "2026-11-23T08:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = at
+        .call(
+            Method::DELETE,
+            &format!("/Tickets/{other}/TimeEntries/{entry}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = at
+        .call(
+            Method::DELETE,
+            &format!("/Tickets/{ticket}/TimeEntries/{entry}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["itemId"]),
+        (StatusCode::OK, &json!(entry)),
+        "{body}"
+    );
+    let read = at.item(&format!("/TimeEntries/{entry}")).await;
+    assert!(read.is_null());
+    let (status, _) = at
+        .call(Method::DELETE, &format!("/TimeEntries/{entry}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "gone once");
+    let (_, history) = at
+        .call(
+            Method::POST,
+            "/TicketHistory/query",
+            Some(json!({"filter": [{"op": "eq", "field": "ticketID", "value": ticket}]})),
+        )
+        .await;
+    let actions: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    for action in ["note_edited", "time_edited", "time_deleted"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+
+    let (_, contract) = at
+        .call(
+            Method::POST,
+            "/Contracts",
+            Some(json!({"companyID": company, "contractName": "Managed services"})),
+        )
+        .await;
+    let contract = contract["itemId"].as_i64().unwrap();
+    let (_, slas) = at
+        .call(
+            Method::POST,
+            "/ServiceLevelAgreements/query",
+            Some(json!({"filter": [{"op": "gte", "field": "id", "value": 0}]})),
+        )
+        .await;
+    let sla = slas["items"][1]["id"].as_i64().unwrap();
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/Contracts",
+            Some(json!({"id": contract, "contractName": "Managed services Gold", "serviceLevelAgreementID": sla, "status": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let read = at.item(&format!("/Contracts/{contract}")).await;
+    assert_eq!(read["contractName"], "Managed services Gold");
+    assert_eq!(read["serviceLevelAgreementID"], sla);
+    assert_eq!(read["status"], 0);
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/Contracts",
+            Some(json!({"id": contract, "serviceLevelAgreementID": 999})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("serviceLevelAgreementID"),
+        "{body}"
+    );
+    let (_, info) = at
+        .call(Method::GET, "/TimeEntries/entityInformation", None)
+        .await;
+    assert_eq!(info["info"]["canDelete"], true);
+    assert_eq!(info["info"]["canUpdate"], true);
 }

@@ -4,14 +4,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use fixpoint_core::ids::*;
 use fixpoint_core::parties::{
-    CompanyPatch, ContactPatch, NamedPatch, NewCompany, NewContact, NewNamed, ResourcePatch,
+    CompanyPatch, ContactPatch, ContractPatch, NamedPatch, NewCompany, NewContact, NewContract,
+    NewNamed, ResourcePatch,
 };
 use fixpoint_core::ticket::HistoryEntry;
-use fixpoint_core::time_entry::{NewNote, NewTimeEntry, Note, TimeEntry, Visibility};
+use fixpoint_core::time_entry::{
+    NewNote, NewTimeEntry, Note, NoteKind, NotePatch, TimeEntry, TimeEntryPatch, Visibility,
+};
 use fixpoint_server::service::parties as party_service;
 use fixpoint_server::service::tickets as service;
 use fixpoint_store::parties::NamedTable;
 use fixpoint_store::records::Table;
+use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::fields::{self, Spec};
@@ -129,13 +133,14 @@ impl Entity {
     pub fn allows(self) -> Verbs {
         let (create, update, delete) = match self {
             Self::Tickets => (true, true, false),
-            Self::TicketNotes => (true, false, false),
-            Self::TimeEntries => (true, false, false),
+            // Notes stay, as in Autotask; logged time may be corrected or withdrawn.
+            Self::TicketNotes => (true, true, false),
+            Self::TimeEntries => (true, true, true),
             Self::Companies => (true, true, false),
             Self::Contacts => (true, true, false),
             Self::Resources => (false, true, false),
             Self::Roles => (true, true, false),
-            Self::Contracts => (true, false, false),
+            Self::Contracts => (true, true, false),
             // Categories are set up by an admin in Fixpoint's API, as in Autotask's UI.
             Self::ServiceLevelAgreements | Self::TicketCategories | Self::TicketHistory => {
                 (false, false, false)
@@ -180,6 +185,12 @@ impl Entity {
             Self::Contacts => "companyID",
             _ => "ticketID",
         }
+    }
+
+    /// Whether a record keeps its parent for life (a note never moves to another
+    /// ticket; a contact may move to another company).
+    fn parent_is_fixed(self) -> bool {
+        matches!(self, Self::TicketNotes | Self::TimeEntries)
     }
 }
 
@@ -230,19 +241,11 @@ pub async fn create(
                 .int("ticketID")?
                 .flatten()
                 .ok_or_else(|| Error::field("ticketID", "is required"))?;
-            let kind = match body.int("noteType")?.flatten() {
-                Some(code) => from_code(&NOTE_TYPES, "noteType", code)?,
-                None => Default::default(),
-            };
-            let visibility = match body.int("publish")?.flatten() {
-                Some(code) => from_code(&PUBLISH, "publish", code)?,
-                None => Visibility::Internal,
-            };
             let new = NewNote {
                 title: body.text("title")?.flatten(),
                 body: body.text("description")?.flatten().unwrap_or_default(),
-                visibility,
-                kind,
+                visibility: note_visibility(&body)?.unwrap_or(Visibility::Internal),
+                kind: note_kind(&body)?.unwrap_or_default(),
                 contact_id: body.int("createdByContactID")?.flatten().map(ContactId),
             };
             service::add_note(store, &actor, TicketId(ticket), new, now)
@@ -255,26 +258,17 @@ pub async fn create(
                 .int("ticketID")?
                 .flatten()
                 .ok_or_else(|| Error::field("ticketID", "is required"))?;
-            let resource = body
-                .int("resourceID")?
-                .flatten()
-                .ok_or_else(|| Error::field("resourceID", "is required"))?;
-            let started_at = body
-                .instant("startDateTime")?
-                .flatten()
-                .or(body.instant("dateWorked")?.flatten());
-            // The core judges the length; `as` saturates, so no value can overflow.
-            let minutes = body
-                .number("hoursWorked")?
-                .flatten()
-                .map(|h| (h * 60.0).round() as i64);
+            let time = TimeFields::read(&body)?;
             let new = NewTimeEntry {
-                resource_id: ResourceId(resource),
-                started_at,
-                ended_at: body.instant("endDateTime")?.flatten(),
-                minutes,
-                billable: !body.boolean("isNonBillable")?.unwrap_or(false),
-                notes: body.text("summaryNotes")?.flatten(),
+                resource_id: ResourceId(
+                    time.resource
+                        .ok_or_else(|| Error::field("resourceID", "is required"))?,
+                ),
+                started_at: time.started_at.flatten(),
+                ended_at: time.ended_at.flatten(),
+                minutes: time.minutes,
+                billable: time.billable.unwrap_or(true),
+                notes: time.notes.flatten(),
             };
             service::log_time(store, &actor, TicketId(ticket), new, now)
                 .await?
@@ -314,7 +308,7 @@ pub async fn create(
             party_service::create_named(store, NamedTable::Roles, new).await?
         }
         Entity::Contracts => {
-            let new = fixpoint_core::parties::NewContract {
+            let new = NewContract {
                 company_id: CompanyId(
                     body.int("companyID")?
                         .flatten()
@@ -354,21 +348,48 @@ pub async fn update(
         (Some(id), _) | (None, Some(id)) => id,
         (None, None) => return Err(Error::field("id", "is required to update")),
     };
+    check_parent(call, entity, id, under, &body).await?;
     let replace = call.method == axum::http::Method::PUT;
     let store = &call.state.store;
+    let actor = caller.actor();
+    let now = call.state.now();
     match entity {
         Entity::Tickets => {
             let v = Vocabulary::load(call).await?;
             let patch = tickets::patch(&v, &body, replace)?;
-            service::update(
-                store,
-                &caller.actor(),
-                TicketId(id),
-                patch,
-                None,
-                call.state.now(),
-            )
-            .await?;
+            service::update(store, &actor, TicketId(id), patch, None, now).await?;
+        }
+        Entity::TicketNotes => {
+            let patch = NotePatch {
+                title: body.text("title")?.or(replace.then_some(None)),
+                // A null description is a blank one, which the core refuses by name.
+                body: body.text("description")?.map(Option::unwrap_or_default),
+                visibility: note_visibility(&body)?,
+                kind: note_kind(&body)?,
+            };
+            service::update_note(store, &actor, NoteId(id), patch, now).await?;
+        }
+        Entity::TimeEntries => {
+            let time = TimeFields::read(&body)?;
+            let patch = TimeEntryPatch {
+                resource_id: time.resource.map(ResourceId),
+                started_at: time.started_at,
+                ended_at: time.ended_at,
+                minutes: time.minutes,
+                billable: time.billable,
+                notes: time.notes.or(replace.then_some(None)),
+            };
+            service::update_time_entry(store, &actor, TimeEntryId(id), patch, now).await?;
+        }
+        Entity::Contracts => {
+            let patch = ContractPatch {
+                name: body.text("contractName")?.map(Option::unwrap_or_default),
+                sla_policy_id: body
+                    .int("serviceLevelAgreementID")?
+                    .or(replace.then_some(None)),
+                active: body.boolean("status")?,
+            };
+            party_service::update_contract(store, ContractId(id), patch).await?;
         }
         Entity::Companies => {
             let patch = CompanyPatch {
@@ -384,15 +405,6 @@ pub async fn update(
             party_service::update_company(store, CompanyId(id), patch).await?;
         }
         Entity::Contacts => {
-            if let Some((_, company)) = under {
-                let existing = party_service::contact(store, ContactId(id)).await?;
-                if existing.company_id.0 != company {
-                    return Err(Error::new(
-                        StatusCode::NOT_FOUND,
-                        format!("company {company} has no contact {id}"),
-                    ));
-                }
-            }
             let patch = ContactPatch {
                 company_id: body.int("companyID")?.flatten().map(CompanyId),
                 first_name: body.text("firstName")?.flatten(),
@@ -423,6 +435,125 @@ pub async fn update(
         _ => return Err(not_allowed(call, entity)),
     }
     created(id)
+}
+
+/// `DELETE /{Entity}/{id}` or `/{Parent}/{pid}/{Child}/{id}` → `{"itemId": id}`.
+pub async fn delete(
+    call: &Call,
+    entity: Entity,
+    id: i64,
+    under: Option<(Entity, i64)>,
+) -> Result<Response, Error> {
+    if !entity.allows().delete {
+        return Err(not_allowed(call, entity));
+    }
+    let caller = call.writer()?;
+    let empty = serde_json::Map::new();
+    check_parent(call, entity, id, under, &Body(&empty)).await?;
+    let store = &call.state.store;
+    match entity {
+        Entity::TimeEntries => {
+            service::delete_time_entry(store, &caller.actor(), TimeEntryId(id), call.state.now())
+                .await?
+        }
+        _ => return Err(not_allowed(call, entity)),
+    }
+    Ok(axum::Json(json!({"itemId": id})).into_response())
+}
+
+/// Under a parent's path (`/Tickets/7/Notes/12`) the record must be that parent's;
+/// and a record whose parent is fixed may not be given another in the body.
+async fn check_parent(
+    call: &Call,
+    entity: Entity,
+    id: i64,
+    under: Option<(Entity, i64)>,
+    body: &Body<'_>,
+) -> Result<(), Error> {
+    let field = entity.parent_field();
+    let moved_to = if entity.parent_is_fixed() {
+        body.int(field)?.flatten()
+    } else {
+        None
+    };
+    if under.is_none() && moved_to.is_none() {
+        return Ok(());
+    }
+    let Some(record) = records(call, entity, &[id]).await?.pop() else {
+        return Err(Error::new(
+            StatusCode::NOT_FOUND,
+            format!("there is no {} {id}", entity.singular()),
+        ));
+    };
+    let owner = &record[field];
+    if let Some((parent_entity, parent)) = under
+        && *owner != json!(parent)
+    {
+        return Err(Error::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "{} {parent} has no {} {id}",
+                parent_entity.singular(),
+                entity.singular()
+            ),
+        ));
+    }
+    match moved_to {
+        Some(other) if *owner != json!(other) => Err(Error::field(
+            field,
+            format!(
+                "a {} stays with the record it was made for ({owner}); {other} cannot be given",
+                entity.singular()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn note_kind(body: &Body) -> Result<Option<NoteKind>, Error> {
+    body.int("noteType")?
+        .flatten()
+        .map(|code| from_code(&NOTE_TYPES, "noteType", code))
+        .transpose()
+}
+
+fn note_visibility(body: &Body) -> Result<Option<Visibility>, Error> {
+    body.int("publish")?
+        .flatten()
+        .map(|code| from_code(&PUBLISH, "publish", code))
+        .transpose()
+}
+
+/// A time entry's members as a body gives them, read alike for create and update.
+struct TimeFields {
+    resource: Option<i64>,
+    /// `startDateTime`, else `dateWorked` (a day, or a day and time).
+    started_at: Option<Option<Timestamp>>,
+    ended_at: Option<Option<Timestamp>>,
+    minutes: Option<i64>,
+    billable: Option<bool>,
+    notes: Option<Option<String>>,
+}
+
+impl TimeFields {
+    fn read(body: &Body) -> Result<Self, Error> {
+        let started_at = match body.instant("startDateTime")? {
+            Some(Some(at)) => Some(Some(at)),
+            start => body.instant("dateWorked")?.or(start),
+        };
+        Ok(Self {
+            resource: body.int("resourceID")?.flatten(),
+            started_at,
+            ended_at: body.instant("endDateTime")?,
+            // The core judges the length; `as` saturates, so no value can overflow.
+            minutes: body
+                .number("hoursWorked")?
+                .flatten()
+                .map(|h| (h * 60.0).round() as i64),
+            billable: body.boolean("isNonBillable")?.map(|non| !non),
+            notes: body.text("summaryNotes")?,
+        })
+    }
 }
 
 /// `GET /{Entity}/{id}`: `{"item": …}`, or `{"item": null}` for an unknown id.

@@ -211,8 +211,7 @@ async fn route(call: &Call, entity: Entity, lower: &[&str], rest: &str) -> Resul
             match *method {
                 M::GET => entities::get(call, entity, id).await,
                 M::PATCH | M::PUT => entities::update(call, entity, Some(id), None).await,
-                // No entity served here may be deleted through Autotask's API (tickets
-                // never; the rest are kept for their history).
+                M::DELETE => entities::delete(call, entity, id, None).await,
                 _ => Err(Error::not_allowed(entity, method)),
             }
         }
@@ -233,6 +232,7 @@ async fn route(call: &Call, entity: Entity, lower: &[&str], rest: &str) -> Resul
                     match *method {
                         M::GET => entities::get_under(call, child, id, under).await,
                         M::PATCH | M::PUT => entities::update(call, child, Some(id), under).await,
+                        M::DELETE => entities::delete(call, child, id, under).await,
                         _ => Err(Error::not_allowed(child, method)),
                     }
                 }
