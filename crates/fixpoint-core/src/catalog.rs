@@ -363,6 +363,71 @@ pub fn check_name_free<'a>(
     Ok(())
 }
 
+/// The numbers a vendor dialect may give catalogue values (Autotask's priority
+/// 4 = Critical). A value left without one reads as `UNNUMBERED_FROM + its id`, so the
+/// two ranges never meet.
+pub const DIALECT_CODES: std::ops::RangeInclusive<i64> = 1..=999;
+pub const UNNUMBERED_FROM: i64 = 1000;
+
+/// One line of a dialect's numbering of a catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CodeLine {
+    pub code: i64,
+    /// The status, priority or ticket type the code stands for.
+    pub target_id: i64,
+}
+
+/// A dialect's numbering of one catalogue (`values`: the ids it holds) reads both ways:
+/// each code and each value at most once, every value in the catalogue, codes in
+/// [`DIALECT_CODES`]. At least one line, so that an emptied table is never mistaken
+/// for one never numbered (and seeded again).
+pub fn check_numbering(values: &[i64], codes: &[CodeLine]) -> Result<(), DomainError> {
+    let mut v = Violations::default();
+    if codes.is_empty() {
+        v.push(
+            "codes",
+            ErrorCode::Required,
+            "give at least one code; values without one read as 1000 + their id",
+        );
+    }
+    for (i, line) in codes.iter().enumerate() {
+        if !DIALECT_CODES.contains(&line.code) {
+            v.push(
+                format!("codes[{i}].code"),
+                ErrorCode::OutOfRange,
+                format!(
+                    "code {} is outside {}–{}",
+                    line.code,
+                    DIALECT_CODES.start(),
+                    DIALECT_CODES.end()
+                ),
+            );
+        } else if codes[..i].iter().any(|o| o.code == line.code) {
+            v.push(
+                format!("codes[{i}].code"),
+                ErrorCode::InvalidField,
+                format!("code {} is given twice", line.code),
+            );
+        }
+        if !values.contains(&line.target_id) {
+            v.push(
+                format!("codes[{i}].target_id"),
+                ErrorCode::UnknownReference,
+                format!("{} is not in the catalogue", line.target_id),
+            );
+        } else if codes[..i].iter().any(|o| o.target_id == line.target_id) {
+            v.push(
+                format!("codes[{i}].target_id"),
+                ErrorCode::InvalidField,
+                format!("{} already has a code", line.target_id),
+            );
+        }
+    }
+    v.into_result()
+}
+
 /// 1 is the most urgent; a hundred levels is more than any desk uses.
 pub fn check_urgency_rank(rank: i32) -> Result<(), DomainError> {
     if !(1..=100).contains(&rank) {
@@ -534,6 +599,27 @@ pub fn default_catalog() -> Catalog {
 mod tests {
     use super::seeded::*;
     use super::*;
+
+    #[test]
+    fn a_numbering_reads_both_ways() {
+        let line = |code, target_id| CodeLine { code, target_id };
+        assert!(check_numbering(&[1, 2, 3], &[line(4, 1), line(1, 3)]).is_ok());
+        let fields = |codes: &[CodeLine]| match check_numbering(&[1, 2, 3], codes) {
+            Err(DomainError::Invalid(v)) => v.into_iter().map(|v| v.field).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fields(&[]), ["codes"]);
+        assert_eq!(
+            fields(&[line(4, 1), line(4, 2), line(5, 2), line(1000, 9)]),
+            [
+                "codes[1].code",
+                "codes[2].target_id",
+                "codes[3].code",
+                "codes[3].target_id"
+            ]
+        );
+        assert_eq!(fields(&[line(0, 1)]), ["codes[0].code"]);
+    }
 
     #[test]
     fn profiles_name_the_vendor_workflows() {

@@ -106,6 +106,17 @@ impl Autotask {
     }
 }
 
+/// A field's picklist in an `entityInformation/fields` answer.
+fn picklist(fields: &Value, name: &str) -> Vec<Value> {
+    let field = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no field {name}"));
+    field["picklistValues"].as_array().unwrap().clone()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_are_the_three_headers_of_an_api_user() {
     let at = Autotask::start().await;
@@ -388,16 +399,8 @@ async fn children_live_under_their_parents() {
     let (_, fields) = at
         .call(Method::GET, "/Tickets/entityInformation/fields", None)
         .await;
-    let priority = fields["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "priority")
-        .unwrap();
     assert!(
-        priority["picklistValues"]
-            .as_array()
-            .unwrap()
+        picklist(&fields, "priority")
             .iter()
             .any(|p| p["value"] == "4" && p["label"] == "Critical")
     );
@@ -733,4 +736,119 @@ async fn notes_time_and_contracts_are_corrected_and_time_withdrawn() {
         .await;
     assert_eq!(info["info"]["canDelete"], true);
     assert_eq!(info["info"]["canUpdate"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_renumbers_a_picklist_and_new_values_keep_their_code() {
+    let at = Autotask::start().await;
+    let admin = |method: Method, path: &str| {
+        at.client
+            .request(method, format!("{}/api/v1{path}", at.server.base))
+            .bearer_auth(&at.server.admin)
+    };
+    let numbering: Value = admin(Method::GET, "/dialects/autotask/codes")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        numbering["priority"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"code": 4, "target_id": 1})),
+        "4 = Critical by default: {numbering}"
+    );
+    // A tenant whose picklist reads 1 High, 2 Medium, 3 Low, 4 Critical.
+    let tenant = json!({"codes": [
+        {"code": 1, "target_id": 2}, {"code": 2, "target_id": 3},
+        {"code": 3, "target_id": 4}, {"code": 4, "target_id": 1},
+    ]});
+    let (status, body) =
+        Autotask::send(admin(Method::PUT, "/dialects/autotask/codes/priority").json(&tenant)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let company = at.company("Fabrikam").await;
+    let ticket = at.ticket(company, "Renumbered", 1).await;
+    let native = at
+        .native(Method::GET, &format!("/tickets/{ticket}"), json!(null))
+        .await;
+    assert_eq!(native["priority_id"], 2, "1 is High for this tenant");
+    let (_, fields) = at
+        .call(Method::GET, "/Tickets/entityInformation/fields", None)
+        .await;
+    assert!(
+        picklist(&fields, "priority")
+            .iter()
+            .any(|p| p["value"] == "1" && p["label"] == "High"),
+        "{fields}"
+    );
+
+    let (status, body) = Autotask::send(
+        admin(Method::PUT, "/dialects/autotask/codes/priority")
+            .json(&json!({"codes": [{"code": 1, "target_id": 2}, {"code": 1, "target_id": 99}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["codes[1].code", "codes[1].target_id"]);
+    let (status, _) = Autotask::send(
+        admin(Method::PUT, "/dialects/autotask/codes/priority").json(&json!({"codes": []})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an emptied table would be seeded again"
+    );
+    let (status, _) =
+        Autotask::send(admin(Method::PUT, "/dialects/halopsa/codes/priority").json(&tenant)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = Autotask::send(
+        at.client
+            .put(format!(
+                "{}/api/v1/dialects/autotask/codes/priority",
+                at.server.base
+            ))
+            .bearer_auth(&at.server.technician)
+            .json(&tenant),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A value added later reads as 1000 + its id, and keeps that code after a restart.
+    let parked = at
+        .native(
+            Method::POST,
+            "/statuses",
+            json!({"name": "Parked", "category": "waiting", "sla_clock": "paused"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let code = 1000 + parked;
+    let status_code = |fields: &Value| {
+        picklist(fields, "status")
+            .iter()
+            .find(|p| p["label"] == "Parked")
+            .map(|p| p["value"].clone())
+    };
+    let (_, fields) = at
+        .call(Method::GET, "/Tickets/entityInformation/fields", None)
+        .await;
+    assert_eq!(status_code(&fields), Some(json!(code.to_string())));
+    at.server.store.migrate().await.unwrap();
+    let (_, fields) = at
+        .call(Method::GET, "/Tickets/entityInformation/fields", None)
+        .await;
+    assert_eq!(status_code(&fields), Some(json!(code.to_string())));
+    let (_, read) = at
+        .call(Method::GET, &format!("/Tickets/{ticket}"), None)
+        .await;
+    assert_eq!(read["item"]["priority"], 1);
 }

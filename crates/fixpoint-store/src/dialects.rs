@@ -1,7 +1,7 @@
 //! What the vendor dialects need stored: how each names Fixpoint's statuses (Atera)
 //! and numbers its catalogue values (Autotask).
 
-use fixpoint_core::catalog::{StatusCategory, seeded};
+use fixpoint_core::catalog::{CodeLine, StatusCategory, seeded};
 use fixpoint_core::ids::StatusId;
 use sea_query::{Expr, ExprTrait, Query};
 use sqlx::FromRow;
@@ -109,6 +109,9 @@ pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
     Ok(())
 }
 
+/// The dialects that number Fixpoint's catalogue values.
+pub const NUMBERING_DIALECTS: [&str; 1] = ["autotask"];
+
 /// Which catalogue a dialect code numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CodeKind {
@@ -130,6 +133,15 @@ impl CodeKind {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// The ids of the catalogue this kind numbers.
+    pub fn values(self, catalog: &fixpoint_core::catalog::Catalog) -> Vec<i64> {
+        match self {
+            Self::Status => catalog.statuses.iter().map(|s| s.id.0).collect(),
+            Self::Priority => catalog.priorities.iter().map(|p| p.id.0).collect(),
+            Self::TicketType => catalog.ticket_types.iter().map(|t| t.id.0).collect(),
+        }
     }
 }
 
@@ -171,12 +183,13 @@ pub async fn codes(conn: &mut Conn, dialect: &str) -> Result<Vec<DialectCode>> {
         .collect())
 }
 
-/// Replaces a dialect's numbering of one catalogue (an admin's remap).
+/// Replaces a dialect's numbering of one catalogue (an admin's remap, checked by
+/// [`fixpoint_core::catalog::check_numbering`]).
 pub async fn set_codes(
     conn: &mut Conn,
     dialect: &str,
     kind: CodeKind,
-    pairs: &[(i64, i64)],
+    lines: &[CodeLine],
 ) -> Result<()> {
     execute(
         conn,
@@ -186,19 +199,19 @@ pub async fn set_codes(
             .and_where(Expr::col("kind").eq(kind.as_str())),
     )
     .await?;
-    if pairs.is_empty() {
+    if lines.is_empty() {
         return Ok(());
     }
     let mut insert = Query::insert();
     insert
         .into_table("dialect_codes")
         .columns(["dialect", "kind", "code", "target_id"]);
-    for (code, target) in pairs {
+    for line in lines {
         insert.values_panic([
             dialect.into(),
             kind.as_str().into(),
-            (*code).into(),
-            (*target).into(),
+            line.code.into(),
+            line.target_id.into(),
         ]);
     }
     execute(conn, &insert).await?;
@@ -211,7 +224,9 @@ pub const AUTOTASK_EXTRA_CODES_FROM: i64 = 100;
 /// Autotask's numbering (seed 002): statuses 1 New, 2 In Progress, 5 Complete,
 /// 6 Waiting Customer, 13 Waiting Materials, 14 Escalated; priorities 1 Low to
 /// 4 Critical; ticket types 1 Service Request to 4 Change Request. Every other value
-/// (and any added since) gets the next free code from 100, so each reads as a number.
+/// of the first catalogue gets the next free code from 100. Only a catalogue never
+/// numbered is seeded: a value added later keeps the code it was first read with
+/// (1000 + its id) until an admin numbers it, across restarts.
 async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
     use seeded::*;
     let existing = codes(conn, "autotask").await?;
@@ -231,14 +246,14 @@ async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
             ]
             .map(|(c, s)| (c, s.0))
             .to_vec(),
-            catalog.statuses.iter().map(|s| s.id.0).collect(),
+            CodeKind::Status.values(&catalog),
         ),
         (
             CodeKind::Priority,
             [(1, LOW), (2, MEDIUM), (3, HIGH), (4, CRITICAL)]
                 .map(|(c, p)| (c, p.0))
                 .to_vec(),
-            catalog.priorities.iter().map(|p| p.id.0).collect(),
+            CodeKind::Priority.values(&catalog),
         ),
         (
             CodeKind::TicketType,
@@ -250,32 +265,28 @@ async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
             ]
             .map(|(c, t)| (c, t.0))
             .to_vec(),
-            catalog.ticket_types.iter().map(|t| t.id.0).collect(),
+            CodeKind::TicketType.values(&catalog),
         ),
     ];
     for (kind, preferred, targets) in defaults {
-        let mut pairs: Vec<(i64, i64)> = existing
-            .iter()
-            .filter(|c| c.kind == kind)
-            .map(|c| (c.code, c.target_id))
-            .collect();
-        let seeded_before = !pairs.is_empty();
-        let before = pairs.len();
-        if !seeded_before {
-            pairs.extend(preferred.into_iter().filter(|(_, t)| targets.contains(t)));
+        if existing.iter().any(|c| c.kind == kind) {
+            continue;
         }
-        for target in targets {
-            if pairs.iter().any(|(_, t)| *t == target) {
+        let mut lines: Vec<CodeLine> = preferred
+            .into_iter()
+            .filter(|(_, t)| targets.contains(t))
+            .map(|(code, target_id)| CodeLine { code, target_id })
+            .collect();
+        for target_id in targets {
+            if lines.iter().any(|l| l.target_id == target_id) {
                 continue;
             }
             let code = (AUTOTASK_EXTRA_CODES_FROM..)
-                .find(|c| !pairs.iter().any(|(taken, _)| taken == c))
+                .find(|c| !lines.iter().any(|l| l.code == *c))
                 .unwrap_or(AUTOTASK_EXTRA_CODES_FROM);
-            pairs.push((code, target));
+            lines.push(CodeLine { code, target_id });
         }
-        if pairs.len() != before {
-            set_codes(conn, "autotask", kind, &pairs).await?;
-        }
+        set_codes(conn, "autotask", kind, &lines).await?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use fixpoint_core::catalog::Catalog;
+use fixpoint_core::catalog::{Catalog, UNNUMBERED_FROM};
 use fixpoint_core::ids::*;
 use fixpoint_core::ticket::{NewTicket, Source, TicketPatch};
 use fixpoint_core::time_entry::{NoteKind, Visibility};
@@ -16,8 +16,6 @@ use super::fields::Pick;
 use super::{Call, Error};
 
 pub const DIALECT: &str = "autotask";
-/// Values with no code in the table read as this plus their Fixpoint id.
-const UNMAPPED_FROM: i64 = 1000;
 
 /// Ticket sources by Autotask number (Autotask's own where it has one).
 pub const SOURCES: [(Source, i64, &str); 6] = [
@@ -65,7 +63,7 @@ impl Vocabulary {
         self.codes
             .iter()
             .find(|c| c.kind == kind && c.target_id == id)
-            .map_or(UNMAPPED_FROM + id, |c| c.code)
+            .map_or(UNNUMBERED_FROM + id, |c| c.code)
     }
 
     /// The Fixpoint id an Autotask number stands for.
@@ -75,23 +73,14 @@ impl Vocabulary {
             .find(|c| c.kind == kind && c.code == code)
             .map(|c| c.target_id)
             .or_else(|| {
-                let id = code - UNMAPPED_FROM;
-                let known = self.catalog_ids(kind).contains(&id);
+                let id = code - UNNUMBERED_FROM;
+                let known = kind.values(self.catalog()).contains(&id);
                 let coded = self
                     .codes
                     .iter()
                     .any(|c| c.kind == kind && c.target_id == id);
                 (known && !coded).then_some(id)
             })
-    }
-
-    fn catalog_ids(&self, kind: CodeKind) -> Vec<i64> {
-        let c = self.catalog();
-        match kind {
-            CodeKind::Status => c.statuses.iter().map(|s| s.id.0).collect(),
-            CodeKind::Priority => c.priorities.iter().map(|p| p.id.0).collect(),
-            CodeKind::TicketType => c.ticket_types.iter().map(|t| t.id.0).collect(),
-        }
     }
 
     /// A field's picklist, as `entityInformation/fields` lists it.

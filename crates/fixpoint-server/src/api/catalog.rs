@@ -1,7 +1,7 @@
 //! Statuses, priorities, ticket types, issue types and the workflow. Everyone reads;
 //! admins add and rename.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use fixpoint_core::catalog::{
     IssueType, Priority, Status, TicketCategory, TicketType, WorkflowSettings,
@@ -17,8 +17,8 @@ use crate::auth::Caller;
 use crate::errors::{ApiResult, Problem};
 use crate::json::Json;
 use crate::service::catalog::{
-    self as service, NewIssueType, NewStatus, PriorityInput, StatusPatch, TicketCategoryInput,
-    TicketTypeInput, Workflow,
+    self as service, NewIssueType, NewStatus, Numbering, NumberingInput, PriorityInput,
+    StatusPatch, TicketCategoryInput, TicketTypeInput, Workflow,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -34,6 +34,38 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_issue_types, create_issue_type))
         .routes(routes!(get_workflow))
         .routes(routes!(put_workflow_settings))
+        .routes(routes!(get_numbering))
+        .routes(routes!(put_numbering))
+}
+
+/// How a vendor dialect (`autotask`) numbers statuses, priorities and ticket types.
+#[utoipa::path(get, path = "/dialects/{dialect}/codes", tag = "catalogue", params(("dialect" = String, Path)),
+    responses((status = 200, body = Numbering), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn get_numbering(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(dialect): Path<String>,
+) -> ApiResult<axum::Json<Numbering>> {
+    Ok(axum::Json(service::numbering(&s.store, &dialect).await?))
+}
+
+/// Replaces a dialect's numbering of one catalogue (`status`, `priority`,
+/// `ticket_type`), as a tenant's picklists number them.
+#[utoipa::path(put, path = "/dialects/{dialect}/codes/{catalogue}", tag = "catalogue",
+    params(("dialect" = String, Path), ("catalogue" = String, Path)), request_body = NumberingInput,
+    responses((status = 200, body = Numbering), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn put_numbering(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((dialect, catalogue)): Path<(String, String)>,
+    Json(input): Json<NumberingInput>,
+) -> ApiResult<axum::Json<Numbering>> {
+    caller.require_admin()?;
+    Ok(axum::Json(
+        service::set_numbering(&s.store, &dialect, &catalogue, input).await?,
+    ))
 }
 
 /// Statuses with their SLA clock behaviour and what entering them requires.

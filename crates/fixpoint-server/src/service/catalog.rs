@@ -2,9 +2,9 @@
 //! workflow. Reads are for everyone; changes are an admin's (checked at the edge).
 
 use fixpoint_core::catalog::{
-    IssueType, Priority, QueueRequirement, SlaClock, Status, StatusCategory, TicketCategory,
-    TicketKind, TicketType, WorkflowSettings, check_catalogue_name, check_name_free,
-    check_transition_targets, check_urgency_rank,
+    CodeLine, IssueType, Priority, QueueRequirement, SlaClock, Status, StatusCategory,
+    TicketCategory, TicketKind, TicketType, WorkflowSettings, check_catalogue_name,
+    check_name_free, check_numbering, check_transition_targets, check_urgency_rank,
 };
 use fixpoint_core::error::Violations;
 use fixpoint_core::ids::{
@@ -12,6 +12,7 @@ use fixpoint_core::ids::{
 };
 use fixpoint_core::ticket::nullable;
 use fixpoint_core::{DomainError, ErrorCode};
+use fixpoint_store::dialects::{self, CodeKind, NUMBERING_DIALECTS};
 use fixpoint_store::{Store, catalog};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -429,4 +430,61 @@ pub async fn save_settings(
     catalog::save_settings(&mut tx, &settings).await?;
     Store::commit(tx).await?;
     Ok(settings)
+}
+
+/// How a vendor dialect numbers the catalogue (Autotask's priority 4 = Critical).
+/// Values without a line read as 1000 + their id.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Numbering {
+    pub status: Vec<CodeLine>,
+    pub priority: Vec<CodeLine>,
+    pub ticket_type: Vec<CodeLine>,
+}
+
+/// An admin's new numbering of one catalogue: it replaces the old one whole.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberingInput {
+    pub codes: Vec<CodeLine>,
+}
+
+fn numbering_dialect(dialect: &str) -> ServiceResult<&'static str> {
+    NUMBERING_DIALECTS
+        .into_iter()
+        .find(|d| d.eq_ignore_ascii_case(dialect))
+        .ok_or_else(|| DomainError::not_found("dialect numbering", dialect).into())
+}
+
+pub async fn numbering(store: &Store, dialect: &str) -> ServiceResult<Numbering> {
+    let dialect = numbering_dialect(dialect)?;
+    let mut conn = store.read().await?;
+    let mut out = Numbering::default();
+    for c in dialects::codes(&mut conn, dialect).await? {
+        let line = CodeLine {
+            code: c.code,
+            target_id: c.target_id,
+        };
+        match c.kind {
+            CodeKind::Status => out.status.push(line),
+            CodeKind::Priority => out.priority.push(line),
+            CodeKind::TicketType => out.ticket_type.push(line),
+        }
+    }
+    Ok(out)
+}
+
+pub async fn set_numbering(
+    store: &Store,
+    dialect: &str,
+    kind: &str,
+    input: NumberingInput,
+) -> ServiceResult<Numbering> {
+    let dialect = numbering_dialect(dialect)?;
+    let kind = CodeKind::parse(kind).ok_or_else(|| DomainError::not_found("catalogue", kind))?;
+    let mut tx = store.write().await?;
+    let values = kind.values(&catalog::load(&mut tx).await?);
+    check_numbering(&values, &input.codes)?;
+    dialects::set_codes(&mut tx, dialect, kind, &input.codes).await?;
+    Store::commit(tx).await?;
+    numbering(store, dialect).await
 }
