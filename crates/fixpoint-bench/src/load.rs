@@ -25,10 +25,14 @@ pub enum Scenario {
     AteraCreate,
     /// A page of a customer's tickets through the Atera dialect.
     AteraList,
+    /// The same create through the Autotask dialect (`POST /V1.0/Tickets`).
+    AutotaskCreate,
+    /// A queue's open tickets through Autotask's query (`POST /V1.0/Tickets/query`).
+    AutotaskList,
 }
 
 impl Scenario {
-    pub const ALL: [(Scenario, &'static str); 10] = [
+    pub const ALL: [(Scenario, &'static str); 12] = [
         (Self::Ceiling, "ceiling"),
         (Self::Create, "create"),
         (Self::Get, "get"),
@@ -39,6 +43,8 @@ impl Scenario {
         (Self::Report, "report"),
         (Self::AteraCreate, "atera_create"),
         (Self::AteraList, "atera_list"),
+        (Self::AutotaskCreate, "autotask_create"),
+        (Self::AutotaskList, "autotask_list"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,11 +66,21 @@ impl Scenario {
     }
 }
 
+/// An Autotask API user's three headers.
+#[derive(Debug, Clone)]
+pub struct AutotaskUser {
+    pub username: String,
+    pub secret: String,
+    pub integration_code: String,
+}
+
 /// What the scenarios need to know about the dataset on the server.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub base: String,
     pub key: String,
+    /// For the Autotask scenarios, which authenticate as an API user.
+    pub autotask: Option<AutotaskUser>,
     pub max_ticket_id: i64,
     pub open_ticket_ids: Vec<i64>,
     pub company_id: i64,
@@ -73,7 +89,11 @@ pub struct Target {
 
 impl Target {
     /// Asks the server for what the scenarios pick from.
-    pub async fn discover(base: &str, key: &str) -> anyhow::Result<Self> {
+    pub async fn discover(
+        base: &str,
+        key: &str,
+        autotask: Option<AutotaskUser>,
+    ) -> anyhow::Result<Self> {
         let client = Client::new();
         let get = |path: String| {
             let client = client.clone();
@@ -96,6 +116,7 @@ impl Target {
         Ok(Self {
             base: base.to_owned(),
             key: key.to_owned(),
+            autotask,
             max_ticket_id: newest["items"][0]["id"].as_i64().unwrap_or(1),
             company_id: newest["items"][0]["company_id"].as_i64().unwrap_or(1),
             open_ticket_ids: open["items"]
@@ -127,6 +148,12 @@ pub async fn run(
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<Stats> {
+    let autotask = matches!(scenario, Scenario::AutotaskCreate | Scenario::AutotaskList);
+    anyhow::ensure!(
+        !autotask || target.autotask.is_some(),
+        "{} needs an Autotask API user (--autotask-username, --autotask-secret, --autotask-integration-code)",
+        scenario.name()
+    );
     let client = Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -145,9 +172,14 @@ pub async fn run(
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
                 let (method, path, body) = request(&target, scenario, rng);
-                let mut builder = client
-                    .request(method, format!("{}{path}", target.base))
-                    .bearer_auth(&target.key);
+                let mut builder = client.request(method, format!("{}{path}", target.base));
+                builder = match (&target.autotask, autotask) {
+                    (Some(user), true) => builder
+                        .header("UserName", &user.username)
+                        .header("Secret", &user.secret)
+                        .header("ApiIntegrationcode", &user.integration_code),
+                    _ => builder.bearer_auth(&target.key),
+                };
                 if let Some(body) = body {
                     builder = builder.json(&body);
                 }
@@ -272,6 +304,30 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
             Method::GET,
             format!("/api/v3/tickets?customerId={}&itemsInPage=50", t.company_id),
             None,
+        ),
+        Scenario::AutotaskCreate => (
+            Method::POST,
+            "/ATServicesRest/V1.0/Tickets".into(),
+            Some(json!({
+                "title": format!("Load test: mailbox full #{rng}"),
+                "description": "Created by fixpoint-bench through the Autotask dialect.",
+                "companyID": t.company_id,
+                "queueID": t.queue_id,
+                "status": 1,
+                // Autotask numbers priorities 1 Low … 4 Critical.
+                "priority": 1 + (rng % 4) as i64,
+            })),
+        ),
+        Scenario::AutotaskList => (
+            Method::POST,
+            "/ATServicesRest/V1.0/Tickets/query".into(),
+            Some(json!({
+                "filter": [
+                    {"op": "eq", "field": "queueID", "value": t.queue_id},
+                    {"op": "noteq", "field": "status", "value": 5},
+                ],
+                "MaxRecords": 50,
+            })),
         ),
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use fixpoint_server::auth::{Role, create_key};
+use fixpoint_server::auth::{Role, create_api_user, create_key};
 use fixpoint_store::{Store, db};
 use load::{Scenario, Stats, Target};
 use serde::Serialize;
@@ -43,6 +43,13 @@ enum Command {
         /// An API key with technician or admin rights.
         #[arg(long, env = "FIXPOINT_BENCH_KEY")]
         key: String,
+        /// For the Autotask scenarios: an API user (`fixpoint apiuser create`).
+        #[arg(long, env = "FIXPOINT_BENCH_AUTOTASK_USERNAME", requires_all = ["autotask_secret", "autotask_integration_code"])]
+        autotask_username: Option<String>,
+        #[arg(long, env = "FIXPOINT_BENCH_AUTOTASK_SECRET")]
+        autotask_secret: Option<String>,
+        #[arg(long, env = "FIXPOINT_BENCH_AUTOTASK_INTEGRATION_CODE")]
+        autotask_integration_code: Option<String>,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -69,11 +76,12 @@ enum Command {
 #[derive(clap::Args, Clone)]
 struct LoadArgs {
     /// Scenarios, comma-separated: ceiling, create, get, update_status, add_note,
-    /// list_queue, search, report, atera_list, atera_create.
+    /// list_queue, search, report, atera_list, atera_create, autotask_list,
+    /// autotask_create.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ceiling,get,list_queue,search,report,create,update_status,add_note,atera_list,atera_create"
+        default_value = "ceiling,get,list_queue,search,report,create,update_status,add_note,atera_list,atera_create,autotask_list,autotask_create"
     )]
     scenarios: Vec<String>,
     /// Concurrent clients.
@@ -111,8 +119,29 @@ async fn main() -> anyhow::Result<()> {
             let built = dataset::build(&store, tickets, jiff::Timestamp::now()).await?;
             eprintln!("built {} tickets in {:.0} s", built.tickets, built.seconds);
         }
-        Command::Run { server, key, load } => {
-            let target = Arc::new(Target::discover(&server, &key).await?);
+        Command::Run {
+            server,
+            key,
+            autotask_username,
+            autotask_secret,
+            autotask_integration_code,
+            load,
+        } => {
+            let autotask = match (
+                autotask_username,
+                autotask_secret,
+                autotask_integration_code,
+            ) {
+                (Some(username), Some(secret), Some(integration_code)) => {
+                    Some(load::AutotaskUser {
+                        username,
+                        secret,
+                        integration_code,
+                    })
+                }
+                _ => None,
+            };
+            let target = Arc::new(Target::discover(&server, &key, autotask).await?);
             let rows = scenarios(target, &load).await?;
             print!("{}", load::table(&rows));
             write_json(&load, &rows)?;
@@ -239,6 +268,12 @@ async fn suite_size(
     };
     let store = Store::open(&url).await?;
     let (_, key) = create_key(&store, "fixpoint-bench", Role::Admin).await?;
+    let user = create_api_user(&store, "fixpoint-bench", Role::Admin).await?;
+    let autotask = load::AutotaskUser {
+        username: user.username,
+        secret: user.secret,
+        integration_code: user.integration_code,
+    };
     store.close().await;
 
     let port = free_port()?;
@@ -248,8 +283,10 @@ async fn suite_size(
         .env("FIXPOINT_DATABASE_URL", &url)
         .env("FIXPOINT_LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
-        // Throughput, not Atera's per-key limit, is what the dialect scenarios measure.
+        // Throughput, not the vendors' request limits, is what the dialect scenarios
+        // measure.
         .env("FIXPOINT_ATERA_REQUESTS_PER_MINUTE", "4000000000")
+        .env("FIXPOINT_AUTOTASK_REQUESTS_PER_HOUR", "4000000000")
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -257,7 +294,7 @@ async fn suite_size(
         .with_context(|| format!("starting {}", fixpoint.display()))?;
     let pid = server.id().context("server pid")?;
     wait_ready(&base).await?;
-    let target = Arc::new(Target::discover(&base, &key).await?);
+    let target = Arc::new(Target::discover(&base, &key, Some(autotask)).await?);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss_mb = memory(pid, "VmRSS")?;
     let rows = scenarios(target, load).await?;
@@ -277,7 +314,7 @@ async fn suite_size(
 async fn ticket_count(store: &Store) -> anyhow::Result<i64> {
     let mut conn = store.read().await?;
     let reference = store.reference(&mut conn).await?;
-    let page = fixpoint_store::tickets::list(
+    Ok(fixpoint_store::tickets::count(
         &mut conn,
         &fixpoint_store::tickets::ListQuery {
             filter: &fixpoint_core::query::Node::everything(),
@@ -288,8 +325,7 @@ async fn ticket_count(store: &Store) -> anyhow::Result<i64> {
             after: None,
         },
     )
-    .await?;
-    Ok(page.total)
+    .await?)
 }
 
 /// One ticket per transaction into a scratch database of the same kind, for 3 s.

@@ -295,6 +295,7 @@ impl TicketPage {
             per_page,
             Some(offset),
             state.now(),
+            service::Total::Count,
         )
         .await?;
         let mut conn = state.store.read().await?;
@@ -305,7 +306,7 @@ impl TicketPage {
         }
         Ok(axum::Json(envelope(
             items,
-            found.total,
+            found.total.unwrap_or_default(),
             (page, per_page),
             headers,
             self.path,

@@ -86,18 +86,18 @@ pub async fn count(
     let v = Vocabulary::load(call).await?;
     let node = compile(&v, entity, &request.filter)?;
     let count = match entity.table() {
-        None => {
-            service::list(
-                &call.state.store,
-                &node,
-                by_id(false),
-                1,
-                None,
-                call.state.now(),
-            )
-            .await?
-            .total
-        }
+        None => service::list(
+            &call.state.store,
+            &node,
+            by_id(false),
+            1,
+            None,
+            call.state.now(),
+            service::Total::Count,
+        )
+        .await?
+        .total
+        .unwrap_or_default(),
         Some(table) => {
             let mut conn = call.state.store.read().await?;
             fixpoint_store::records::count(&mut conn, table, &node).await?
@@ -213,9 +213,10 @@ async fn page(call: &Call, entity: Entity, request: Request) -> Result<Response,
                 request.max,
                 None,
                 call.state.now(),
+                service::Total::Skip,
             )
             .await?;
-            let more = found.total > found.items.len() as i64;
+            let more = found.next_cursor.is_some();
             let items: Vec<Value> = found.items.iter().map(|t| ticket_json(&v, t)).collect();
             (items, more)
         }

@@ -394,11 +394,20 @@ async fn page_of(
         })?),
     };
     let limit = limit(limit_param)?;
-    let page = service::list(&state.store, &filter, sort, limit, after, state.now()).await?;
+    let page = service::list(
+        &state.store,
+        &filter,
+        sort,
+        limit,
+        after,
+        state.now(),
+        service::Total::Count,
+    )
+    .await?;
     Ok(axum::Json(TicketList {
         items: page.items,
         next_cursor: page.next_cursor.map(Cursor::encode),
-        total: page.total,
+        total: page.total.unwrap_or_default(),
     }))
 }
 

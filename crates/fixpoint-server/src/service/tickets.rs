@@ -403,7 +403,16 @@ pub async fn get(store: &Store, id: TicketId, now: Timestamp) -> ServiceResult<T
 pub struct ViewPage {
     pub items: Vec<TicketView>,
     pub next_cursor: Option<Cursor>,
-    pub total: i64,
+    /// Counted when asked for ([`Total::Count`]).
+    pub total: Option<i64>,
+}
+
+/// Whether a list also counts every ticket its filter selects (a second walk over
+/// the matches, the dearer half of a large queue's page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Count,
+    Skip,
 }
 
 /// One page of the tickets a filter selects, as of `now`.
@@ -414,6 +423,7 @@ pub async fn list(
     limit: u64,
     after: Option<Cursor>,
     now: Timestamp,
+    total: Total,
 ) -> ServiceResult<ViewPage> {
     let mut conn = store.read().await?;
     let setup = SlaSetup::load(store, &mut conn).await?;
@@ -426,10 +436,14 @@ pub async fn list(
         after,
     };
     let page = store_tickets::list(&mut conn, &query).await?;
+    let total = match total {
+        Total::Count => Some(store_tickets::count(&mut conn, &query).await?),
+        Total::Skip => None,
+    };
     Ok(ViewPage {
         items: page.items.into_iter().map(|t| setup.view(t, now)).collect(),
         next_cursor: page.next_cursor,
-        total: page.total,
+        total,
     })
 }
 
