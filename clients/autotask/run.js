@@ -78,6 +78,36 @@ async function main() {
   const entries = await native('GET', `/tickets/${created.itemId}/time-entries`);
   check(entries.some((e) => e.id === entry.itemId && e.minutes === 30), 'TimeEntries.create logs 30 minutes');
 
+  // Corrections: a note edited (PATCH and PUT under the ticket), time edited and withdrawn.
+  await api.TicketNotes.update(created.itemId, { id: note.itemId, description: 'Power-cycled the printer twice' });
+  let edited = (await native('GET', `/tickets/${created.itemId}/notes`)).find((n) => n.id === note.itemId);
+  check(edited.body === 'Power-cycled the printer twice' && edited.title === 'Called', 'TicketNotes.update changes only what it sends');
+  await api.TicketNotes.replace(created.itemId, { id: note.itemId, description: 'Replaced the toner', publish: 2 });
+  edited = (await native('GET', `/tickets/${created.itemId}/notes`)).find((n) => n.id === note.itemId);
+  check(edited.title === null && edited.visibility === 'internal', 'TicketNotes.replace clears what it leaves out');
+  await api.TimeEntries.update({ id: entry.itemId, hoursWorked: 0.75, isNonBillable: true });
+  const corrected = (await native('GET', `/tickets/${created.itemId}/time-entries`)).find((e) => e.id === entry.itemId);
+  check(corrected.minutes === 45 && corrected.billable === false, 'TimeEntries.update corrects the hours and billing');
+  const deleted = await api.TimeEntries.delete(entry.itemId);
+  check(deleted.itemId === entry.itemId, 'TimeEntries.delete answers the itemId');
+  check(!(await native('GET', `/tickets/${created.itemId}/time-entries`)).some((e) => e.id === entry.itemId),
+    'the withdrawn time entry is gone from the native API');
+
+  const contract = await api.Contracts.create({ companyID: company.itemId, contractName: 'Managed services' });
+  // The client has no ServiceLevelAgreements entity; its generic POST reaches ours.
+  const slas = await api._post('/ServiceLevelAgreements/query', { filter: [{ op: 'gte', field: 'id', value: 0 }] });
+  const policies = await native('GET', '/sla-policies');
+  check(JSON.stringify(slas.items.map((s) => s.name)) === JSON.stringify(policies.map((p) => p.name)),
+    'ServiceLevelAgreements are the native SLA policies');
+  await api.Contracts.update({ id: contract.itemId, serviceLevelAgreementID: slas.items[1].id });
+  const nativeContract = await native('GET', `/contracts/${contract.itemId}`);
+  check(nativeContract.sla_policy_id === slas.items[1].id && nativeContract.name === 'Managed services',
+    'Contracts.update sets the SLA and keeps the name');
+  const categories = await api.TicketCategories.query({ filter: [{ op: 'eq', field: 'isActive', value: true }] });
+  const nativeCategories = await native('GET', '/ticket-categories');
+  check(categories.items.length === nativeCategories.length && categories.items.some((c) => c.isGlobalDefault),
+    'TicketCategories lists the native categories with the default marked');
+
   // Enough tickets for several pages, then a nested and/or query followed to the end.
   for (let i = 0; i < 11; i++) {
     await api.Tickets.create({ companyID: company.itemId, title: `Batch ${i}`, priority: i % 2 ? 4 : 1, status: 1 });
