@@ -67,6 +67,8 @@ pub enum Column {
     LastActivityAt,
     SlaPolicyId,
     ResponseDueAt,
+    ResolutionPlanAt,
+    ResolutionPlanDueAt,
     ResolutionDueAt,
     Version,
 }
@@ -81,7 +83,7 @@ pub enum Kind {
 
 impl Column {
     /// Every column, by the name clients use (also the SQL column name).
-    pub const ALL: [(Column, &'static str, Kind); 37] = [
+    pub const ALL: [(Column, &'static str, Kind); 39] = [
         (Self::Id, "id", Kind::Integer),
         (Self::Number, "number", Kind::Text),
         (Self::Title, "title", Kind::Text),
@@ -121,6 +123,12 @@ impl Column {
         (Self::LastActivityAt, "last_activity_at", Kind::Instant),
         (Self::SlaPolicyId, "sla_policy_id", Kind::Integer),
         (Self::ResponseDueAt, "response_due_at", Kind::Instant),
+        (Self::ResolutionPlanAt, "resolution_plan_at", Kind::Instant),
+        (
+            Self::ResolutionPlanDueAt,
+            "resolution_plan_due_at",
+            Kind::Instant,
+        ),
         (Self::ResolutionDueAt, "resolution_due_at", Kind::Instant),
         (Self::Version, "version", Kind::Integer),
     ];
@@ -189,6 +197,8 @@ impl Column {
             Self::LastActivityAt => at(Some(t.last_activity_at)),
             Self::SlaPolicyId => t.sla_policy_id.and_then(|v| id(v.0)),
             Self::ResponseDueAt => at(t.response_due_at),
+            Self::ResolutionPlanAt => at(t.resolution_plan_at),
+            Self::ResolutionPlanDueAt => at(t.resolution_plan_due_at),
             Self::ResolutionDueAt => at(t.resolution_due_at),
             Self::Version => id(t.version),
         }
@@ -1051,7 +1061,8 @@ mod tests {
             "created_at": "2026-11-24T09:00:00Z", "updated_at": "2026-11-24T09:00:00Z",
             "first_response_at": null, "resolved_at": null, "completed_at": null,
             "last_activity_at": "2026-11-24T09:00:00Z", "sla_policy_id": null,
-            "response_due_at": null, "resolution_due_at": null, "version": 1
+            "response_due_at": null, "resolution_due_at": null,
+            "resolution_plan_at": null, "resolution_plan_due_at": null, "version": 1
         }))
         .unwrap();
         t.sla_clock = Default::default();

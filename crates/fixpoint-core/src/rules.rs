@@ -530,12 +530,60 @@ fn check_catalogue_values(
     workflow::check_transition(catalog, from, to, after, v)
 }
 
+/// A resolution plan is recorded as given at a moment the ticket existed, not one
+/// still to come (the milestone is the plan's delivery, judged against its due time).
+pub fn check_resolution_plan(
+    before: &Ticket,
+    after: &Ticket,
+    now: jiff::Timestamp,
+) -> Result<(), DomainError> {
+    match after.resolution_plan_at {
+        Some(at) if after.resolution_plan_at != before.resolution_plan_at => {
+            if at > now {
+                Err(DomainError::invalid(
+                    "resolution_plan_at",
+                    ErrorCode::OutOfRange,
+                    format!("resolution_plan_at is when the plan was given; {at} is still to come"),
+                ))
+            } else if at < before.created_at {
+                Err(DomainError::invalid(
+                    "resolution_plan_at",
+                    ErrorCode::OutOfRange,
+                    format!(
+                        "resolution_plan_at {at} is before the ticket was created ({})",
+                        before.created_at
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::{default_catalog, seeded};
     use crate::ids::*;
     use crate::ticket::tests::sample;
+
+    #[test]
+    fn a_resolution_plan_is_given_while_the_ticket_exists() {
+        let before = sample(&default_catalog());
+        let now = before.created_at + jiff::SignedDuration::from_hours(2);
+        let given = |at| {
+            let mut after = before.clone();
+            after.resolution_plan_at = Some(at);
+            check_resolution_plan(&before, &after, now)
+        };
+        assert!(given(now).is_ok());
+        assert!(given(before.created_at).is_ok());
+        assert!(given(now + jiff::SignedDuration::from_secs(1)).is_err());
+        assert!(given(before.created_at - jiff::SignedDuration::from_secs(1)).is_err());
+        assert!(check_resolution_plan(&before, &before, now).is_ok());
+    }
     use jiff::Timestamp;
 
     fn company(id: i64, parent: Option<i64>) -> Company {

@@ -8,7 +8,9 @@
 //! resumes, deadlines move by exactly the paused business time.
 //!
 //! First response is met by the first external note on the ticket, or by its first
-//! move out of New, whichever comes first. Resolution is met on entering a resolved
+//! move out of New, whichever comes first. The resolution plan (Autotask's middle
+//! milestone, for policies that set one) is met when a technician records the plan
+//! (`resolution_plan_at`), or on resolution if none was recorded. Resolution is met on entering a resolved
 //! or closed status; reopening restarts the resolution clock, and the time it spent
 //! resolved counts as paused, so time already spent is not forgotten. A met clock's
 //! deadline is frozen at the moment it was met. Changing the priority (or the policy)
@@ -31,6 +33,10 @@ pub struct SlaTarget {
     pub priority_id: PriorityId,
     /// Minutes of business time to the first response; none: no response target.
     pub first_response_minutes: Option<i64>,
+    /// Minutes of business time to a resolution plan (Autotask's middle milestone);
+    /// none: no plan target.
+    #[serde(default)]
+    pub resolution_plan_minutes: Option<i64>,
     /// Minutes of business time to resolution; none: no resolution target.
     pub resolution_minutes: Option<i64>,
 }
@@ -98,8 +104,18 @@ pub fn check_policy(
                 format!("priority {} has two targets", t.priority_id),
             );
         }
+        if let (Some(plan), Some(resolution)) = (t.resolution_plan_minutes, t.resolution_minutes)
+            && plan > resolution
+        {
+            v.push(
+                format!("targets[{i}].resolution_plan_minutes"),
+                ErrorCode::OutOfRange,
+                format!("the plan is due before resolution ({resolution} minutes), not after"),
+            );
+        }
         for (field, minutes) in [
             ("first_response_minutes", t.first_response_minutes),
+            ("resolution_plan_minutes", t.resolution_plan_minutes),
             ("resolution_minutes", t.resolution_minutes),
         ] {
             if minutes.is_some_and(|m| !(1..=TARGET_MINUTES_MAX).contains(&m)) {
@@ -185,6 +201,7 @@ pub fn advance(
 ) {
     let Some(ctx) = ctx else {
         after.response_due_at = None;
+        after.resolution_plan_due_at = None;
         after.resolution_due_at = None;
         after.sla_clock = ClockState::default();
         return;
@@ -214,6 +231,12 @@ pub fn advance(
         was_met: before.and_then(|b| b.first_response_at),
         stored: after.response_due_at,
     };
+    let plan = Deadline {
+        minutes: target.and_then(|t| t.resolution_plan_minutes),
+        met: after.resolution_plan_at,
+        was_met: before.and_then(|b| b.resolution_plan_at),
+        stored: after.resolution_plan_due_at,
+    };
     let resolution = Deadline {
         minutes: target.and_then(|t| t.resolution_minutes),
         met: after.resolved_at,
@@ -223,6 +246,7 @@ pub fn advance(
     let created = after.created_at;
     let state = after.sla_clock;
     after.response_due_at = response.next(&ctx, created, &state, retarget, is_running, now);
+    after.resolution_plan_due_at = plan.next(&ctx, created, &state, retarget, is_running, now);
     after.resolution_due_at = resolution.next(&ctx, created, &state, retarget, is_running, now);
     // Stored so lists can filter by at-risk and not-started without the calendar.
     after.sla_clock.starts_at = Some(ctx.calendar.next_opening(created));
@@ -286,7 +310,7 @@ pub enum SlaState {
     Breached,
 }
 
-/// One clock (first response or resolution) as of now.
+/// One clock (first response, resolution plan or resolution) as of now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClockView {
@@ -308,6 +332,8 @@ pub struct SlaView {
     pub policy_name: String,
     pub paused: bool,
     pub first_response: Option<ClockView>,
+    /// Only for policies with a plan target (Autotask's resolution plan).
+    pub resolution_plan: Option<ClockView>,
     pub resolution: Option<ClockView>,
     /// True when every target was met in time, false once any is breached, else none.
     pub sla_met: Option<bool>,
@@ -373,12 +399,20 @@ pub fn view(ctx: SlaContext<'_>, ticket: &Ticket, now: Timestamp) -> SlaView {
         ticket.first_response_at,
         ticket.response_due_at,
     );
+    let resolution_plan = clock(
+        target.and_then(|t| t.resolution_plan_minutes),
+        ticket.resolution_plan_at,
+        ticket.resolution_plan_due_at,
+    );
     let resolution = clock(
         target.and_then(|t| t.resolution_minutes),
         ticket.resolved_at,
         ticket.resolution_due_at,
     );
-    let clocks: Vec<&ClockView> = first_response.iter().chain(resolution.iter()).collect();
+    let clocks: Vec<&ClockView> = [&first_response, &resolution_plan, &resolution]
+        .into_iter()
+        .flatten()
+        .collect();
     let sla_met = if clocks.iter().any(|c| c.state == SlaState::Breached) {
         Some(false)
     } else if !clocks.is_empty() && clocks.iter().all(|c| c.state == SlaState::Met) {
@@ -401,6 +435,7 @@ pub fn view(ctx: SlaContext<'_>, ticket: &Ticket, now: Timestamp) -> SlaView {
         policy_name: ctx.policy.name.clone(),
         paused,
         first_response,
+        resolution_plan,
         resolution,
         sla_met,
         paused_next_event_hours,
@@ -410,9 +445,11 @@ pub fn view(ctx: SlaContext<'_>, ticket: &Ticket, now: Timestamp) -> SlaView {
 /// The three vendors' default targets from the seeds, by policy name.
 pub fn vendor_defaults() -> Vec<(&'static str, Vec<SlaTarget>)> {
     use crate::catalog::seeded::{CRITICAL, HIGH, LOW, MEDIUM};
+    // The seeds name no resolution-plan targets; an admin adds them to a policy.
     let t = |priority_id, response: Option<i64>, resolution: Option<i64>| SlaTarget {
         priority_id,
         first_response_minutes: response,
+        resolution_plan_minutes: None,
         resolution_minutes: resolution,
     };
     let h = |hours: i64| Some(hours * 60);
@@ -494,6 +531,64 @@ mod tests {
         assert_eq!(choose_policy(None, None, None, p(4), p(5)), p(4));
         assert_eq!(choose_policy(None, None, None, None, p(5)), p(5));
         assert_eq!(choose_policy(None, None, None, None, None), None);
+    }
+
+    #[test]
+    fn a_resolution_plan_has_its_own_deadline_met_when_recorded() {
+        let mut policy = policy();
+        for t in &mut policy.targets {
+            t.resolution_plan_minutes = t.resolution_minutes.map(|m| m / 2);
+        }
+        let cal = calendar();
+        let context = SlaContext {
+            policy: &policy,
+            calendar: &cal,
+        };
+        let ctx = Some(context);
+        let catalog = default_catalog();
+        let mut t = sample(&catalog);
+        t.created_at = at("2024-02-15T10:00"); // Thursday
+        t.priority_id = seeded::HIGH; // 2h response, 4h plan, 8h resolution
+        let created = t.created_at;
+        advance(ctx, None, None, &mut t, SlaClock::Running, created);
+        assert_eq!(t.resolution_plan_due_at, Some(at("2024-02-15T14:00")));
+        let view_at = |t: &Ticket, now| view(context, t, now);
+        let plan = view_at(&t, at("2024-02-15T13:30")).resolution_plan.unwrap();
+        assert_eq!(plan.state, SlaState::AtRisk);
+
+        // Recorded at 15:00: an hour late, and the deadline freezes.
+        let before = t.clone();
+        t.resolution_plan_at = Some(at("2024-02-15T15:00"));
+        let now = at("2024-02-15T15:05");
+        advance(
+            ctx,
+            Some(&before),
+            Some(SlaClock::Running),
+            &mut t,
+            SlaClock::Running,
+            now,
+        );
+        assert_eq!(t.resolution_plan_due_at, Some(at("2024-02-15T14:00")));
+        let v = view_at(&t, now);
+        let plan = v.resolution_plan.unwrap();
+        assert_eq!(
+            (plan.state, plan.remaining_seconds),
+            (SlaState::Breached, -3600)
+        );
+        assert_eq!(v.sla_met, Some(false), "a late plan breaks the SLA");
+
+        // A policy without plan targets shows no plan clock.
+        let plain = super::tests::policy();
+        let context = SlaContext {
+            policy: &plain,
+            calendar: &cal,
+        };
+        let ctx = Some(context);
+        let mut t = sample(&catalog);
+        t.created_at = created;
+        advance(ctx, None, None, &mut t, SlaClock::Running, created);
+        assert_eq!(t.resolution_plan_due_at, None);
+        assert!(view(context, &t, created).resolution_plan.is_none());
     }
 
     #[test]
@@ -698,7 +793,8 @@ mod tests {
         p.targets.push(SlaTarget {
             priority_id: seeded::LOW,
             first_response_minutes: Some(0),
-            resolution_minutes: None,
+            resolution_plan_minutes: Some(90),
+            resolution_minutes: Some(60),
         });
         let DomainError::Invalid(v) = check_policy(&p, true, &priorities).unwrap_err() else {
             panic!()
@@ -709,6 +805,7 @@ mod tests {
             [
                 "at_risk_percent",
                 "targets[4].priority_id",
+                "targets[4].resolution_plan_minutes",
                 "targets[4].first_response_minutes"
             ]
         );

@@ -102,6 +102,9 @@ pub struct Ticket {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub first_response_at: Option<Timestamp>,
+    /// When the technician recorded a resolution plan (or the ticket was resolved
+    /// without one): Autotask's resolution-plan milestone.
+    pub resolution_plan_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
     pub last_activity_at: Timestamp,
@@ -109,6 +112,9 @@ pub struct Ticket {
     pub sla_policy_id: Option<SlaPolicyId>,
     /// When the first-response target falls due (frozen once met; empty while paused).
     pub response_due_at: Option<Timestamp>,
+    /// When the resolution-plan target falls due (frozen once met; empty while
+    /// paused or when the policy sets no plan target).
+    pub resolution_plan_due_at: Option<Timestamp>,
     /// When the resolution target falls due (frozen once met; empty while paused).
     pub resolution_due_at: Option<Timestamp>,
     /// The SLA clock's bookkeeping; shown through the `sla` block, not as fields.
@@ -202,6 +208,9 @@ pub struct TicketPatch {
     pub custom_fields: Option<BTreeMap<String, Option<String>>>,
     #[serde(default, deserialize_with = "nullable")]
     pub sla_policy_id: Option<Option<SlaPolicyId>>,
+    /// Records that the resolution plan was given, at this instant (not in the future,
+    /// not before the ticket); once given it stays, so it cannot be cleared.
+    pub resolution_plan_at: Option<Timestamp>,
 }
 
 /// Tells "absent" (outer `None`, via `#[serde(default)]`) from "null" (`Some(None)`).
@@ -283,11 +292,13 @@ impl NewTicket {
             created_at: now,
             updated_at: now,
             first_response_at: None,
+            resolution_plan_at: None,
             resolved_at: None,
             completed_at: None,
             last_activity_at: now,
             sla_policy_id: self.sla_policy_id,
             response_due_at: None,
+            resolution_plan_due_at: None,
             resolution_due_at: None,
             sla_clock: Default::default(),
             version: 1,
@@ -327,6 +338,9 @@ impl TicketPatch {
             escalation_reason,
             problem_ticket_id
         );
+        if let Some(at) = self.resolution_plan_at {
+            t.resolution_plan_at = Some(at);
+        }
         if let Some(fields) = self.custom_fields {
             for (name, value) in fields {
                 match value {
@@ -341,7 +355,8 @@ impl TicketPatch {
 
 /// What entering a status does to the ticket's timestamps: the first move out of
 /// New is the first response; entering Resolved or Closed stamps resolution (and
-/// completion for Closed); reopening clears them.
+/// completion for Closed) and, if none was recorded, the resolution plan; reopening
+/// clears resolution and completion (the plan was given and stays).
 pub fn apply_status_effects(
     ticket: &mut Ticket,
     from: Option<&Status>,
@@ -353,6 +368,12 @@ pub fn apply_status_effects(
     }
     if from.is_some() && to.category != StatusCategory::New && ticket.first_response_at.is_none() {
         ticket.first_response_at = Some(now);
+    }
+    if matches!(
+        to.category,
+        StatusCategory::Resolved | StatusCategory::Closed
+    ) {
+        ticket.resolution_plan_at.get_or_insert(now);
     }
     match to.category {
         StatusCategory::Resolved => {
@@ -401,6 +422,7 @@ const UNTRACKED: &[&str] = &[
     "last_activity_at",
     "version",
     "response_due_at",
+    "resolution_plan_due_at",
     "resolution_due_at",
 ];
 
@@ -612,6 +634,11 @@ pub(crate) mod tests {
             t2,
         );
         assert_eq!((t.resolved_at, t.completed_at), (Some(t2), Some(t2)));
+        assert_eq!(
+            t.resolution_plan_at,
+            Some(t2),
+            "resolved without a plan: met then"
+        );
         apply_status_effects(
             &mut t,
             Some(status(seeded::COMPLETE)),
@@ -621,6 +648,11 @@ pub(crate) mod tests {
         assert_eq!(
             (t.resolved_at, t.completed_at, t.first_response_at),
             (None, None, Some(t1))
+        );
+        assert_eq!(
+            t.resolution_plan_at,
+            Some(t2),
+            "a given plan stays on reopening"
         );
     }
 }

@@ -852,3 +852,86 @@ async fn an_admin_renumbers_a_picklist_and_new_values_keep_their_code() {
         .await;
     assert_eq!(read["item"]["priority"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_resolution_plan_milestone_is_read_and_recorded() {
+    let at = Autotask::start().await;
+    let policies = at.native(Method::GET, "/sla-policies", json!(null)).await;
+    let calendar = policies[0]["calendar_id"].clone();
+    let policy = at
+        .native(
+            Method::POST,
+            "/sla-policies",
+            json!({"name": "Planned", "calendar_id": calendar, "targets": [
+                {"priority_id": 2, "first_response_minutes": 60, "resolution_plan_minutes": 240,
+                 "resolution_minutes": 480}]}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let company = at.company("Northwind").await;
+    let (status, body) = at
+        .call(
+            Method::POST,
+            "/Tickets",
+            Some(json!({"companyID": company, "title": "Plan me", "priority": 3, "serviceLevelAgreementID": policy})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body["itemId"].as_i64().unwrap();
+    let native = at
+        .native(Method::GET, &format!("/tickets/{id}"), json!(null))
+        .await;
+    let ticket = at.item(&format!("/Tickets/{id}")).await;
+    let due = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(
+        due(&ticket["resolutionPlanDueDateTime"]),
+        due(&native["sla"]["resolution_plan"]["due_at"])
+    );
+    assert!(ticket["resolutionPlanDateTime"].is_null());
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/Tickets",
+            Some(json!({"id": id, "resolutionPlanDateTime": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("resolutionPlanDateTime")
+    );
+    let now = at.server.clock.now();
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/Tickets",
+            Some(json!({"id": id, "resolutionPlanDateTime": now.to_string()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ticket = at.item(&format!("/Tickets/{id}")).await;
+    assert_eq!(
+        due(&ticket["resolutionPlanDateTime"]).as_millisecond(),
+        now.as_millisecond(),
+        "Autotask's times are to the millisecond"
+    );
+    let (_, found) = at
+        .call(
+            Method::POST,
+            "/Tickets/query",
+            Some(json!({"filter": [{"op": "exist", "field": "resolutionPlanDateTime"}]})),
+        )
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/Tickets",
+            Some(json!({"id": id, "resolutionPlanDateTime": "2999-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}

@@ -368,3 +368,100 @@ async fn a_contract_can_be_renamed_and_given_a_policy_its_new_tickets_follow() {
         .await
         .problem(404, "not_found", None);
 }
+
+#[tokio::test]
+async fn a_resolution_plan_target_is_met_when_the_plan_is_recorded() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    ny_policy(&app).await;
+    app.clock.set(ny("2024-02-12T10:00")); // Monday, open
+    let calendars = app.get("/calendars").await.expect(200);
+    let calendar = calendars
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "New York office")
+        .unwrap()["id"]
+        .clone();
+    let policy = app
+        .post(
+            "/sla-policies",
+            json!({"name": "With a plan", "calendar_id": calendar, "targets": [
+                {"priority_id": 3, "first_response_minutes": 60, "resolution_plan_minutes": 120,
+                 "resolution_minutes": 480}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        "/sla-policies",
+        json!({"name": "Backwards", "calendar_id": calendar, "targets": [
+            {"priority_id": 3, "resolution_plan_minutes": 600, "resolution_minutes": 480}]}),
+    )
+    .await
+    .problem(
+        422,
+        "out_of_range",
+        Some("targets[0].resolution_plan_minutes"),
+    );
+    let created = app.clock.now();
+    let t = app
+        .post(
+            "/tickets",
+            json!({"title": "Server room too warm", "company_id": w.company, "priority_id": 3, "sla_policy_id": policy}),
+        )
+        .await
+        .expect(201);
+    let id = t["id"].as_i64().unwrap();
+    let plan = &t["sla"]["resolution_plan"];
+    assert_eq!(plan["target_minutes"], 120);
+    assert_eq!(plan["state"], "running");
+    let due = at(&plan["due_at"]);
+    assert_eq!(at(&t["resolution_plan_due_at"]), due);
+
+    app.clock.advance(jiff::SignedDuration::from_mins(30));
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"resolution_plan_at": app.clock.now() + jiff::SignedDuration::from_mins(5)}),
+    )
+    .await
+    .problem(422, "out_of_range", Some("resolution_plan_at"));
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"resolution_plan_at": created - jiff::SignedDuration::from_mins(5)}),
+    )
+    .await
+    .problem(422, "out_of_range", Some("resolution_plan_at"));
+    let t = app
+        .patch(
+            &format!("/tickets/{id}"),
+            json!({"resolution_plan_at": app.clock.now()}),
+        )
+        .await
+        .expect(200);
+    let plan = &t["sla"]["resolution_plan"];
+    assert_eq!(plan["state"], "met");
+    assert_eq!(at(&plan["due_at"]), due, "a met deadline stays");
+    let history = app.get(&format!("/tickets/{id}/history")).await.expect(200);
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["field"] == "resolution_plan_at"),
+        "{history}"
+    );
+    let found = app
+        .post(
+            "/tickets/search",
+            json!({"filter": {"op": "exist", "field": "resolution_plan_at"}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+
+    let plain = app.ticket(&w, "No plan target").await;
+    assert!(plain["sla"]["resolution_plan"].is_null());
+    assert!(plain["resolution_plan_due_at"].is_null());
+}

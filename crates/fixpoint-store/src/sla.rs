@@ -75,6 +75,7 @@ struct TargetRow {
     policy_id: i64,
     priority_id: i64,
     first_response_minutes: Option<i64>,
+    resolution_plan_minutes: Option<i64>,
     resolution_minutes: Option<i64>,
 }
 
@@ -94,6 +95,7 @@ pub async fn policies(conn: &mut Conn) -> Result<Vec<SlaPolicy>> {
                 "policy_id",
                 "priority_id",
                 "first_response_minutes",
+                "resolution_plan_minutes",
                 "resolution_minutes",
             ])
             .from("sla_targets")
@@ -115,6 +117,7 @@ pub async fn policies(conn: &mut Conn) -> Result<Vec<SlaPolicy>> {
                 .map(|t| SlaTarget {
                     priority_id: PriorityId(t.priority_id),
                     first_response_minutes: t.first_response_minutes,
+                    resolution_plan_minutes: t.resolution_plan_minutes,
                     resolution_minutes: t.resolution_minutes,
                 })
                 .collect(),
@@ -153,12 +156,14 @@ pub async fn insert_policy(conn: &mut Conn, policy: &SlaPolicy) -> Result<SlaPol
                     "policy_id",
                     "priority_id",
                     "first_response_minutes",
+                    "resolution_plan_minutes",
                     "resolution_minutes",
                 ])
                 .values_panic([
                     id.0.into(),
                     t.priority_id.0.into(),
                     t.first_response_minutes.into(),
+                    t.resolution_plan_minutes.into(),
                     t.resolution_minutes.into(),
                 ]),
         )

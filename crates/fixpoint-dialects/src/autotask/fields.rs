@@ -125,7 +125,9 @@ pub const TICKET: &[Spec] = &[
     f("resolvedDateTime", "resolved_at", T).read_only(),
     f("firstResponseDueDateTime", "response_due_at", T).read_only(),
     f("resolvedDueDateTime", "resolution_due_at", T).read_only(),
-    f("resolutionPlanDueDateTime", "", T).computed(),
+    // Given by the technician (PATCH it to record the plan); due from the policy.
+    f("resolutionPlanDateTime", "resolution_plan_at", T),
+    f("resolutionPlanDueDateTime", "resolution_plan_due_at", T).read_only(),
     f("serviceLevelAgreementHasBeenMet", "", B).computed(),
     f("serviceLevelAgreementPausedNextEventHours", "", I).computed(),
     // Fixpoint's: the reason a ticket is escalated (status 14 needs one).

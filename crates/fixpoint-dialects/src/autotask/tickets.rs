@@ -289,7 +289,8 @@ pub fn ticket_json(v: &Vocabulary, view: &TicketView) -> Value {
         "resolvedDateTime": at(t.resolved_at),
         "firstResponseDueDateTime": at(sla.and_then(|s| s.first_response.as_ref()).map(|c| c.due_at)),
         "resolvedDueDateTime": at(sla.and_then(|s| s.resolution.as_ref()).map(|c| c.due_at)),
-        "resolutionPlanDueDateTime": Value::Null,
+        "resolutionPlanDateTime": at(t.resolution_plan_at),
+        "resolutionPlanDueDateTime": at(sla.and_then(|s| s.resolution_plan.as_ref()).map(|c| c.due_at)),
         "serviceLevelAgreementHasBeenMet": sla.and_then(|s| s.sla_met),
         "serviceLevelAgreementPausedNextEventHours": sla.and_then(|s| s.paused_next_event_hours),
         "escalationReason": t.escalation_reason,
@@ -545,6 +546,15 @@ pub fn patch(v: &Vocabulary, body: &Body<'_>, replace: bool) -> Result<TicketPat
         problem_ticket_id: id(clear(body.int("problemTicketId")?)).map(|o| o.map(TicketId)),
         custom_fields: (!custom.is_empty()).then_some(custom),
         sla_policy_id: clear(body.int("serviceLevelAgreementID")?).map(|o| o.map(SlaPolicyId)),
+        resolution_plan_at: match body.instant("resolutionPlanDateTime")? {
+            Some(None) if !replace => {
+                return Err(Error::field(
+                    "resolutionPlanDateTime",
+                    "cannot be cleared: a resolution plan once given stays",
+                ));
+            }
+            other => other.flatten(),
+        },
     })
 }
 

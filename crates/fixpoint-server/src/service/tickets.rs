@@ -246,6 +246,7 @@ pub async fn update(
     ) {
         ticket::apply_status_effects(&mut after, Some(from), to, at);
     }
+    rules::check_resolution_plan(&before, &after, at)?;
     let refs = load_refs(&mut tx, &after, true).await?;
     let warnings = rules::check_ticket(catalog, Some(&before), &after, &refs)?;
     if policy_cleared {
