@@ -81,28 +81,36 @@ impl Autotask {
         body["item"].take()
     }
 
-    async fn company(&self, name: &str) -> i64 {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/Companies",
-                Some(json!({"companyName": name})),
-            )
-            .await;
+    /// A record made through the dialect: its `itemId`.
+    async fn created(&self, path: &str, body: Value) -> i64 {
+        let (status, body) = self.call(Method::POST, path, Some(body)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["itemId"].as_i64().unwrap()
     }
 
+    /// A technician made in the native API (Autotask does not create resources).
+    async fn resource(&self, first: &str, last: &str, email: &str) -> i64 {
+        self.native(
+            Method::POST,
+            "/resources",
+            json!({"first_name": first, "last_name": last, "email": email}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    async fn company(&self, name: &str) -> i64 {
+        self.created("/Companies", json!({"companyName": name}))
+            .await
+    }
+
     async fn ticket(&self, company: i64, title: &str, priority: i64) -> i64 {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/Tickets",
-                Some(json!({"companyID": company, "title": title, "priority": priority})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["itemId"].as_i64().unwrap()
+        self.created(
+            "/Tickets",
+            json!({"companyID": company, "title": title, "priority": priority}),
+        )
+        .await
     }
 }
 
@@ -531,15 +539,7 @@ async fn notes_time_and_contracts_are_corrected_and_time_withdrawn() {
     let company = at.company("Contoso").await;
     let ticket = at.ticket(company, "Printer jam", 2).await;
     let other = at.ticket(company, "Scanner", 2).await;
-    let tech = at
-        .native(
-            Method::POST,
-            "/resources",
-            json!({"first_name": "Sam", "last_name": "Tech", "email": "sam@msp.example"}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let tech = at.resource("Sam", "Tech", "sam@msp.example").await;
 
     let (_, note) = at
         .call(
@@ -934,4 +934,123 @@ async fn the_resolution_plan_milestone_is_read_and_recorded() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn companies_contacts_resources_and_roles_keep_autotasks_verbs() {
+    let at = Autotask::start().await;
+    let parent = at.company("Fabrikam Holdings").await;
+    let company = at.company("Fabrikam").await;
+    let (status, _) = at
+        .call(
+            Method::PATCH,
+            "/Companies",
+            Some(
+                json!({"id": company, "parentCompanyID": parent, "webAddress": "fabrikam.example"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let read = at.item(&format!("/Companies/{company}")).await;
+    assert_eq!(read["parentCompanyID"], parent);
+    assert_eq!(read["webAddress"], "fabrikam.example");
+    let (_, found) = at
+        .call(
+            Method::POST,
+            "/Companies/query",
+            Some(json!({"filter": [{"op": "or", "items": [
+                {"op": "beginsWith", "field": "companyname", "value": "fabrikam h"},
+                {"op": "eq", "field": "parentCompanyID", "value": parent},
+            ]}]})),
+        )
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 2, "{found}");
+
+    let contact = at
+        .created(
+            &format!("/Companies/{company}/Contacts"),
+            json!({"firstName": "Lee", "lastName": "Park"}),
+        )
+        .await;
+    let (status, _) = at
+        .call(
+            Method::PATCH,
+            &format!("/Companies/{company}/Contacts"),
+            Some(json!({"id": contact, "emailAddress": "lee@fabrikam.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let read = at
+        .item(&format!("/Companies/{company}/Contacts/{contact}"))
+        .await;
+    assert_eq!(read["emailAddress"], "lee@fabrikam.example");
+    assert!(
+        at.item(&format!("/Companies/{parent}/Contacts/{contact}"))
+            .await
+            .is_null(),
+        "a contact is found only under its own company"
+    );
+
+    let tech = at.resource("Ida", "Field", "ida@msp.example").await;
+    let (_, resources) = at
+        .call(
+            Method::GET,
+            r#"/Resources/query?search={"filter":[{"op":"eq","field":"email","value":"IDA@msp.example"}]}"#,
+            None,
+        )
+        .await;
+    assert_eq!(resources["items"][0]["id"], tech, "{resources}");
+    assert_eq!(resources["items"][0]["userName"], "ida@msp.example");
+    let (status, body) = at
+        .call(
+            Method::PATCH,
+            "/Resources",
+            Some(json!({"id": tech, "lastName": "Fields"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "resources are an admin's: {body}"
+    );
+    let (status, body) = at
+        .call(Method::POST, "/Resources", Some(json!({"firstName": "X"})))
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        body["errors"][0].as_str().unwrap().contains("Resources"),
+        "{body}"
+    );
+
+    let (_, role) = at
+        .call(
+            Method::POST,
+            "/Roles",
+            Some(json!({"name": "Field Engineer"})),
+        )
+        .await;
+    let role = role["itemId"].as_i64().unwrap();
+    let (status, _) = at
+        .call(
+            Method::PUT,
+            "/Roles",
+            Some(json!({"id": role, "name": "Field Engineer", "isActive": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, roles) = at
+        .call(
+            Method::POST,
+            "/Roles/query",
+            Some(json!({"filter": [{"op": "eq", "field": "isActive", "value": false}]})),
+        )
+        .await;
+    assert_eq!(roles["items"].as_array().unwrap().len(), 1, "{roles}");
+    assert_eq!(roles["items"][0]["id"], role);
+
+    let (status, _) = at
+        .call(Method::DELETE, &format!("/Companies/{company}"), None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(at.item(&format!("/Companies/{company}")).await.is_object());
 }

@@ -4,7 +4,7 @@
 
 use fixpoint_core::catalog::Catalog;
 use fixpoint_core::filter::SlaStateFilter;
-use fixpoint_core::query::{Field, Node, Scalar, Test, category_name, fold, words_of};
+use fixpoint_core::query::{Column, Field, Node, Scalar, Test, category_name, fold, words_of};
 use jiff::Timestamp;
 use sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr};
 
@@ -88,8 +88,45 @@ impl Compiler<'_> {
                         c.add(sla_state_condition(state, micros(self.now)))
                     })
             }),
+            Node::Leaf(field @ Field::Column(Column::StatusId), test) => {
+                let excluded = match test {
+                    Test::NotEq(v) => std::slice::from_ref(v),
+                    Test::NotIn(vs) => vs.as_slice(),
+                    _ => &[],
+                };
+                self.other_statuses(excluded)
+                    .unwrap_or_else(|| self.leaf(field, test))
+            }
             Node::Leaf(field, test) => self.leaf(field, test),
         }
+    }
+
+    /// "Status is not Complete" as the statuses it leaves, literally: the (queue,
+    /// status) index then reads only those, where the negation made SQLite walk every
+    /// closed ticket of the queue (97% of them) for a page of open ones. `status_id`
+    /// is never NULL and always a catalogue status, so the two mean the same.
+    fn other_statuses(&self, excluded: &[Scalar]) -> Option<Condition> {
+        if excluded.is_empty() || self.catalog.statuses.is_empty() {
+            return None;
+        }
+        let excluded: Vec<i64> = excluded
+            .iter()
+            .map(|v| match v {
+                Scalar::Integer(id) => Some(*id),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let ids: Vec<i64> = self
+            .catalog
+            .statuses
+            .iter()
+            .map(|s| s.id.0)
+            .filter(|id| !excluded.contains(id))
+            .collect();
+        if ids.is_empty() {
+            return Some(never());
+        }
+        Some(Condition::all().add(Expr::col(("tickets", "status_id")).is_in(ids)))
     }
 
     /// `eq` / `in` (and their negations) over a field whose values are names that
