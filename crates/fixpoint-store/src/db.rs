@@ -194,10 +194,12 @@ impl Store {
         Ok(())
     }
 
-    /// Tidies up after a bulk load: SQLite merges the full-text index into one segment
-    /// (about 3 s at 1M tickets, holding the write lock); PostgreSQL vacuums, so that
-    /// counts read the index alone, and refreshes its statistics.
+    /// Tidies up after a bulk load: folds the report rollups (one change row per
+    /// ticket loaded); SQLite merges the full-text index into one segment (about 3 s at
+    /// 1M tickets, holding the write lock); PostgreSQL vacuums, so that counts read the
+    /// index alone, and refreshes its statistics.
     pub async fn after_bulk_load(&self) -> Result<()> {
+        self.fold_rollups().await?;
         match &self.pool {
             Pool::Sqlite(p) => {
                 sqlx::query("INSERT INTO ticket_search (ticket_search) VALUES ('optimize')")
@@ -209,6 +211,14 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Folds the report rollups' change rows ([`crate::reports::fold_rollups`]).
+    pub async fn fold_rollups(&self) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let folded = crate::reports::fold_rollups(&mut tx).await?;
+        Self::commit(tx).await?;
+        Ok(folded)
     }
 
     /// A consistent copy of a live SQLite database in a new file (`VACUUM INTO`:
@@ -410,6 +420,21 @@ pub(crate) async fn fetch_scalar(conn: &mut Conn, stmt: &impl SqlxBinder) -> Res
             let (sql, values) = render(stmt, true);
             sqlx::query_scalar_with(sql, values).fetch_one(c).await?
         }
+    })
+}
+
+/// Runs SQL the store wrote itself, for the few statements sea-query cannot express
+/// (a PostgreSQL `DELETE … RETURNING` inside a `WITH`). Never with outside input.
+pub(crate) async fn execute_sql(conn: &mut Conn, sql: String) -> Result<u64> {
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => sqlx::query(AssertSqlSafe(sql))
+            .execute(c)
+            .await?
+            .rows_affected(),
+        Raw::Postgres(c) => sqlx::query(AssertSqlSafe(sql))
+            .execute(c)
+            .await?
+            .rows_affected(),
     })
 }
 

@@ -43,6 +43,10 @@ pub const TABLES: &[&str] = &[
     "dialect_codes",
 ];
 
+/// Tables the target derives itself: its triggers fill the report rollups as the
+/// tickets and time entries land (copying them too would count everything twice).
+pub const DERIVED: &[&str] = &["ticket_rollup", "time_rollup"];
+
 /// Columns that point at their own table: copied empty, then filled in.
 const SELF_REFERENCES: &[(&str, &str)] = &[
     ("companies", "parent_company_id"),
@@ -199,6 +203,7 @@ pub async fn copy_installation(
     }
     let mut tx = crate::db::Tx::Postgres(tx);
     crate::search::rebuild_all(&mut tx).await?;
+    crate::reports::fold_rollups(&mut tx).await?;
     Store::commit(tx).await?;
     Ok(counts)
 }

@@ -81,6 +81,7 @@ fn migrate_data_copies_every_table() {
         .collect();
     // One row the target's migrations create and its triggers keep.
     created.retain(|t| t != "reference_version");
+    created.retain(|t| !fixpoint_store::transfer::DERIVED.contains(&t.as_str()));
     created.sort();
     let mut listed: Vec<String> = fixpoint_store::transfer::TABLES
         .iter()

@@ -102,8 +102,8 @@ pub async fn open_escalations(
     Ok(rows::open_escalations(&mut conn, filter).await?)
 }
 
-/// Runs the sweep every `interval` until the process ends, and refreshes the query
-/// planner's statistics hourly.
+/// Runs the sweep every `interval` until the process ends, folds the report rollups
+/// as often, and refreshes the query planner's statistics hourly.
 pub fn spawn_sweeper(
     store: Store,
     clock: Clock,
@@ -120,6 +120,9 @@ pub fn spawn_sweeper(
                 if let Err(e) = store.analyze().await {
                     tracing::warn!(error = %e, "refreshing planner statistics failed");
                 }
+            }
+            if let Err(e) = store.fold_rollups().await {
+                tracing::warn!(error = %e, "folding the report rollups failed; retrying next tick");
             }
             match sweep(&store, clock.now()).await {
                 Ok(r) if r.escalated > 0 => tracing::info!(
