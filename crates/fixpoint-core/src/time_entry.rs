@@ -34,6 +34,12 @@ pub enum NoteKind {
     SiteVisit,
 }
 
+/// How the authors of notes Fixpoint writes itself begin (the escalation sweep's
+/// `fixpoint:escalation`). Text search leaves these notes out: it finds what people
+/// wrote, and a boilerplate line on every escalated ticket would only add noise (and
+/// re-index thousands of tickets per sweep).
+pub const SYSTEM_AUTHOR_PREFIX: &str = "fixpoint:";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
@@ -52,6 +58,11 @@ pub struct Note {
 }
 
 impl Note {
+    /// Written by Fixpoint itself, not by a person or an integration.
+    pub fn is_system(&self) -> bool {
+        self.author.starts_with(SYSTEM_AUTHOR_PREFIX)
+    }
+
     /// The first such note meets the first-response target: a technician telling the
     /// client something. A client's own message is not a response to them.
     pub fn responds_to_client(&self) -> bool {

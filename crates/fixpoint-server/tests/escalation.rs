@@ -124,6 +124,12 @@ async fn each_level_is_recorded_once_even_when_sweeps_overlap() {
         .filter(|n| n["visibility"] == "internal")
         .collect();
     assert_eq!(internal.len(), 3);
+    // Text search is for what people wrote: the sweep's notes stay out of it.
+    let found = app
+        .post("/tickets/search", json!({"q": "violated"}))
+        .await
+        .expect(200);
+    assert_eq!(found["items"].as_array().unwrap().len(), 0, "{found}");
     let mut conn = app.store.read().await.unwrap();
     let events = fixpoint_store::escalation::pending_events(&mut conn, 100)
         .await

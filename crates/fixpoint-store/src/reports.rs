@@ -166,7 +166,7 @@ pub async fn aggregates(
                 minutes.0 += billable;
                 minutes.1 += non_billable;
             }
-            let ahead = deadlines_ahead(conn, &split.scope(), now).await?;
+            let ahead = deadlines_ahead(conn, &split, now).await?;
             summarise(conn, scope, groups, minutes, ahead).await
         }
     }
@@ -263,19 +263,26 @@ async fn rollup_groups(conn: &mut Conn, split: &Split) -> Result<Vec<Group>> {
 }
 
 /// Tickets in scope whose first response and whose resolution are still unsettled
-/// and not yet due: kept so far, by the seed's definition (the partial deadline
-/// indexes hold exactly the unsettled ones).
-async fn deadlines_ahead(
-    conn: &mut Conn,
-    scope: &ReportScope,
-    now: Timestamp,
-) -> Result<(i64, i64)> {
+/// and not yet due: kept so far, by the seed's definition. Over all time the partial
+/// deadline indexes (exactly the unsettled tickets) serve; over a bounded range the
+/// range's tickets are read by creation instead, since a desk with a large backlog
+/// holds far more unsettled deadlines than one month of tickets (1.1 s against 23 ms
+/// at 1M tickets with 700,000 unsettled: SQLite's estimate picked the deadline index).
+async fn deadlines_ahead(conn: &mut Conn, split: &Split, now: Timestamp) -> Result<(i64, i64)> {
+    let scope = split.scope();
+    let bounded = split.first.is_some() && split.end.is_some();
     let ahead = |due: &'static str, settled: &'static str| {
-        tickets_in(scope)
+        let due_at = if bounded {
+            // `+ 0` keeps the deadline index out of the plan on both backends.
+            Expr::cust(format!("t.{due} + 0"))
+        } else {
+            Expr::col(("t", due))
+        };
+        tickets_in(&scope)
             .expr(Expr::col(("t", "id")).count())
             .and_where(Expr::col(("t", due)).is_not_null())
             .and_where(Expr::col(("t", settled)).is_null())
-            .and_where(Expr::col(("t", due)).gt(micros(now)))
+            .and_where(due_at.gt(micros(now)))
             .to_owned()
     };
     let response = ahead("response_due_at", "first_response_at");

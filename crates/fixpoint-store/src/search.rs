@@ -6,9 +6,10 @@ use sea_query::{Condition, Expr, ExprTrait, InsertStatement, Query};
 
 use crate::db::{Backend, Conn, Result, backend, execute};
 
-/// The text of a ticket's description and notes, as SQL over `tickets t`.
-const BODY_SQLITE: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SELECT group_concat(COALESCE(n.title, '') || ' ' || n.body, ' ') FROM notes n WHERE n.ticket_id = t.id), '')";
-const BODY_POSTGRES: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SELECT string_agg(COALESCE(n.title, '') || ' ' || n.body, ' ') FROM notes n WHERE n.ticket_id = t.id), '')";
+/// The text of a ticket's description and notes, as SQL over `tickets t`: the notes
+/// people wrote (not Fixpoint's own, see `SYSTEM_AUTHOR_PREFIX`).
+const BODY_SQLITE: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SELECT group_concat(COALESCE(n.title, '') || ' ' || n.body, ' ') FROM notes n WHERE n.ticket_id = t.id AND n.author NOT LIKE 'fixpoint:%'), '')";
+const BODY_POSTGRES: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SELECT string_agg(COALESCE(n.title, '') || ' ' || n.body, ' ') FROM notes n WHERE n.ticket_id = t.id AND n.author NOT LIKE 'fixpoint:%'), '')";
 
 /// Rewrites the documents of these tickets from their current text.
 pub async fn refresh(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
@@ -81,4 +82,17 @@ fn documents(backend: Backend, tickets: Condition) -> InsertStatement {
         );
     }
     insert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fixpoint_core::time_entry::SYSTEM_AUTHOR_PREFIX;
+
+    #[test]
+    fn documents_leave_out_the_notes_the_core_calls_systems() {
+        let excluded = format!("n.author NOT LIKE '{SYSTEM_AUTHOR_PREFIX}%'");
+        assert!(BODY_SQLITE.contains(&excluded));
+        assert!(BODY_POSTGRES.contains(&excluded));
+    }
 }

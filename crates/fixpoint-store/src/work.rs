@@ -42,7 +42,9 @@ pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
         .values_panic(note_values(n))
         .to_owned();
     let id = insert_id(conn, q).await.map(NoteId)?;
-    crate::search::refresh(conn, &[n.ticket_id]).await?;
+    if !n.is_system() {
+        crate::search::refresh(conn, &[n.ticket_id]).await?;
+    }
     Ok(id)
 }
 
@@ -98,7 +100,11 @@ pub async fn insert_notes(conn: &mut Conn, notes: &[Note]) -> Result<()> {
         }
         crate::db::execute(conn, &q).await?;
     }
-    let mut tickets: Vec<TicketId> = notes.iter().map(|n| n.ticket_id).collect();
+    let mut tickets: Vec<TicketId> = notes
+        .iter()
+        .filter(|n| !n.is_system())
+        .map(|n| n.ticket_id)
+        .collect();
     tickets.sort();
     tickets.dedup();
     crate::search::refresh(conn, &tickets).await

@@ -136,3 +136,11 @@ pub fn spawn_sweeper(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sweeps_notes_are_system_notes() {
+        assert!(super::ACTOR.starts_with(fixpoint_core::time_entry::SYSTEM_AUTHOR_PREFIX));
+    }
+}
