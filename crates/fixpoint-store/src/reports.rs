@@ -273,8 +273,8 @@ async fn deadlines_ahead(conn: &mut Conn, split: &Split, now: Timestamp) -> Resu
     let bounded = split.first.is_some() && split.end.is_some();
     let ahead = |due: &'static str, settled: &'static str| {
         let due_at = if bounded {
-            // `+ 0` keeps the deadline index out of the plan on both backends.
-            Expr::cust(format!("t.{due} + 0"))
+            // A unary plus keeps the deadline index out of the plan on both backends.
+            Expr::cust(format!("+t.{due}"))
         } else {
             Expr::col(("t", due))
         };
@@ -572,7 +572,10 @@ async fn summarise(
 }
 
 /// The median of an integer expression over `count` rows, by offset into its index
-/// order (the mean of the two middle values when the count is even).
+/// order (the mean of the two middle values when the count is even). Over all tickets
+/// the partial index on the expression serves; a narrower scope reads its own tickets
+/// and sorts them, since walking the whole index for the scope's share of it (by
+/// table lookups) took 0.7 s for one month of 1M tickets.
 async fn median(
     conn: &mut Conn,
     scope: &ReportScope,
@@ -588,12 +591,18 @@ async fn median(
         v: i64,
     }
     let take = if count % 2 == 0 { 2 } else { 1 };
+    let order = if *scope == ReportScope::default() {
+        value.to_owned()
+    } else {
+        // A unary plus keeps the expression's index out of the plan on both backends.
+        format!("+{value}")
+    };
     let rows: Vec<Value> = fetch_all(
         conn,
         tickets_in(scope)
             .expr_as(Expr::cust(value.to_owned()), "v")
             .and_where(Expr::cust(present.to_owned()))
-            .order_by_expr(Expr::cust(value.to_owned()), Order::Asc)
+            .order_by_expr(Expr::cust(order), Order::Asc)
             .limit(take)
             .offset(((count - 1) / 2) as u64),
     )
