@@ -130,8 +130,8 @@ async fn dataset(dir: &std::path::Path) -> (Store, String) {
             batch.clear();
         }
     }
+    store.after_bulk_load().await.unwrap();
     store.analyze().await.unwrap();
-    store.fold_rollups().await.unwrap();
     eprintln!("built {TICKETS} tickets in {:?}", started.elapsed());
     (store, url)
 }

@@ -517,15 +517,22 @@ async fn summarise(
         key: i64,
         count: i64,
     }
+    let mut levels = Query::select();
+    if *scope == ReportScope::default() {
+        // Every escalation belongs to a ticket, and all tickets are in scope.
+        levels.from_as("escalations", "e");
+    } else {
+        levels = tickets_in(scope);
+        levels.join_as(
+            sea_query::JoinType::InnerJoin,
+            "escalations",
+            "e",
+            Expr::col(("e", "ticket_id")).equals(("t", "id")),
+        );
+    }
     let levels: Vec<Count> = fetch_all(
         conn,
-        tickets_in(scope)
-            .join_as(
-                sea_query::JoinType::InnerJoin,
-                "escalations",
-                "e",
-                Expr::col(("e", "ticket_id")).equals(("t", "id")),
-            )
+        levels
             .expr_as(Expr::col(("e", "level")), "key")
             .expr_as(Expr::col(("e", "id")).count(), "count")
             .group_by_col(("e", "level"))
