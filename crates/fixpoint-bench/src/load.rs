@@ -8,6 +8,8 @@ use reqwest::{Client, Method};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use anyhow::Context as _;
+
 use crate::dataset::RARE_WORD;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +31,16 @@ pub enum Scenario {
     AutotaskCreate,
     /// A queue's open tickets through Autotask's query (`POST /V1.0/Tickets/query`).
     AutotaskList,
+    /// The peer, Request Tracker (REST 2): a ticket created in its General queue.
+    RtCreate,
+    /// The peer: one ticket read.
+    RtGet,
+    /// The peer: tickets whose subject holds the rare word (TicketSQL).
+    RtSearch,
 }
 
 impl Scenario {
-    pub const ALL: [(Scenario, &'static str); 12] = [
+    pub const ALL: [(Scenario, &'static str); 15] = [
         (Self::Ceiling, "ceiling"),
         (Self::Create, "create"),
         (Self::Get, "get"),
@@ -45,7 +53,14 @@ impl Scenario {
         (Self::AteraList, "atera_list"),
         (Self::AutotaskCreate, "autotask_create"),
         (Self::AutotaskList, "autotask_list"),
+        (Self::RtCreate, "rt_create"),
+        (Self::RtGet, "rt_get"),
+        (Self::RtSearch, "rt_search"),
     ];
+
+    fn is_peer(self) -> bool {
+        matches!(self, Self::RtCreate | Self::RtGet | Self::RtSearch)
+    }
 
     pub fn name(self) -> &'static str {
         Self::ALL
@@ -74,6 +89,13 @@ pub struct AutotaskUser {
     pub integration_code: String,
 }
 
+/// A Request Tracker user for the peer scenarios (HTTP basic authentication).
+#[derive(Debug, Clone)]
+pub struct RtUser {
+    pub user: String,
+    pub password: String,
+}
+
 /// What the scenarios need to know about the dataset on the server.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -81,6 +103,8 @@ pub struct Target {
     pub key: String,
     /// For the Autotask scenarios, which authenticate as an API user.
     pub autotask: Option<AutotaskUser>,
+    /// For the peer scenarios: `base` is Request Tracker's.
+    pub rt: Option<RtUser>,
     pub max_ticket_id: i64,
     pub open_ticket_ids: Vec<i64>,
     pub company_id: i64,
@@ -117,6 +141,7 @@ impl Target {
             base: base.to_owned(),
             key: key.to_owned(),
             autotask,
+            rt: None,
             max_ticket_id: newest["items"][0]["id"].as_i64().unwrap_or(1),
             company_id: newest["items"][0]["company_id"].as_i64().unwrap_or(1),
             open_ticket_ids: open["items"]
@@ -124,6 +149,39 @@ impl Target {
                 .map(|a| a.iter().filter_map(|t| t["id"].as_i64()).collect())
                 .unwrap_or_default(),
             queue_id,
+        })
+    }
+}
+
+impl Target {
+    /// Asks Request Tracker for its newest ticket, which the peer scenarios pick below.
+    pub async fn discover_rt(base: &str, user: RtUser) -> anyhow::Result<Self> {
+        let response = Client::new()
+            .get(format!(
+                "{base}/REST/2.0/tickets?query=id>0&orderby=id&order=DESC&per_page=1"
+            ))
+            .basic_auth(&user.user, Some(&user.password))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "Request Tracker at {base}: {}",
+            response.status()
+        );
+        let newest: Value = response.json().await?;
+        let max_ticket_id = newest["items"][0]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .context("Request Tracker holds no tickets: load its dataset first")?;
+        Ok(Self {
+            base: base.to_owned(),
+            key: String::new(),
+            autotask: None,
+            rt: Some(user),
+            max_ticket_id,
+            open_ticket_ids: Vec::new(),
+            company_id: 0,
+            queue_id: 0,
         })
     }
 }
@@ -154,6 +212,16 @@ pub async fn run(
         "{} needs an Autotask API user (--autotask-username, --autotask-secret, --autotask-integration-code)",
         scenario.name()
     );
+    anyhow::ensure!(
+        scenario.is_peer() == target.rt.is_some(),
+        "{} runs against {}",
+        scenario.name(),
+        if scenario.is_peer() {
+            "Request Tracker (the peer command)"
+        } else {
+            "Fixpoint"
+        }
+    );
     let client = Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -173,11 +241,12 @@ pub async fn run(
                 rng ^= rng << 17;
                 let (method, path, body) = request(&target, scenario, rng);
                 let mut builder = client.request(method, format!("{}{path}", target.base));
-                builder = match (&target.autotask, autotask) {
-                    (Some(user), true) => builder
+                builder = match (&target.autotask, autotask, &target.rt) {
+                    (Some(user), true, _) => builder
                         .header("UserName", &user.username)
                         .header("Secret", &user.secret)
                         .header("ApiIntegrationcode", &user.integration_code),
+                    (_, _, Some(rt)) => builder.basic_auth(&rt.user, Some(&rt.password)),
                     _ => builder.bearer_auth(&target.key),
                 };
                 if let Some(body) = body {
@@ -328,6 +397,22 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
                 ],
                 "MaxRecords": 50,
             })),
+        ),
+        Scenario::RtCreate => (
+            Method::POST,
+            "/REST/2.0/ticket".into(),
+            Some(json!({
+                "Queue": "General",
+                "Subject": format!("Load test: printer offline #{rng}"),
+                "Content": "Created by fixpoint-bench.",
+                "Priority": (rng % 100) as i64,
+            })),
+        ),
+        Scenario::RtGet => (Method::GET, format!("/REST/2.0/ticket/{any_ticket}"), None),
+        Scenario::RtSearch => (
+            Method::GET,
+            format!("/REST/2.0/tickets?query=Subject%20LIKE%20'{RARE_WORD}'&per_page=50"),
+            None,
         ),
     }
 }

@@ -53,6 +53,26 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// Drive the peer, Request Tracker (REST 2), with the create, get and search
+    /// scenarios: `bench/peer-rt.sh` installs, loads and serves it, then calls this.
+    Peer {
+        /// Request Tracker's base URL, e.g. http://127.0.0.1:8091.
+        #[arg(long)]
+        rt: String,
+        #[arg(long, default_value = "root")]
+        rt_user: String,
+        #[arg(long, env = "FIXPOINT_BENCH_RT_PASSWORD")]
+        rt_password: String,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Also write the results as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// For each size: build (or reuse) a dataset, start `fixpoint serve` on it, measure
     /// the ceilings, every scenario and the server's memory; print a table and JSON.
     Suite {
@@ -142,6 +162,31 @@ async fn main() -> anyhow::Result<()> {
                 _ => None,
             };
             let target = Arc::new(Target::discover(&server, &key, autotask).await?);
+            let rows = scenarios(target, &load).await?;
+            print!("{}", load::table(&rows));
+            write_json(&load, &rows)?;
+        }
+        Command::Peer {
+            rt,
+            rt_user,
+            rt_password,
+            concurrency,
+            seconds,
+            json,
+        } => {
+            let user = load::RtUser {
+                user: rt_user,
+                password: rt_password,
+            };
+            let target = Arc::new(Target::discover_rt(&rt, user).await?);
+            let load = LoadArgs {
+                scenarios: ["rt_get", "rt_search", "rt_create"]
+                    .map(String::from)
+                    .to_vec(),
+                concurrency,
+                seconds,
+                json,
+            };
             let rows = scenarios(target, &load).await?;
             print!("{}", load::table(&rows));
             write_json(&load, &rows)?;
