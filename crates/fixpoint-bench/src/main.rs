@@ -63,15 +63,8 @@ enum Command {
         rt_user: String,
         #[arg(long, env = "FIXPOINT_BENCH_RT_PASSWORD")]
         rt_password: String,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Seconds per scenario.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Also write the results as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// For each size: build (or reuse) a dataset, start `fixpoint serve` on it, measure
     /// the ceilings, every scenario and the server's memory; print a table and JSON.
@@ -104,6 +97,13 @@ struct LoadArgs {
         default_value = "ceiling,get,list_queue,search,report,create,update_status,add_note,atera_list,atera_create,autotask_list,autotask_create"
     )]
     scenarios: Vec<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How hard and how long to drive, for Fixpoint and the peer alike.
+#[derive(clap::Args, Clone)]
+struct RunArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -170,9 +170,7 @@ async fn main() -> anyhow::Result<()> {
             rt,
             rt_user,
             rt_password,
-            concurrency,
-            seconds,
-            json,
+            run,
         } => {
             let user = load::RtUser {
                 user: rt_user,
@@ -183,9 +181,7 @@ async fn main() -> anyhow::Result<()> {
                 scenarios: ["rt_get", "rt_search", "rt_create"]
                     .map(String::from)
                     .to_vec(),
-                concurrency,
-                seconds,
-                json,
+                run,
             };
             let rows = scenarios(target, &load).await?;
             print!("{}", load::table(&rows));
@@ -231,7 +227,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn write_json(load: &LoadArgs, value: &impl Serialize) -> anyhow::Result<()> {
-    if let Some(path) = &load.json {
+    if let Some(path) = &load.run.json {
         std::fs::write(path, serde_json::to_string_pretty(value)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
@@ -245,8 +241,8 @@ async fn scenarios(target: Arc<Target>, load: &LoadArgs) -> anyhow::Result<Vec<S
         let mut stats = load::run(
             target.clone(),
             scenario,
-            load.concurrency,
-            Duration::from_secs(load.seconds),
+            load.run.concurrency,
+            Duration::from_secs(load.run.seconds),
         )
         .await?;
         if let Some(ceiling) = rows.iter().find(|r| r.scenario == "ceiling") {

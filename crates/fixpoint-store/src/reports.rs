@@ -64,7 +64,6 @@ struct Group {
     status_id: i64,
     priority_id: i64,
     tickets: i64,
-    open: i64,
     resolved: i64,
     wall_sum: Option<f64>,
     business_sum: Option<f64>,
@@ -77,6 +76,12 @@ struct Group {
 
 /// One UTC day, the unit of the rollups (`floor(created_at / DAY)` in the migration).
 const DAY: i64 = 86_400_000_000;
+
+/// The instant a rollup day begins (none past the end of time).
+fn day_start(day: i64) -> Option<Timestamp> {
+    day.checked_mul(DAY)
+        .and_then(|us| Timestamp::from_microsecond(us).ok())
+}
 
 /// What of a scope the rollups answer: the whole UTC days inside it (`first..end`,
 /// open where the scope is), and the scope's remainders at either end, which the
@@ -102,14 +107,13 @@ impl Split {
         {
             return None;
         }
-        let at = |day: i64| Timestamp::from_microsecond(day * DAY).ok();
         let mut edges = Vec::new();
         if let (Some(f), Some(first)) = (from, first)
             && f < first * DAY
         {
             edges.push(ReportScope {
                 from: scope.from,
-                to: Some(at(first)?),
+                to: Some(day_start(first)?),
                 ..ReportScope::default()
             });
         }
@@ -117,7 +121,7 @@ impl Split {
             && end * DAY < t
         {
             edges.push(ReportScope {
-                from: Some(at(end)?),
+                from: Some(day_start(end)?),
                 to: scope.to,
                 ..ReportScope::default()
             });
@@ -138,10 +142,9 @@ impl Split {
 
     /// The same days as a scope over tickets.
     fn scope(&self) -> ReportScope {
-        let at = |day: i64| Timestamp::from_microsecond(day * DAY).ok();
         ReportScope {
-            from: self.first.and_then(at),
-            to: self.end.and_then(at),
+            from: self.first.and_then(day_start),
+            to: self.end.and_then(day_start),
             ..ReportScope::default()
         }
     }
@@ -184,11 +187,6 @@ pub async fn from_tickets(
     summarise(conn, scope, groups, minutes, (0, 0)).await
 }
 
-/// `open` per status × priority group: the tickets of a group whose status is not in
-/// a finished category.
-const OPEN: &str = "CASE WHEN status_id IN (SELECT id FROM statuses WHERE category IN ('resolved', 'closed')) \
-     THEN 0 ELSE {tickets} END";
-
 async fn ticket_groups(conn: &mut Conn, scope: &ReportScope, now: Timestamp) -> Result<Vec<Group>> {
     // An instant we computed, not user input: safe to write into the SQL as a number.
     let now_us = micros(now);
@@ -198,10 +196,6 @@ async fn ticket_groups(conn: &mut Conn, scope: &ReportScope, now: Timestamp) -> 
             .expr_as(Expr::col(("t", "status_id")), "status_id")
             .expr_as(Expr::col(("t", "priority_id")), "priority_id")
             .expr_as(Expr::col(("t", "created_at")).count(), "tickets")
-            .expr_as(
-                Expr::cust(OPEN.replace("{tickets}", "COUNT(t.created_at)")),
-                "open",
-            )
             .expr_as(Expr::col(("t", "resolved_at")).count(), "resolved")
             .expr_as(Expr::cust("SUM(CAST(t.resolved_at - t.created_at AS DOUBLE PRECISION)) / 1000000.0"), "wall_sum")
             .expr_as(Expr::cust("SUM(CAST(t.resolution_business_seconds AS DOUBLE PRECISION))"), "business_sum")
@@ -237,10 +231,6 @@ async fn rollup_groups(conn: &mut Conn, split: &Split) -> Result<Vec<Group>> {
             .column("status_id")
             .column("priority_id")
             .expr_as(sum("tickets"), "tickets")
-            .expr_as(
-                Expr::cust(OPEN.replace("{tickets}", "CAST(SUM(tickets) AS BIGINT)")),
-                "open",
-            )
             .expr_as(sum("resolved"), "resolved")
             .expr_as(
                 Expr::cust("CAST(SUM(wall_micros) AS DOUBLE PRECISION) / 1000000.0"),
@@ -405,6 +395,8 @@ pub async fn fold_rollups(conn: &mut Conn) -> Result<u64> {
         .into_iter()
         .map(|d| d.day)
         .collect();
+        // Grouped rows come in no promised order (PostgreSQL hashes them).
+        days.sort_unstable();
         days.dedup();
         if days.is_empty() {
             continue;
@@ -470,6 +462,7 @@ async fn summarise(
     (billable, non_billable): (i64, i64),
     (response_ahead, resolution_ahead): (i64, i64),
 ) -> Result<Aggregates> {
+    let statuses = crate::catalog::statuses(conn).await?;
     let sum = |f: fn(&Group) -> i64| groups.iter().map(f).sum::<i64>();
     let fsum = |f: fn(&Group) -> Option<f64>| groups.iter().filter_map(f).sum::<f64>();
     let (tickets, resolved, business_count) = (
@@ -517,19 +510,19 @@ async fn summarise(
         key: i64,
         count: i64,
     }
-    let mut levels = Query::select();
-    if *scope == ReportScope::default() {
+    let mut levels = if *scope == ReportScope::default() {
         // Every escalation belongs to a ticket, and all tickets are in scope.
-        levels.from_as("escalations", "e");
+        Query::select().from_as("escalations", "e").to_owned()
     } else {
-        levels = tickets_in(scope);
-        levels.join_as(
-            sea_query::JoinType::InnerJoin,
-            "escalations",
-            "e",
-            Expr::col(("e", "ticket_id")).equals(("t", "id")),
-        );
-    }
+        tickets_in(scope)
+            .join_as(
+                sea_query::JoinType::InnerJoin,
+                "escalations",
+                "e",
+                Expr::col(("e", "ticket_id")).equals(("t", "id")),
+            )
+            .to_owned()
+    };
     let levels: Vec<Count> = fetch_all(
         conn,
         levels
@@ -542,7 +535,17 @@ async fn summarise(
 
     Ok(Aggregates {
         tickets,
-        open: sum(|g| g.open),
+        // Open means what the core says of each status's category.
+        open: groups
+            .iter()
+            .filter(|g| {
+                statuses
+                    .iter()
+                    .find(|s| s.id.0 == g.status_id)
+                    .is_none_or(|s| s.category.is_open())
+            })
+            .map(|g| g.tickets)
+            .sum(),
         resolved,
         resolution_hours: TimeStats {
             average: average(fsum(|g| g.wall_sum), resolved).map(hours),
