@@ -221,6 +221,7 @@ pub async fn build(store: &Store, total: u64, now: Timestamp) -> anyhow::Result<
                     minutes,
                     billable: rng.next(5) != 0,
                     notes: None,
+                    note_id: None,
                     created_at: t.created_at + SignedDuration::from_mins(30 + minutes),
                 });
             }

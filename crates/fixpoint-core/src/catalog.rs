@@ -252,10 +252,15 @@ impl WorkflowSettings {
     pub const PROFILES: [&'static str; 4] = ["default", "autotask", "halopsa", "atera"];
 
     /// The switches a vendor's clients expect of a new installation: Atera resolves
-    /// before it closes and has no roles; Autotask and HaloPSA keep the defaults.
+    /// before it closes and has no roles; HaloPSA assigns an agent without a role (a
+    /// ticket has an agent and a team); Autotask keeps the defaults.
     pub fn profile(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
-            "default" | "autotask" | "halopsa" => Some(Self::default()),
+            "default" | "autotask" => Some(Self::default()),
+            "halopsa" => Some(Self {
+                resource_without_role: true,
+                ..Self::default()
+            }),
             "atera" => Some(Self {
                 close_requires_resolved: true,
                 resource_without_role: true,

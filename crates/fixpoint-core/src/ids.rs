@@ -36,4 +36,5 @@ id_types!(
     SlaPolicyId,
     CalendarId,
     TicketCategoryId,
+    AttachmentId,
 );

@@ -214,6 +214,46 @@ pub struct TicketPatch {
 }
 
 /// Tells "absent" (outer `None`, via `#[serde(default)]`) from "null" (`Some(None)`).
+impl TicketPatch {
+    /// A record a dialect reads one way for both create and update, as a new ticket:
+    /// what the patch sets (a cleared field is simply absent), with its title and
+    /// client, which a new ticket must have.
+    pub fn into_new(self, title: String, company_id: CompanyId) -> NewTicket {
+        NewTicket {
+            title,
+            description: self.description.flatten(),
+            company_id,
+            location_id: self.location_id.flatten(),
+            contact_id: self.contact_id.flatten(),
+            status_id: self.status_id,
+            priority_id: self.priority_id,
+            type_id: self.type_id,
+            ticket_category_id: self.ticket_category_id.flatten(),
+            queue_id: self.queue_id.flatten(),
+            issue_type_id: self.issue_type_id.flatten(),
+            sub_issue_type_id: self.sub_issue_type_id.flatten(),
+            categories: self.categories.unwrap_or_default(),
+            source: self.source,
+            assigned_resource_id: self.assigned_resource_id.flatten(),
+            assigned_role_id: self.assigned_role_id.flatten(),
+            secondary_resource_ids: self.secondary_resource_ids.unwrap_or_default(),
+            contract_id: self.contract_id.flatten(),
+            due_at: self.due_at.flatten(),
+            estimated_minutes: self.estimated_minutes.flatten(),
+            resolution: self.resolution.flatten(),
+            escalation_reason: self.escalation_reason.flatten(),
+            problem_ticket_id: self.problem_ticket_id.flatten(),
+            custom_fields: self
+                .custom_fields
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?)))
+                .collect(),
+            sla_policy_id: self.sla_policy_id.flatten(),
+        }
+    }
+}
+
 pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     T: Deserialize<'de>,

@@ -160,6 +160,8 @@ pub struct TimeEntry {
     pub minutes: i64,
     pub billable: bool,
     pub notes: Option<String>,
+    /// The note the time was logged with (a HaloPSA action is both), if any.
+    pub note_id: Option<NoteId>,
     pub created_at: Timestamp,
 }
 
@@ -376,6 +378,7 @@ mod patch_tests {
             minutes: 60,
             billable: true,
             notes: Some("Replaced the switch".into()),
+            note_id: None,
             created_at: Timestamp::UNIX_EPOCH,
         }
     }
@@ -471,6 +474,7 @@ mod tests {
             minutes,
             billable: true,
             notes: None,
+            note_id: None,
             created_at: "2026-11-24T00:00:00Z".parse().unwrap(),
         };
         let entries = [

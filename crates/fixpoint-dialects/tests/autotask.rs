@@ -807,7 +807,8 @@ async fn an_admin_renumbers_a_picklist_and_new_values_keep_their_code() {
         "an emptied table would be seeded again"
     );
     let (status, _) =
-        Autotask::send(admin(Method::PUT, "/dialects/halopsa/codes/priority").json(&tenant)).await;
+        Autotask::send(admin(Method::PUT, "/dialects/connectwise/codes/priority").json(&tenant))
+            .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = Autotask::send(
         at.client

@@ -79,6 +79,7 @@ fn native_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             "/api/v1",
             OpenApiRouter::new()
                 .merge(crate::api::tickets::routes())
+                .merge(crate::api::attachments::routes())
                 .merge(crate::api::parties::routes())
                 .merge(crate::api::catalog::routes())
                 .merge(crate::api::sla::routes())

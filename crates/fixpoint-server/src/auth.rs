@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
+use fixpoint_core::ids::ResourceId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +49,10 @@ pub struct Caller {
     pub role: Role,
     /// The integration code an Autotask API user sent; recorded with each change.
     pub integration_code: Option<String>,
+    /// The OAuth2 client id of a HaloPSA API client.
+    pub client_id: Option<String>,
+    /// The technician an API client acts as, when it has one.
+    pub resource_id: Option<ResourceId>,
 }
 
 impl Caller {
@@ -76,9 +81,10 @@ impl Caller {
 
     /// How the caller appears in ticket history and on notes.
     pub fn actor(&self) -> String {
-        match &self.integration_code {
-            Some(code) => format!("apiuser:{} ({code})", self.name),
-            None => format!("apikey:{}", self.name),
+        match (&self.integration_code, &self.client_id) {
+            (Some(code), _) => format!("apiuser:{} ({code})", self.name),
+            (None, Some(_)) => format!("apiclient:{}", self.name),
+            (None, None) => format!("apikey:{}", self.name),
         }
     }
 }
@@ -108,9 +114,9 @@ pub async fn create_key(
     let mut tx = store.write().await?;
     let id = keys::insert_api_key(
         &mut tx,
-        name,
-        role.as_str(),
+        (name, role.as_str()),
         &digest(&key),
+        keys::Presented::Alone,
         fixpoint_store::parties::now(),
     )
     .await?;
@@ -167,13 +173,7 @@ impl Caller {
         let record = keys::api_key_by_digest(&mut conn, &digest(key))
             .await?
             .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?;
-        let role = Role::parse(&record.role).unwrap_or(Role::Readonly);
-        Ok(Caller {
-            key_id: record.id,
-            name: record.name,
-            role,
-            integration_code: None,
-        })
+        Ok(Caller::of(record))
     }
 
     /// Autotask's three headers: `UserName`, `Secret` and `ApiIntegrationcode` must
@@ -204,22 +204,146 @@ impl Caller {
         let (record, stored_digest) = keys::api_user(&mut conn, username)
             .await?
             .ok_or_else(refused)?;
-        // Digests of equal length compared whole: the time taken says nothing useful.
-        let digest_matches = digest(secret)
-            .bytes()
-            .zip(stored_digest.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-        if !digest_matches || record.integration_code.as_deref() != Some(code) {
+        if !same_digest(&digest(secret), &stored_digest)
+            || record.integration_code.as_deref() != Some(code)
+        {
             return Err(refused());
         }
-        Ok(Caller {
+        Ok(Caller::of(record))
+    }
+
+    /// `Authorization: Bearer <token>` with a token from [`issue_access_token`] that
+    /// has not expired.
+    pub async fn authenticate_access_token(
+        headers: &axum::http::HeaderMap,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "send 'Authorization: Bearer <access_token>' with a token from /auth/token",
+                )
+            })?;
+        let mut conn = state.store.read().await?;
+        let record = keys::key_by_access_token(&mut conn, &digest(token), state.now())
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized("the access token is unknown or expired; get a new one")
+            })?;
+        Ok(Caller::of(record))
+    }
+
+    fn of(record: keys::ApiKeyRecord) -> Self {
+        Caller {
             key_id: record.id,
             name: record.name,
             role: Role::parse(&record.role).unwrap_or(Role::Readonly),
             integration_code: record.integration_code,
-        })
+            client_id: record.client_id,
+            resource_id: record.resource_id.map(ResourceId),
+        }
     }
+}
+
+/// How long a bearer token from `/auth/token` stays good (HaloPSA's is an hour).
+pub const ACCESS_TOKEN_SECONDS: i64 = 3600;
+
+/// The credentials of a new HaloPSA API client, shown once.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    pub id: i64,
+    pub client_id: String,
+    pub secret: String,
+}
+
+/// Creates an API client for HaloPSA clients (OAuth2 client credentials), acting as
+/// `resource` when given. The client id looks like HaloPSA's (a GUID).
+pub async fn create_api_client(
+    store: &Store,
+    name: &str,
+    role: Role,
+    resource: Option<ResourceId>,
+) -> ApiResult<ApiClient> {
+    let secret = generate_key();
+    let mut random = [0u8; 16];
+    rand::rng().fill_bytes(&mut random);
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let client_id = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    let mut tx = store.write().await?;
+    if let Some(resource) = resource
+        && fixpoint_store::parties::resource(&mut tx, resource)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::field(
+            "resource_id",
+            fixpoint_core::ErrorCode::UnknownReference,
+            format!("there is no technician (resource) {resource}"),
+        ));
+    }
+    let id = keys::insert_api_key(
+        &mut tx,
+        (name, role.as_str()),
+        &digest(&secret),
+        keys::Presented::AsApiClient {
+            client_id: &client_id,
+            resource_id: resource.map(|r| r.0),
+        },
+        fixpoint_store::parties::now(),
+    )
+    .await?;
+    Store::commit(tx).await?;
+    Ok(ApiClient {
+        id,
+        client_id,
+        secret,
+    })
+}
+
+/// Exchanges an API client's id and secret for a bearer token good for
+/// [`ACCESS_TOKEN_SECONDS`]; `None` when the pair is wrong or revoked.
+pub async fn issue_access_token(
+    store: &Store,
+    client_id: &str,
+    secret: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<String>, fixpoint_store::StoreError> {
+    let mut tx = store.write().await?;
+    let Some((record, stored_digest)) = keys::api_client(&mut tx, client_id).await? else {
+        return Ok(None);
+    };
+    if !same_digest(&digest(secret), &stored_digest) {
+        return Ok(None);
+    }
+    let token = generate_key();
+    let expires_at = now + jiff::SignedDuration::from_secs(ACCESS_TOKEN_SECONDS);
+    keys::insert_access_token(&mut tx, record.id, &digest(&token), expires_at, now).await?;
+    Store::commit(tx).await?;
+    Ok(Some(token))
+}
+
+/// Digests of equal length compared whole: the time taken says nothing useful.
+fn same_digest(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The credentials of a new Autotask API user, shown once.
@@ -267,12 +391,14 @@ pub async fn create_api_user(
         random[16], random[17], random[18]
     );
     let mut tx = store.write().await?;
-    let id = keys::insert_api_user(
+    let id = keys::insert_api_key(
         &mut tx,
         (name, role.as_str()),
-        &username,
-        &integration_code,
         &digest(&secret),
+        keys::Presented::AsApiUser {
+            username: &username,
+            integration_code: &integration_code,
+        },
         fixpoint_store::parties::now(),
     )
     .await?;

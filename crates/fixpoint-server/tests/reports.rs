@@ -186,6 +186,7 @@ async fn the_rollups_always_agree_with_the_tickets() {
             minutes: 1 + rng.next(240),
             billable: i % 3 != 0,
             notes: None,
+            note_id: None,
             created_at: now,
         })
         .collect();

@@ -20,6 +20,10 @@ pub struct ApiKeyRecord {
     pub username: Option<String>,
     /// Set for Autotask API users: the `ApiIntegrationcode` header.
     pub integration_code: Option<String>,
+    /// Set for HaloPSA API clients: the OAuth2 `client_id`.
+    pub client_id: Option<String>,
+    /// The technician an API client acts as (HaloPSA's "agent to log in as").
+    pub resource_id: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -31,9 +35,11 @@ struct KeyRow {
     revoked_at: Option<i64>,
     username: Option<String>,
     integration_code: Option<String>,
+    client_id: Option<String>,
+    resource_id: Option<i64>,
 }
 
-const KEY_COLUMNS: [&str; 7] = [
+const KEY_COLUMNS: [&str; 9] = [
     "id",
     "name",
     "role",
@@ -41,6 +47,8 @@ const KEY_COLUMNS: [&str; 7] = [
     "revoked_at",
     "username",
     "integration_code",
+    "client_id",
+    "resource_id",
 ];
 
 impl KeyRow {
@@ -53,60 +61,134 @@ impl KeyRow {
             revoked_at: opt_instant(self.revoked_at)?,
             username: self.username,
             integration_code: self.integration_code,
+            client_id: self.client_id,
+            resource_id: self.resource_id,
         })
     }
 }
 
+/// What a key is presented with besides its secret.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    /// `Authorization: Bearer <key>` (or Atera's `X-API-KEY`).
+    Alone,
+    /// An Autotask API user: the secret is sent as `Secret`, with the username and
+    /// integration code that must accompany it.
+    AsApiUser {
+        username: &'a str,
+        integration_code: &'a str,
+    },
+    /// A HaloPSA API client: the secret is the OAuth2 `client_secret`, found by its
+    /// `client_id`, acting as a technician when `resource_id` is set.
+    AsApiClient {
+        client_id: &'a str,
+        resource_id: Option<i64>,
+    },
+}
+
+/// Stores a key by its digest; returns its id.
 pub async fn insert_api_key(
     conn: &mut Conn,
-    name: &str,
-    role: &str,
+    key: (&str, &str),
     digest: &str,
+    presented: Presented<'_>,
     at: Timestamp,
 ) -> Result<i64> {
+    let (name, role) = key;
+    let mut columns = vec!["name", "role", "digest", "created_at"];
+    let mut values: Vec<Expr> = vec![name.into(), role.into(), digest.into(), micros(at).into()];
+    match presented {
+        Presented::Alone => {}
+        Presented::AsApiUser {
+            username,
+            integration_code,
+        } => {
+            columns.extend(["username", "integration_code"]);
+            values.extend([username.into(), integration_code.into()]);
+        }
+        Presented::AsApiClient {
+            client_id,
+            resource_id,
+        } => {
+            columns.extend(["client_id", "resource_id"]);
+            values.extend([client_id.into(), resource_id.into()]);
+        }
+    }
     let q = Query::insert()
         .into_table("api_keys")
-        .columns(["name", "role", "digest", "created_at"])
-        .values_panic([name.into(), role.into(), digest.into(), micros(at).into()])
+        .columns(columns)
+        .values_panic(values)
         .to_owned();
     insert_id(conn, q).await
 }
 
-/// An Autotask API user: a key whose secret is sent as `Secret`, with the username
-/// and integration code that must accompany it.
-pub async fn insert_api_user(
+/// The active API client with this `client_id`, and its secret's digest.
+pub async fn api_client(
     conn: &mut Conn,
-    key: (&str, &str),
-    username: &str,
-    integration_code: &str,
+    client_id: &str,
+) -> Result<Option<(ApiKeyRecord, String)>> {
+    key_with_digest(conn, Expr::col("client_id").eq(client_id)).await
+}
+
+/// Records a bearer token (its digest) for an API client until `expires_at`; tokens
+/// that expired are swept out on the way.
+pub async fn insert_access_token(
+    conn: &mut Conn,
+    api_key_id: i64,
     digest: &str,
-    at: Timestamp,
-) -> Result<i64> {
-    let (name, role) = key;
-    let q = Query::insert()
-        .into_table("api_keys")
-        .columns([
-            "name",
-            "role",
-            "digest",
-            "created_at",
-            "username",
-            "integration_code",
-        ])
-        .values_panic([
-            name.into(),
-            role.into(),
-            digest.into(),
-            micros(at).into(),
-            username.into(),
-            integration_code.into(),
-        ])
-        .to_owned();
-    insert_id(conn, q).await
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<()> {
+    execute(
+        conn,
+        Query::delete()
+            .from_table("access_tokens")
+            .and_where(Expr::col("expires_at").lte(micros(now))),
+    )
+    .await?;
+    execute(
+        conn,
+        Query::insert()
+            .into_table("access_tokens")
+            .columns(["digest", "api_key_id", "expires_at"])
+            .values_panic([digest.into(), api_key_id.into(), micros(expires_at).into()]),
+    )
+    .await
+    .map(drop)
+}
+
+/// The active key a bearer token (by digest) was issued to, while it has not expired.
+pub async fn key_by_access_token(
+    conn: &mut Conn,
+    digest: &str,
+    now: Timestamp,
+) -> Result<Option<ApiKeyRecord>> {
+    let row: Option<KeyRow> = fetch_optional(
+        conn,
+        Query::select()
+            .columns(KEY_COLUMNS.map(|c| ("api_keys", c)))
+            .from("access_tokens")
+            .inner_join(
+                "api_keys",
+                Expr::col(("api_keys", "id")).equals(("access_tokens", "api_key_id")),
+            )
+            .and_where(Expr::col(("access_tokens", "digest")).eq(digest))
+            .and_where(Expr::col(("access_tokens", "expires_at")).gt(micros(now)))
+            .and_where(Expr::col(("api_keys", "revoked_at")).is_null()),
+    )
+    .await?;
+    row.map(KeyRow::into_record).transpose()
 }
 
 /// The active API user with this username.
 pub async fn api_user(conn: &mut Conn, username: &str) -> Result<Option<(ApiKeyRecord, String)>> {
+    key_with_digest(conn, Expr::col("username").eq(username)).await
+}
+
+async fn key_with_digest(
+    conn: &mut Conn,
+    condition: Expr,
+) -> Result<Option<(ApiKeyRecord, String)>> {
     #[derive(FromRow)]
     struct UserRow {
         #[sqlx(flatten)]
@@ -119,7 +201,7 @@ pub async fn api_user(conn: &mut Conn, username: &str) -> Result<Option<(ApiKeyR
             .columns(KEY_COLUMNS)
             .column("digest")
             .from("api_keys")
-            .and_where(Expr::col("username").eq(username))
+            .and_where(condition)
             .and_where(Expr::col("revoked_at").is_null()),
     )
     .await?;

@@ -61,6 +61,7 @@ fn atera_name(category: StatusCategory) -> &'static str {
 /// status when present, else the first status that reads as that name.
 pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
     seed_autotask_codes(conn).await?;
+    seed_halopsa_codes(conn).await?;
     if !statuses(conn, "atera").await?.is_empty() {
         return Ok(());
     }
@@ -110,7 +111,7 @@ pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
 }
 
 /// The dialects that number Fixpoint's catalogue values.
-pub const NUMBERING_DIALECTS: [&str; 1] = ["autotask"];
+pub const NUMBERING_DIALECTS: [&str; 2] = ["autotask", "halopsa"];
 
 /// Which catalogue a dialect code numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,22 +219,18 @@ pub async fn set_codes(
     Ok(())
 }
 
-/// Codes from which values Autotask does not number are given theirs.
-pub const AUTOTASK_EXTRA_CODES_FROM: i64 = 100;
+/// Codes from which values a vendor does not number are given theirs.
+pub const EXTRA_CODES_FROM: i64 = 100;
+
+/// A catalogue's seeded numbering: the vendor's codes for seeded values.
+type Preferred = [(CodeKind, Vec<(i64, i64)>); 3];
 
 /// Autotask's numbering (seed 002): statuses 1 New, 2 In Progress, 5 Complete,
 /// 6 Waiting Customer, 13 Waiting Materials, 14 Escalated; priorities 1 Low to
-/// 4 Critical; ticket types 1 Service Request to 4 Change Request. Every other value
-/// of the first catalogue gets the next free code from 100. Only a catalogue never
-/// numbered is seeded: a value added later keeps the code it was first read with
-/// (1000 + its id) until an admin numbers it, across restarts.
+/// 4 Critical; ticket types 1 Service Request to 4 Change Request.
 async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
     use seeded::*;
-    let existing = codes(conn, "autotask").await?;
-    let catalog = crate::catalog::load(conn).await?;
-    /// A catalogue: Autotask's codes for seeded values, and every value's id.
-    type Defaults = (CodeKind, Vec<(i64, i64)>, Vec<i64>);
-    let defaults: [Defaults; 3] = [
+    let preferred: Preferred = [
         (
             CodeKind::Status,
             [
@@ -246,14 +243,12 @@ async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
             ]
             .map(|(c, s)| (c, s.0))
             .to_vec(),
-            CodeKind::Status.values(&catalog),
         ),
         (
             CodeKind::Priority,
             [(1, LOW), (2, MEDIUM), (3, HIGH), (4, CRITICAL)]
                 .map(|(c, p)| (c, p.0))
                 .to_vec(),
-            CodeKind::Priority.values(&catalog),
         ),
         (
             CodeKind::TicketType,
@@ -265,13 +260,66 @@ async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
             ]
             .map(|(c, t)| (c, t.0))
             .to_vec(),
-            CodeKind::TicketType.values(&catalog),
         ),
     ];
-    for (kind, preferred, targets) in defaults {
+    seed_codes(conn, "autotask", preferred).await
+}
+
+/// HaloPSA's default numbering (seed 003): statuses 1 New, 2 In Progress, 3 Pending,
+/// 4 On Hold, 5 Waiting on Client, 6 Waiting on Third Party, 8 Resolved, 9 Closed;
+/// priorities 1 Critical to 4 Low; request types 1 Incident, 2 Change Request,
+/// 3 Service Request, 4 Problem.
+async fn seed_halopsa_codes(conn: &mut Conn) -> Result<()> {
+    use seeded::*;
+    let preferred: Preferred = [
+        (
+            CodeKind::Status,
+            [
+                (1, NEW),
+                (2, IN_PROGRESS),
+                (3, PENDING),
+                (4, ON_HOLD),
+                (5, WAITING_CUSTOMER),
+                (6, WAITING_THIRD_PARTY),
+                (8, RESOLVED),
+                (9, COMPLETE),
+            ]
+            .map(|(c, s)| (c, s.0))
+            .to_vec(),
+        ),
+        (
+            CodeKind::Priority,
+            [(1, CRITICAL), (2, HIGH), (3, MEDIUM), (4, LOW)]
+                .map(|(c, p)| (c, p.0))
+                .to_vec(),
+        ),
+        (
+            CodeKind::TicketType,
+            [
+                (1, INCIDENT),
+                (2, CHANGE_REQUEST),
+                (3, SERVICE_REQUEST),
+                (4, PROBLEM),
+            ]
+            .map(|(c, t)| (c, t.0))
+            .to_vec(),
+        ),
+    ];
+    seed_codes(conn, "halopsa", preferred).await
+}
+
+/// Numbers each catalogue a dialect has never numbered: the vendor's codes for the
+/// seeded values still there, then every other value the next free code from
+/// [`EXTRA_CODES_FROM`]. A value added later keeps the code it was first read with
+/// (1000 + its id) until an admin numbers it, across restarts.
+async fn seed_codes(conn: &mut Conn, dialect: &str, preferred: Preferred) -> Result<()> {
+    let existing = codes(conn, dialect).await?;
+    let catalog = crate::catalog::load(conn).await?;
+    for (kind, preferred) in preferred {
         if existing.iter().any(|c| c.kind == kind) {
             continue;
         }
+        let targets = kind.values(&catalog);
         let mut lines: Vec<CodeLine> = preferred
             .into_iter()
             .filter(|(_, t)| targets.contains(t))
@@ -281,12 +329,12 @@ async fn seed_autotask_codes(conn: &mut Conn) -> Result<()> {
             if lines.iter().any(|l| l.target_id == target_id) {
                 continue;
             }
-            let code = (AUTOTASK_EXTRA_CODES_FROM..)
+            let code = (EXTRA_CODES_FROM..)
                 .find(|c| !lines.iter().any(|l| l.code == *c))
-                .unwrap_or(AUTOTASK_EXTRA_CODES_FROM);
+                .unwrap_or(EXTRA_CODES_FROM);
             lines.push(CodeLine { code, target_id });
         }
-        set_codes(conn, "autotask", kind, &lines).await?;
+        set_codes(conn, dialect, kind, &lines).await?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Fixpoint's storage. Queries are built once with sea-query and rendered for the
 //! backend in [`db`]; this crate holds no business rules, only rows.
 
+pub mod attachments;
 pub mod auth;
 pub mod catalog;
 pub mod db;

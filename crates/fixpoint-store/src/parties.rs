@@ -217,9 +217,16 @@ pub async fn location(conn: &mut Conn, id: LocationId) -> Result<Option<Location
     )
 }
 
-pub async fn locations(conn: &mut Conn, company: CompanyId, page: &Page) -> Result<Vec<Location>> {
+/// Locations of one company, or of every company.
+pub async fn locations(
+    conn: &mut Conn,
+    company: Option<CompanyId>,
+    page: &Page,
+) -> Result<Vec<Location>> {
     let mut q = select("company_locations", LOCATION);
-    q.and_where(Expr::col("company_id").eq(company.0));
+    if let Some(company) = company {
+        q.and_where(Expr::col("company_id").eq(company.0));
+    }
     let rows: Vec<LocationRow> = list(conn, q, page).await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

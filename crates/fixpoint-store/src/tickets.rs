@@ -329,8 +329,9 @@ pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<Tick
 pub async fn delete(conn: &mut Conn, id: TicketId) -> Result<bool> {
     for table in [
         "ticket_secondary_resources",
-        "notes",
+        "attachments",
         "time_entries",
+        "notes",
         "ticket_history",
         "escalations",
     ] {
@@ -618,6 +619,31 @@ pub async fn linked(conn: &mut Conn, id: TicketId) -> Result<Option<LinkedTicket
     .transpose()
 }
 
+/// Titles of a company's tickets in these statuses, the most recent `limit` (the
+/// candidates of a duplicate check).
+pub async fn recent_titles(
+    conn: &mut Conn,
+    company: CompanyId,
+    statuses: &[StatusId],
+    limit: u64,
+) -> Result<Vec<(TicketId, String)>> {
+    let rows: Vec<(i64, String)> = fetch_all(
+        conn,
+        Query::select()
+            .columns(["id", "title"])
+            .from("tickets")
+            .and_where(Expr::col("company_id").eq(company.0))
+            .and_where(Expr::col("status_id").is_in(statuses.iter().map(|s| s.0)))
+            .order_by("created_at", Order::Desc)
+            .limit(limit),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, title)| (TicketId(id), title))
+        .collect())
+}
+
 pub async fn incident_count(conn: &mut Conn, problem: TicketId) -> Result<i64> {
     fetch_scalar(
         conn,
@@ -804,6 +830,24 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
         None
     };
     Ok(TicketPage { items, next_cursor })
+}
+
+/// The category values (level 1 to 4) used on the most recent 10,000 tickets, sorted
+/// (HaloPSA's category list; bounded so that it stays cheap on a large desk).
+pub async fn categories_in_use(conn: &mut Conn) -> Result<Vec<(i64, String)>> {
+    const SQL: &str = "WITH recent AS (SELECT category_1, category_2, category_3, category_4 FROM tickets ORDER BY id DESC LIMIT 10000) \
+        SELECT DISTINCT level, value FROM ( \
+        SELECT 1 AS level, category_1 AS value FROM recent WHERE category_1 IS NOT NULL UNION ALL \
+        SELECT 2, category_2 FROM recent WHERE category_2 IS NOT NULL UNION ALL \
+        SELECT 3, category_3 FROM recent WHERE category_3 IS NOT NULL UNION ALL \
+        SELECT 4, category_4 FROM recent WHERE category_4 IS NOT NULL) used ORDER BY level, value";
+    #[derive(FromRow)]
+    struct Used {
+        level: i64,
+        value: String,
+    }
+    let rows: Vec<Used> = crate::db::fetch_all_sql(conn, SQL).await?;
+    Ok(rows.into_iter().map(|u| (u.level, u.value)).collect())
 }
 
 /// The custom field names used on the most recent 10,000 tickets, sorted (Autotask's

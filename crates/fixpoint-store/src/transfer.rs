@@ -30,10 +30,12 @@ pub const TABLES: &[&str] = &[
     "ticket_categories",
     "ticket_number_sequences",
     "api_keys",
+    "access_tokens",
     "tickets",
     "ticket_secondary_resources",
     "notes",
     "time_entries",
+    "attachments",
     "ticket_history",
     "idempotency_keys",
     "escalation_rules",
@@ -123,11 +125,20 @@ pub async fn copy_installation(
             .map(|(_, c)| *c)
             .collect();
         let mut later: Vec<(i64, String, Option<i64>)> = Vec::new();
+        // Files are up to ATTACHMENT_BYTES_MAX each: a few per statement bound the memory.
+        let batch = if columns
+            .iter()
+            .any(|(_, declared)| declared.contains("BLOB"))
+        {
+            4
+        } else {
+            BATCH
+        };
         let mut last_rowid = i64::MIN;
         let mut copied = 0;
         loop {
             let select = format!(
-                "SELECT rowid AS fixpoint_rowid, * FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {BATCH}"
+                "SELECT rowid AS fixpoint_rowid, * FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {batch}"
             );
             let rows = sqlx::query(AssertSqlSafe(select))
                 .bind(last_rowid)
@@ -160,6 +171,8 @@ pub async fn copy_installation(
                                 _ => Value::BigInt(v),
                             }
                         }
+                    } else if declared.contains("BLOB") {
+                        Value::Bytes(row.try_get::<Option<Vec<u8>>, _>(name.as_str())?)
                     } else {
                         Value::String(row.try_get::<Option<String>, _>(name.as_str())?)
                     };

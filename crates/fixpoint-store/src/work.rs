@@ -66,7 +66,16 @@ pub async fn update_note(conn: &mut Conn, n: &Note) -> Result<()> {
     crate::search::refresh(conn, &[n.ticket_id]).await
 }
 
+/// Deletes a note; time logged with it stays, no longer tied to a note.
 pub async fn delete_note(conn: &mut Conn, n: &Note) -> Result<()> {
+    execute(
+        conn,
+        Query::update()
+            .table("time_entries")
+            .value("note_id", Option::<i64>::None)
+            .and_where(Expr::col("note_id").eq(n.id.0)),
+    )
+    .await?;
     execute(
         conn,
         Query::delete()
@@ -155,6 +164,7 @@ const ENTRY: &[&str] = &[
     "minutes",
     "billable",
     "notes",
+    "note_id",
     "created_at",
 ];
 
@@ -168,6 +178,7 @@ struct EntryRow {
     minutes: i64,
     billable: bool,
     notes: Option<String>,
+    note_id: Option<i64>,
     created_at: i64,
 }
 
@@ -218,7 +229,7 @@ pub async fn insert_time_entries(conn: &mut Conn, entries: &[TimeEntry]) -> Resu
     Ok(())
 }
 
-fn entry_values(e: &TimeEntry) -> [sea_query::Expr; 8] {
+fn entry_values(e: &TimeEntry) -> [sea_query::Expr; 9] {
     [
         e.ticket_id.0.into(),
         e.resource_id.0.into(),
@@ -227,12 +238,18 @@ fn entry_values(e: &TimeEntry) -> [sea_query::Expr; 8] {
         e.minutes.into(),
         e.billable.into(),
         e.notes.clone().into(),
+        e.note_id.map(|n| n.0).into(),
         micros(e.created_at).into(),
     ]
 }
 
 pub async fn time_entries(conn: &mut Conn, ticket: TicketId) -> Result<Vec<TimeEntry>> {
     entries_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
+}
+
+/// The time logged with these notes.
+pub async fn time_entries_of_notes(conn: &mut Conn, notes: &[NoteId]) -> Result<Vec<TimeEntry>> {
+    entries_where(conn, Expr::col("note_id").is_in(notes.iter().map(|n| n.0))).await
 }
 
 /// These time entries, by id ascending.
@@ -261,8 +278,45 @@ async fn entries_where(conn: &mut Conn, condition: Expr) -> Result<Vec<TimeEntry
                 minutes: r.minutes,
                 billable: r.billable,
                 notes: r.notes,
+                note_id: r.note_id.map(NoteId),
                 created_at: instant(r.created_at)?,
             })
         })
         .collect()
+}
+
+/// Billable and non-billable minutes logged on each of these tickets.
+pub async fn minutes_by_ticket(
+    conn: &mut Conn,
+    tickets: &[TicketId],
+) -> Result<std::collections::HashMap<TicketId, (i64, i64)>> {
+    if tickets.is_empty() {
+        return Ok(Default::default());
+    }
+    #[derive(FromRow)]
+    struct Sum {
+        ticket_id: i64,
+        billable: bool,
+        minutes: i64,
+    }
+    let rows: Vec<Sum> = fetch_all(
+        conn,
+        Query::select()
+            .columns(["ticket_id", "billable"])
+            .expr_as(Expr::col("minutes").sum().cast_as("BIGINT"), "minutes")
+            .from("time_entries")
+            .and_where(Expr::col("ticket_id").is_in(tickets.iter().map(|t| t.0)))
+            .group_by_columns(["ticket_id", "billable"]),
+    )
+    .await?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let entry: &mut (i64, i64) = out.entry(TicketId(row.ticket_id)).or_default();
+        if row.billable {
+            entry.0 += row.minutes;
+        } else {
+            entry.1 += row.minutes;
+        }
+    }
+    Ok(out)
 }

@@ -22,6 +22,7 @@ pub struct FileSettings {
     pub sweep_interval_secs: Option<u64>,
     pub atera_requests_per_minute: Option<u32>,
     pub autotask_requests_per_hour: Option<u32>,
+    pub halopsa_requests_per_window: Option<u32>,
     pub tenant_profile: Option<String>,
 }
 
@@ -45,6 +46,8 @@ pub struct Settings {
     pub atera_requests_per_minute: u32,
     /// Requests per hour for the whole database on the Autotask dialect, then 429.
     pub autotask_requests_per_hour: u32,
+    /// Requests per rolling 180 s per API client on the HaloPSA dialect, then 429.
+    pub halopsa_requests_per_window: u32,
     /// Workflow switches a new installation starts with: default, autotask, halopsa
     /// or atera (resolve before close; technicians without roles).
     pub tenant_profile: Option<String>,
@@ -71,11 +74,15 @@ pub struct Overrides {
     /// Requests per hour on the Autotask dialect, all callers together (default 10,000).
     #[arg(long, global = true, env = "FIXPOINT_AUTOTASK_REQUESTS_PER_HOUR")]
     pub autotask_requests_per_hour: Option<u32>,
+    /// Requests per 180 s per API client on the HaloPSA dialect (default 500, as HaloPSA).
+    #[arg(long, global = true, env = "FIXPOINT_HALOPSA_REQUESTS_PER_WINDOW")]
+    pub halopsa_requests_per_window: Option<u32>,
     /// The workflow a new installation starts with: default, autotask, halopsa or atera.
     #[arg(long, global = true, env = "FIXPOINT_TENANT_PROFILE")]
     pub tenant_profile: Option<String>,
     /// A TOML file with any of database_url, listen, log_format, sweep_interval_secs,
-    /// atera_requests_per_minute, tenant_profile.
+    /// atera_requests_per_minute, autotask_requests_per_hour, halopsa_requests_per_window,
+    /// tenant_profile.
     #[arg(long, global = true, env = "FIXPOINT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -106,6 +113,10 @@ impl Overrides {
                 .autotask_requests_per_hour
                 .or(file.autotask_requests_per_hour)
                 .unwrap_or(10_000),
+            halopsa_requests_per_window: self
+                .halopsa_requests_per_window
+                .or(file.halopsa_requests_per_window)
+                .unwrap_or(500),
             tenant_profile: match self.tenant_profile.clone().or(file.tenant_profile) {
                 Some(name) if WorkflowSettings::profile(&name).is_none() => anyhow::bail!(
                     "unknown tenant profile '{name}'; use {}",

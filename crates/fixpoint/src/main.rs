@@ -45,6 +45,12 @@ enum Command {
         #[command(subcommand)]
         command: ApiuserCommand,
     },
+    /// HaloPSA API clients: the client_id and client_secret a HaloPSA client exchanges
+    /// at /auth/token for a bearer token.
+    Apiclient {
+        #[command(subcommand)]
+        command: ApiclientCommand,
+    },
     /// Fill an empty database with a believable MSP: companies, contacts, technicians, tickets.
     SeedDemo {
         /// How many tickets to create.
@@ -92,6 +98,22 @@ enum ApiuserCommand {
         /// admin, technician or readonly.
         #[arg(long, value_parser = parse_role, default_value = "technician")]
         role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiclientCommand {
+    /// Create an API client and print its credentials (the secret is shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// admin, technician or readonly.
+        #[arg(long, value_parser = parse_role, default_value = "technician")]
+        role: Role,
+        /// The technician (resource id) the client acts as: HaloPSA's "agent to log in
+        /// as", shown at /api/Agent/me and the default agent of its time entries.
+        #[arg(long)]
+        agent_id: Option<i64>,
     },
 }
 
@@ -163,6 +185,29 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 user.username,
                 user.secret,
                 user.integration_code
+            );
+            Ok(())
+        }
+        Command::Apiclient {
+            command:
+                ApiclientCommand::Create {
+                    name,
+                    role,
+                    agent_id,
+                },
+        } => {
+            let store = open(&settings).await?;
+            let agent = agent_id.map(fixpoint_core::ids::ResourceId);
+            let client = auth::create_api_client(&store, &name, role, agent)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            println!(
+                "Created API client {} '{name}' ({}). The secret is shown only now:\n\
+                 client_id: {}\nclient_secret: {}",
+                client.id,
+                role.as_str(),
+                client.client_id,
+                client.secret,
             );
             Ok(())
         }
@@ -248,6 +293,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         fixpoint_dialects::routes(&fixpoint_dialects::Settings {
             atera_requests_per_minute: settings.atera_requests_per_minute,
             autotask_requests_per_hour: settings.autotask_requests_per_hour,
+            halopsa_requests_per_window: settings.halopsa_requests_per_window,
         }),
     );
     fixpoint_server::serve(listener, app, shutdown).await?;

@@ -324,6 +324,28 @@ async fn a_sqlite_installation_moves_to_postgres() {
             .success()
     );
     let key = admin_key(&sqlite).await;
+    // A file on a ticket: bytes that are not text must arrive unchanged.
+    let file: Vec<u8> = vec![0x89, b'P', b'N', b'G', 0, 0xff, 0xfe, 10];
+    {
+        let store = fixpoint_store::Store::open(&sqlite).await.unwrap();
+        let new = fixpoint_core::attachment::NewAttachment {
+            filename: "scan.png".into(),
+            content_type: None,
+            note_id: None,
+            content: file.clone(),
+        };
+        let ticket = fixpoint_core::ids::TicketId(1);
+        fixpoint_server::service::attachments::add(
+            &store,
+            "tester",
+            ticket,
+            new,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+        store.close().await;
+    }
     let postgres = fresh_database(&admin).await;
     let moved = run(
         &sqlite,
@@ -390,6 +412,9 @@ async fn a_sqlite_installation_moves_to_postgres() {
         .await
         .unwrap();
     assert_eq!(h_old, h_new);
+    let moved_file = get(&new_base, "/tickets/1/attachments/1").await.unwrap();
+    assert_eq!(moved_file.headers()["content-type"], "image/png");
+    assert_eq!(moved_file.bytes().await.unwrap().as_ref(), file.as_slice());
     let company = after["items"][0]["company_id"].clone();
     let created: Value = client
         .post(format!("{new_base}/api/v1/tickets"))

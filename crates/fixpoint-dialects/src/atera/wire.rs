@@ -414,14 +414,4 @@ impl From<ApiError> for Error {
     }
 }
 
-impl From<fixpoint_server::service::ServiceError> for Error {
-    fn from(e: fixpoint_server::service::ServiceError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<fixpoint_store::StoreError> for Error {
-    fn from(e: fixpoint_store::StoreError) -> Self {
-        ApiError::from(e).into()
-    }
-}
+crate::errors_via_api_error!(Error);

@@ -1,16 +1,16 @@
 //! Tickets in Autotask's shape: numbering through the seeded code tables, SLA fields
 //! from the core's clock, user-defined fields onto custom fields.
 
-use std::collections::BTreeMap;
-
-use fixpoint_core::catalog::{Catalog, UNNUMBERED_FROM};
+use fixpoint_core::catalog::Catalog;
 use fixpoint_core::ids::*;
 use fixpoint_core::ticket::{NewTicket, Source, TicketPatch};
 use fixpoint_core::time_entry::{NoteKind, Visibility};
 use fixpoint_server::service::tickets::{self as service, SlaSetup, TicketView};
-use fixpoint_store::dialects::{self, CodeKind, DialectCode};
+use fixpoint_store::dialects::CodeKind;
+
+use crate::numbering::Numbering;
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::fields::Pick;
 use super::{Call, Error};
@@ -42,7 +42,7 @@ pub const PUBLISH: [(Visibility, i64, &str); 2] = [
 /// The catalogue, SLA calendars and Autotask's numbering, for one request.
 pub struct Vocabulary {
     pub setup: SlaSetup,
-    codes: Vec<DialectCode>,
+    numbering: Numbering,
 }
 
 impl Vocabulary {
@@ -50,7 +50,7 @@ impl Vocabulary {
         let mut conn = call.state.store.read().await?;
         Ok(Self {
             setup: SlaSetup::load(&call.state.store, &mut conn).await?,
-            codes: dialects::codes(&mut conn, DIALECT).await?,
+            numbering: Numbering::load(&mut conn, DIALECT).await?,
         })
     }
 
@@ -60,27 +60,12 @@ impl Vocabulary {
 
     /// The Autotask number of a Fixpoint id.
     pub fn code(&self, kind: CodeKind, id: i64) -> i64 {
-        self.codes
-            .iter()
-            .find(|c| c.kind == kind && c.target_id == id)
-            .map_or(UNNUMBERED_FROM + id, |c| c.code)
+        self.numbering.code(kind, id)
     }
 
     /// The Fixpoint id an Autotask number stands for.
     pub fn id(&self, kind: CodeKind, code: i64) -> Option<i64> {
-        self.codes
-            .iter()
-            .find(|c| c.kind == kind && c.code == code)
-            .map(|c| c.target_id)
-            .or_else(|| {
-                let id = code - UNNUMBERED_FROM;
-                let known = kind.values(self.catalog()).contains(&id);
-                let coded = self
-                    .codes
-                    .iter()
-                    .any(|c| c.kind == kind && c.target_id == id);
-                (known && !coded).then_some(id)
-            })
+        self.numbering.id(self.catalog(), kind, code)
     }
 
     /// A field's picklist, as `entityInformation/fields` lists it.
@@ -298,81 +283,20 @@ pub fn ticket_json(v: &Vocabulary, view: &TicketView) -> Value {
     })
 }
 
-/// A request body's members by name, case-insensitively (`companyId`, `CompanyID`).
-pub struct Body<'a>(pub &'a Map<String, Value>);
+pub use crate::body::Body;
 
-impl<'a> Body<'a> {
-    pub fn get(&self, name: &str) -> Option<&'a Value> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
+/// A picklist code in a body as the Fixpoint id it stands for.
+pub trait CodeField {
+    fn code(
+        &self,
+        v: &Vocabulary,
+        kind: CodeKind,
+        name: &str,
+    ) -> Result<Option<Option<i64>>, Error>;
+}
 
-    /// Absent: `None`; null: `Some(None)`.
-    pub fn int(&self, name: &str) -> Result<Option<Option<i64>>, Error> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(None)),
-            Some(v) => v
-                .as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                .map(|n| Some(Some(n)))
-                .ok_or_else(|| Error::field(name, format!("{v} is not a whole number"))),
-        }
-    }
-
-    pub fn number(&self, name: &str) -> Result<Option<Option<f64>>, Error> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(None)),
-            Some(v) => v
-                .as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                .map(|n| Some(Some(n)))
-                .ok_or_else(|| Error::field(name, format!("{v} is not a number"))),
-        }
-    }
-
-    pub fn text(&self, name: &str) -> Result<Option<Option<String>>, Error> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(None)),
-            Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
-            Some(v) => Err(Error::field(name, format!("{v} is not text"))),
-        }
-    }
-
-    pub fn instant(&self, name: &str) -> Result<Option<Option<Timestamp>>, Error> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(None)),
-            Some(Value::String(s)) => fixpoint_core::query::parse_instant(s)
-                .map(|t| Some(Some(t)))
-                .ok_or_else(|| {
-                    Error::field(
-                        name,
-                        format!("'{s}' is not a date-time such as 2026-11-24T09:00:00Z"),
-                    )
-                }),
-            Some(v) => Err(Error::field(name, format!("{v} is not a date-time"))),
-        }
-    }
-
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, Error> {
-        match self.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::Number(n)) if n.as_i64() == Some(1) => Ok(Some(true)),
-            Some(Value::Number(n)) if n.as_i64() == Some(0) => Ok(Some(false)),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(Error::field(name, format!("{v} is not true or false"))),
-        }
-    }
-
-    /// A picklist code as the Fixpoint id it stands for.
-    pub fn code(
+impl CodeField for Body<'_> {
+    fn code(
         &self,
         v: &Vocabulary,
         kind: CodeKind,
@@ -408,78 +332,15 @@ fn required<T>(value: Option<Option<T>>, field: &str) -> Result<T, Error> {
         .ok_or_else(|| Error::field(field, "is required"))
 }
 
-fn user_defined(body: &Body<'_>) -> Result<BTreeMap<String, Option<String>>, Error> {
-    let mut out = BTreeMap::new();
-    match body.get("userDefinedFields") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                let name = item
-                    .as_object()
-                    .and_then(|o| Body(o).get("name"))
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        Error::field(&format!("userDefinedFields[{i}].name"), "is required")
-                    })?;
-                let value = item.as_object().and_then(|o| Body(o).get("value"));
-                let value = match value {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) if s.is_empty() => None,
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(other) => Some(other.to_string()),
-                };
-                out.insert(name.to_owned(), value);
-            }
-        }
-        Some(_) => {
-            return Err(Error::field(
-                "userDefinedFields",
-                "is an array of {\"name\", \"value\"}",
-            ));
-        }
-    }
-    Ok(out)
-}
-
 /// The create body as Fixpoint's command; omitted status and priority take the
 /// catalogue's defaults.
 pub fn new_ticket(v: &Vocabulary, body: &Body<'_>) -> Result<NewTicket, Error> {
     let patch = patch(v, body, false)?;
     let title = required(patch.title.clone().map(Some), "title")?;
     let company_id = required(patch.company_id.map(Some), "companyID")?;
-    let custom_fields = patch
-        .custom_fields
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| Some((k, v?)))
-        .collect();
     Ok(NewTicket {
-        title,
-        description: patch.description.flatten(),
-        company_id,
-        location_id: patch.location_id.flatten(),
-        contact_id: patch.contact_id.flatten(),
-        status_id: patch.status_id,
-        priority_id: patch.priority_id,
-        type_id: patch.type_id,
-        ticket_category_id: patch.ticket_category_id.flatten(),
-        queue_id: patch.queue_id.flatten(),
-        issue_type_id: patch.issue_type_id.flatten(),
-        sub_issue_type_id: patch.sub_issue_type_id.flatten(),
-        categories: Vec::new(),
         source: Some(patch.source.unwrap_or(Source::Api)),
-        assigned_resource_id: patch.assigned_resource_id.flatten(),
-        assigned_role_id: patch.assigned_role_id.flatten(),
-        secondary_resource_ids: Vec::new(),
-        contract_id: patch.contract_id.flatten(),
-        due_at: patch.due_at.flatten(),
-        estimated_minutes: patch.estimated_minutes.flatten(),
-        resolution: patch.resolution.flatten(),
-        escalation_reason: patch.escalation_reason.flatten(),
-        problem_ticket_id: patch.problem_ticket_id.flatten(),
-        custom_fields,
-        sla_policy_id: patch.sla_policy_id.flatten(),
+        ..patch.into_new(title, company_id)
     })
 }
 
@@ -503,7 +364,7 @@ pub fn patch(v: &Vocabulary, body: &Body<'_>, replace: bool) -> Result<TicketPat
         Some(None) => Err(Error::field(field, "cannot be null")),
         other => Ok(other.flatten()),
     };
-    let custom = user_defined(body)?;
+    let custom = body.named_values("userDefinedFields")?.unwrap_or_default();
     Ok(TicketPatch {
         title: match body.text("title")? {
             Some(None) => return Err(Error::field("title", "cannot be null")),

@@ -106,20 +106,10 @@ impl From<ApiError> for Error {
     }
 }
 
-impl From<fixpoint_server::service::ServiceError> for Error {
-    fn from(e: fixpoint_server::service::ServiceError) -> Self {
-        ApiError::from(e).into()
-    }
-}
+crate::errors_via_api_error!(Error);
 
-impl From<fixpoint_store::StoreError> for Error {
-    fn from(e: fixpoint_store::StoreError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<fixpoint_core::DomainError> for Error {
-    fn from(e: fixpoint_core::DomainError) -> Self {
-        ApiError::from(fixpoint_server::service::ServiceError::from(e)).into()
+impl From<crate::body::FieldError> for Error {
+    fn from(e: crate::body::FieldError) -> Self {
+        Self::field(&e.field, e.message)
     }
 }

@@ -2,6 +2,7 @@
 //! call the service, and encode the result. Routes and OpenAPI are registered
 //! together, so nothing ships undocumented.
 
+pub mod attachments;
 pub mod catalog;
 pub mod escalations;
 pub mod keys;

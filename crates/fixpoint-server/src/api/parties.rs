@@ -154,7 +154,7 @@ async fn list_locations(
 ) -> ApiResult<JsonOut<ListPage<Location>>> {
     let page = p.page()?;
     Ok(axum::Json(ListPage::new(
-        service::locations(&s.store, CompanyId(id), &page).await?,
+        service::locations(&s.store, Some(CompanyId(id)), &page).await?,
         &page,
     )))
 }

@@ -2,6 +2,7 @@
 //! through `fixpoint-store` in one transaction. Nothing here knows about HTTP or
 //! which API dialect a request came in.
 
+pub mod attachments;
 pub mod catalog;
 pub mod escalation;
 pub mod parties;

@@ -92,13 +92,16 @@ pub async fn create_location(
     Ok(location)
 }
 
+/// Locations of one company (which must exist), or of every company.
 pub async fn locations(
     store: &Store,
-    company: CompanyId,
+    company: Option<CompanyId>,
     page: &Page,
 ) -> ServiceResult<Vec<Location>> {
     let mut conn = store.read().await?;
-    if !company_exists(&mut conn, company).await? {
+    if let Some(company) = company
+        && !company_exists(&mut conn, company).await?
+    {
         return Err(DomainError::not_found("company", company).into());
     }
     Ok(rows::locations(&mut conn, company, page).await?)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use fixpoint_core::catalog::{Catalog, SlaClock};
 use fixpoint_core::filter::Sort;
-use fixpoint_core::ids::{NoteId, SlaPolicyId, StatusId, TicketId, TimeEntryId};
+use fixpoint_core::ids::{CompanyId, NoteId, SlaPolicyId, StatusId, TicketId, TimeEntryId};
 use fixpoint_core::query::Node;
 use fixpoint_core::rules::{self, Refs};
 use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
@@ -448,6 +448,50 @@ pub async fn list(
     })
 }
 
+/// A ticket that may be the same problem as a new one, with how alike its title is.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SimilarTicket {
+    #[serde(flatten)]
+    pub view: TicketView,
+    /// From 0.3 (somewhat alike) to 1 (the same words).
+    pub similarity: f64,
+}
+
+/// How many of a company's open tickets, the most recent, a duplicate check compares.
+pub const SIMILAR_CANDIDATES: u64 = 2000;
+
+/// The company's open tickets whose title is like `title`, most alike first: the
+/// duplicate check of a ticket's creation.
+pub async fn similar(
+    store: &Store,
+    company: CompanyId,
+    title: &str,
+    limit: usize,
+    now: Timestamp,
+) -> ServiceResult<Vec<SimilarTicket>> {
+    let mut conn = store.read().await?;
+    let setup = SlaSetup::load(store, &mut conn).await?;
+    let open: Vec<StatusId> = setup
+        .catalog()
+        .statuses
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.id)
+        .collect();
+    let candidates =
+        store_tickets::recent_titles(&mut conn, company, &open, SIMILAR_CANDIDATES).await?;
+    let mut found = Vec::new();
+    for (id, score) in fixpoint_core::similar::rank(title, candidates, limit) {
+        if let Some(ticket) = store_tickets::get(&mut conn, id).await? {
+            found.push(SimilarTicket {
+                view: setup.view(ticket, now),
+                similarity: (score * 1000.0).round() / 1000.0,
+            });
+        }
+    }
+    Ok(found)
+}
+
 async fn existing(conn: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
     Ok(store_tickets::get(conn, id)
         .await?
@@ -464,10 +508,76 @@ pub async fn add_note(
 ) -> ServiceResult<Note> {
     new.check()?;
     let mut tx = store.write().await?;
-    let ticket = existing(&mut tx, id).await?;
+    let note = note_in(store, &mut tx, actor, id, new, at).await?;
+    Store::commit(tx).await?;
+    Ok(note)
+}
+
+/// A note and the time spent on it, in one transaction (a HaloPSA action): both
+/// land or neither.
+pub async fn add_action(
+    store: &Store,
+    actor: &str,
+    id: TicketId,
+    note: NewNote,
+    time: Vec<NewTimeEntry>,
+    at: Timestamp,
+) -> ServiceResult<(Note, Vec<TimeEntry>)> {
+    note.check()?;
+    let mut tx = store.write().await?;
+    let note = note_in(store, &mut tx, actor, id, note, at).await?;
+    let mut entries = Vec::with_capacity(time.len());
+    for time in time {
+        entries.push(time_in(&mut tx, actor, id, time, Some(note.id), at).await?);
+    }
+    Store::commit(tx).await?;
+    Ok((note, entries))
+}
+
+pub async fn note(store: &Store, id: NoteId) -> ServiceResult<Note> {
+    let mut conn = store.read().await?;
+    existing_note(&mut conn, id).await
+}
+
+/// A ticket's notes with the time logged with each, oldest first.
+pub async fn actions(store: &Store, id: TicketId) -> ServiceResult<Vec<(Note, Vec<TimeEntry>)>> {
+    let mut conn = store.read().await?;
+    existing(&mut conn, id).await?;
+    let notes = work::notes(&mut conn, id).await?;
+    let ids: Vec<NoteId> = notes.iter().map(|n| n.id).collect();
+    let mut entries = work::time_entries_of_notes(&mut conn, &ids).await?;
+    Ok(notes
+        .into_iter()
+        .map(|note| {
+            let (with, rest) = entries.drain(..).partition(|e| e.note_id == Some(note.id));
+            entries = rest;
+            (note, with)
+        })
+        .collect())
+}
+
+/// Deletes a note and the time logged with it.
+pub async fn delete_action(
+    store: &Store,
+    actor: &str,
+    id: NoteId,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    remove_note(store, actor, id, WithTime::Delete, at).await
+}
+
+async fn note_in(
+    store: &Store,
+    tx: &mut Conn,
+    actor: &str,
+    id: TicketId,
+    new: NewNote,
+    at: Timestamp,
+) -> ServiceResult<Note> {
+    let ticket = existing(tx, id).await?;
     if let Some(contact) = new.contact_id {
-        let found = parties::contact(&mut tx, contact).await?;
-        let mut client = parties::company_ancestors(&mut tx, ticket.company_id).await?;
+        let found = parties::contact(tx, contact).await?;
+        let mut client = parties::company_ancestors(tx, ticket.company_id).await?;
         client.push(ticket.company_id);
         new.check_author(found.as_ref(), &client)?;
     }
@@ -482,14 +592,14 @@ pub async fn add_note(
         contact_id: new.contact_id,
         created_at: at,
     };
-    note.id = work::insert_note(&mut tx, &note).await?;
+    note.id = work::insert_note(tx, &note).await?;
     let added = FieldChange {
         field: "note_added".into(),
         old: None,
         new: Some(note.id.to_string()),
     };
     if note.responds_to_client() && ticket.first_response_at.is_none() {
-        let setup = SlaSetup::load(store, &mut tx).await?;
+        let setup = SlaSetup::load(store, tx).await?;
         let catalog = setup.catalog();
         let mut after = ticket.clone();
         after.first_response_at = Some(at);
@@ -504,12 +614,11 @@ pub async fn add_note(
         );
         let mut changes = ticket::diff(Some(&ticket), &after);
         changes.push(added);
-        write_change(&mut tx, &ticket, after, &changes, actor, at).await?;
+        write_change(tx, &ticket, after, &changes, actor, at).await?;
     } else {
-        store_tickets::touch(&mut tx, id, at).await?;
-        store_tickets::write_history(&mut tx, id, ticket.version, at, actor, &[added]).await?;
+        store_tickets::touch(tx, id, at).await?;
+        store_tickets::write_history(tx, id, ticket.version, at, actor, &[added]).await?;
     }
-    Store::commit(tx).await?;
     Ok(note)
 }
 
@@ -538,8 +647,21 @@ pub async fn log_time(
     at: Timestamp,
 ) -> ServiceResult<TimeEntry> {
     let mut tx = store.write().await?;
-    let ticket = existing(&mut tx, id).await?;
-    let resource = parties::resource(&mut tx, new.resource_id).await?;
+    let entry = time_in(&mut tx, actor, id, new, None, at).await?;
+    Store::commit(tx).await?;
+    Ok(entry)
+}
+
+async fn time_in(
+    tx: &mut Conn,
+    actor: &str,
+    id: TicketId,
+    new: NewTimeEntry,
+    note_id: Option<NoteId>,
+    at: Timestamp,
+) -> ServiceResult<TimeEntry> {
+    let ticket = existing(tx, id).await?;
+    let resource = parties::resource(tx, new.resource_id).await?;
     let minutes = new.check(resource.as_ref())?;
     let mut entry = TimeEntry {
         id: Default::default(),
@@ -550,13 +672,13 @@ pub async fn log_time(
         minutes,
         billable: new.billable,
         notes: new.notes,
+        note_id,
         created_at: at,
     };
-    entry.id = work::insert_time_entry(&mut tx, &entry).await?;
-    store_tickets::touch(&mut tx, id, at).await?;
+    entry.id = work::insert_time_entry(tx, &entry).await?;
+    store_tickets::touch(tx, id, at).await?;
     let change = event("time_logged", None, Some(logged(&entry)));
-    store_tickets::write_history(&mut tx, id, ticket.version, at, actor, &[change]).await?;
-    Store::commit(tx).await?;
+    store_tickets::write_history(tx, id, ticket.version, at, actor, &[change]).await?;
     Ok(entry)
 }
 
@@ -610,14 +732,39 @@ pub async fn update_note(
     Ok(after)
 }
 
+/// Deletes a note; time logged with it stays, no longer tied to a note.
 pub async fn delete_note(
     store: &Store,
     actor: &str,
     id: NoteId,
     at: Timestamp,
 ) -> ServiceResult<()> {
+    remove_note(store, actor, id, WithTime::Keep, at).await
+}
+
+/// What becomes of the time logged with a deleted note.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WithTime {
+    Keep,
+    Delete,
+}
+
+async fn remove_note(
+    store: &Store,
+    actor: &str,
+    id: NoteId,
+    with_time: WithTime,
+    at: Timestamp,
+) -> ServiceResult<()> {
     let mut tx = store.write().await?;
     let note = existing_note(&mut tx, id).await?;
+    if with_time == WithTime::Delete {
+        for entry in work::time_entries_of_notes(&mut tx, &[id]).await? {
+            work::delete_time_entry(&mut tx, entry.id).await?;
+            let change = event("time_deleted", Some(logged(&entry)), None);
+            note_on_history(&mut tx, entry.ticket_id, change, actor, at).await?;
+        }
+    }
     work::delete_note(&mut tx, &note).await?;
     let change = event("note_deleted", Some(id.to_string()), None);
     note_on_history(&mut tx, note.ticket_id, change, actor, at).await?;
