@@ -253,3 +253,56 @@ async fn a_tenant_profile_sets_up_a_new_installation_only() {
         false
     );
 }
+
+#[tokio::test]
+async fn an_api_client_for_halopsa_acts_as_its_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fixpoint.db").display());
+    run(&db, &["seed-demo", "--tickets", "5"]).await;
+    let unknown = fixpoint(&db)
+        .args(["apiclient", "create", "--name", "x", "--agent-id", "9999"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no technician"));
+    let printed = run(
+        &db,
+        &["apiclient", "create", "--name", "rmm", "--agent-id", "1"],
+    )
+    .await;
+    let field = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {printed}"))
+            .trim()
+            .to_owned()
+    };
+    let (client_id, secret) = (field("client_id:"), field("client_secret:"));
+    let (mut server, base, _) = start_server(&db).await;
+    let client = reqwest::Client::new();
+    let body =
+        format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
+    let token: Value = client
+        .post(format!("{base}/auth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let me: Value = client
+        .get(format!("{base}/api/Agent/me"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], 1, "{me}");
+    server.kill().await.unwrap();
+}
