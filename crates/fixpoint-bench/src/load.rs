@@ -31,6 +31,10 @@ pub enum Scenario {
     AutotaskCreate,
     /// A queue's open tickets through Autotask's query (`POST /V1.0/Tickets/query`).
     AutotaskList,
+    /// The same create through the HaloPSA dialect (`POST /api/Tickets`, an array).
+    HalopsaCreate,
+    /// A team's open tickets by deadline through HaloPSA's list (`GET /api/Tickets`).
+    HalopsaList,
     /// The peer, Request Tracker (REST 2): a ticket created in its General queue.
     RtCreate,
     /// The peer: one ticket read.
@@ -40,7 +44,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [(Scenario, &'static str); 15] = [
+    pub const ALL: [(Scenario, &'static str); 17] = [
         (Self::Ceiling, "ceiling"),
         (Self::Create, "create"),
         (Self::Get, "get"),
@@ -53,6 +57,8 @@ impl Scenario {
         (Self::AteraList, "atera_list"),
         (Self::AutotaskCreate, "autotask_create"),
         (Self::AutotaskList, "autotask_list"),
+        (Self::HalopsaCreate, "halopsa_create"),
+        (Self::HalopsaList, "halopsa_list"),
         (Self::RtCreate, "rt_create"),
         (Self::RtGet, "rt_get"),
         (Self::RtSearch, "rt_search"),
@@ -89,6 +95,13 @@ pub struct AutotaskUser {
     pub integration_code: String,
 }
 
+/// A HaloPSA API client's credentials (`fixpoint apiclient create`).
+#[derive(Debug, Clone)]
+pub struct HalopsaClient {
+    pub client_id: String,
+    pub secret: String,
+}
+
 /// A Request Tracker user for the peer scenarios.
 #[derive(Debug, Clone)]
 pub struct RtUser {
@@ -112,6 +125,8 @@ pub struct Target {
     pub key: String,
     /// For the Autotask scenarios, which authenticate as an API user.
     pub autotask: Option<AutotaskUser>,
+    /// For the HaloPSA scenarios: a bearer token from `/auth/token`.
+    pub halopsa_token: Option<String>,
     /// For the peer scenarios: `base` is Request Tracker's.
     pub rt: Option<RtSession>,
     pub max_ticket_id: i64,
@@ -126,8 +141,13 @@ impl Target {
         base: &str,
         key: &str,
         autotask: Option<AutotaskUser>,
+        halopsa: Option<HalopsaClient>,
     ) -> anyhow::Result<Self> {
         let client = Client::new();
+        let halopsa_token = match halopsa {
+            Some(credentials) => Some(halopsa_token(&client, base, &credentials).await?),
+            None => None,
+        };
         let get = |path: String| {
             let client = client.clone();
             let url = format!("{base}/api/v1{path}");
@@ -150,6 +170,7 @@ impl Target {
             base: base.to_owned(),
             key: key.to_owned(),
             autotask,
+            halopsa_token,
             rt: None,
             max_ticket_id: newest["items"][0]["id"].as_i64().unwrap_or(1),
             company_id: newest["items"][0]["company_id"].as_i64().unwrap_or(1),
@@ -209,6 +230,7 @@ impl Target {
             base: base.to_owned(),
             key: String::new(),
             autotask: None,
+            halopsa_token: None,
             rt: Some(RtSession { cookie }),
             max_ticket_id,
             open_ticket_ids: Vec::new(),
@@ -216,6 +238,37 @@ impl Target {
             queue_id: 0,
         })
     }
+}
+
+/// A bearer token for a HaloPSA API client (good for an hour: longer than any run).
+async fn halopsa_token(
+    client: &Client,
+    base: &str,
+    credentials: &HalopsaClient,
+) -> anyhow::Result<String> {
+    let response = client
+        .post(format!("{base}/auth/token"))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            form_encoded(&credentials.client_id),
+            form_encoded(&credentials.secret)
+        ))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "HaloPSA token: {}",
+        response.status()
+    );
+    let body: Value = response.json().await?;
+    body["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("HaloPSA token: no access_token in the answer")
 }
 
 /// A form field's value, percent-encoded.
@@ -257,6 +310,12 @@ pub async fn run(
         "{} needs an Autotask API user (--autotask-username, --autotask-secret, --autotask-integration-code)",
         scenario.name()
     );
+    let halopsa = matches!(scenario, Scenario::HalopsaCreate | Scenario::HalopsaList);
+    anyhow::ensure!(
+        !halopsa || target.halopsa_token.is_some(),
+        "{} needs a HaloPSA API client (--halopsa-client-id, --halopsa-client-secret)",
+        scenario.name()
+    );
     anyhow::ensure!(
         scenario.is_peer() == target.rt.is_some(),
         "{} runs against {}",
@@ -287,6 +346,9 @@ pub async fn run(
                 let (method, path, body) = request(&target, scenario, rng);
                 let mut builder = client.request(method, format!("{}{path}", target.base));
                 builder = match (&target.autotask, autotask, &target.rt) {
+                    _ if halopsa => {
+                        builder.bearer_auth(target.halopsa_token.as_deref().unwrap_or_default())
+                    }
                     (Some(user), true, _) => builder
                         .header("UserName", &user.username)
                         .header("Secret", &user.secret)
@@ -445,6 +507,27 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
                 ],
                 "MaxRecords": 50,
             })),
+        ),
+        Scenario::HalopsaCreate => (
+            Method::POST,
+            "/api/Tickets".into(),
+            Some(json!([{
+                "summary": format!("Load test: VPN drops #{rng}"),
+                "details": "Created by fixpoint-bench through the HaloPSA dialect.",
+                "client_id": t.company_id,
+                "team_id": t.queue_id,
+                "tickettype_id": 1,
+                // HaloPSA numbers priorities 1 Critical … 4 Low.
+                "priority_id": 1 + (rng % 4) as i64,
+            }])),
+        ),
+        Scenario::HalopsaList => (
+            Method::GET,
+            format!(
+                "/api/Tickets?team_id={}&open_only=true&order=deadlinedate&pageinate=true&page_size=50&page_no=1",
+                t.queue_id
+            ),
+            None,
         ),
         Scenario::RtCreate => (
             Method::POST,

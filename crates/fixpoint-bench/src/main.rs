@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use fixpoint_server::auth::{Role, create_api_user, create_key};
+use fixpoint_server::auth::{Role, create_api_client, create_api_user, create_key};
 use fixpoint_store::{Store, db};
 use load::{Scenario, Stats, Target};
 use serde::Serialize;
@@ -50,6 +50,15 @@ enum Command {
         autotask_secret: Option<String>,
         #[arg(long, env = "FIXPOINT_BENCH_AUTOTASK_INTEGRATION_CODE")]
         autotask_integration_code: Option<String>,
+        /// For the HaloPSA scenarios: an API client (`fixpoint apiclient create`).
+        #[arg(
+            long,
+            env = "FIXPOINT_BENCH_HALOPSA_CLIENT_ID",
+            requires = "halopsa_client_secret"
+        )]
+        halopsa_client_id: Option<String>,
+        #[arg(long, env = "FIXPOINT_BENCH_HALOPSA_CLIENT_SECRET")]
+        halopsa_client_secret: Option<String>,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -90,11 +99,11 @@ enum Command {
 struct LoadArgs {
     /// Scenarios, comma-separated: ceiling, create, get, update_status, add_note,
     /// list_queue, search, report, atera_list, atera_create, autotask_list,
-    /// autotask_create.
+    /// autotask_create, halopsa_list, halopsa_create.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ceiling,get,list_queue,search,report,create,update_status,add_note,atera_list,atera_create,autotask_list,autotask_create"
+        default_value = "ceiling,get,list_queue,search,report,create,update_status,add_note,atera_list,atera_create,autotask_list,autotask_create,halopsa_list,halopsa_create"
     )]
     scenarios: Vec<String>,
     #[command(flatten)]
@@ -145,8 +154,13 @@ async fn main() -> anyhow::Result<()> {
             autotask_username,
             autotask_secret,
             autotask_integration_code,
+            halopsa_client_id,
+            halopsa_client_secret,
             load,
         } => {
+            let halopsa = halopsa_client_id
+                .zip(halopsa_client_secret)
+                .map(|(client_id, secret)| load::HalopsaClient { client_id, secret });
             let autotask = match (
                 autotask_username,
                 autotask_secret,
@@ -161,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
                 }
                 _ => None,
             };
-            let target = Arc::new(Target::discover(&server, &key, autotask).await?);
+            let target = Arc::new(Target::discover(&server, &key, autotask, halopsa).await?);
             let rows = scenarios(target, &load).await?;
             print!("{}", load::table(&rows));
             write_json(&load, &rows)?;
@@ -315,6 +329,13 @@ async fn suite_size(
         secret: user.secret,
         integration_code: user.integration_code,
     };
+    let client = create_api_client(&store, "fixpoint-bench", Role::Admin, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let halopsa = load::HalopsaClient {
+        client_id: client.client_id,
+        secret: client.secret,
+    };
     store.close().await;
 
     let port = free_port()?;
@@ -328,6 +349,7 @@ async fn suite_size(
         // measure.
         .env("FIXPOINT_ATERA_REQUESTS_PER_MINUTE", "4000000000")
         .env("FIXPOINT_AUTOTASK_REQUESTS_PER_HOUR", "4000000000")
+        .env("FIXPOINT_HALOPSA_REQUESTS_PER_WINDOW", "4000000000")
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -335,7 +357,7 @@ async fn suite_size(
         .with_context(|| format!("starting {}", fixpoint.display()))?;
     let pid = server.id().context("server pid")?;
     wait_ready(&base).await?;
-    let target = Arc::new(Target::discover(&base, &key, Some(autotask)).await?);
+    let target = Arc::new(Target::discover(&base, &key, Some(autotask), Some(halopsa)).await?);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss_mb = memory(pid, "VmRSS")?;
     let rows = scenarios(target, load).await?;

@@ -359,6 +359,87 @@ async fn halopsa_numbering_and_reference_lists() {
     assert_eq!(me["name"], "integration");
     let teams = halo.ok(Method::GET, "/Team", None).await;
     assert!(teams.is_array());
+    let queue_id = halo
+        .native(Method::POST, "/queues", json!({"name": "Service Desk"}))
+        .await["id"]
+        .clone();
+    let team = halo
+        .ok(Method::GET, &format!("/Team/{queue_id}"), None)
+        .await;
+    assert_eq!(team["id"], queue_id);
+    let user_id = user["id"].as_i64().unwrap();
+    let one = halo
+        .ok(Method::GET, &format!("/Users/{user_id}"), None)
+        .await;
+    assert_eq!(one["name"], "Jo Bloggs");
+    // Sites of every client, or of one.
+    halo.ok(
+        Method::POST,
+        "/Site",
+        Some(json!([{"name": "Warehouse", "client_id": globex}])),
+    )
+    .await;
+    let sites = halo.ok(Method::GET, "/Site", None).await;
+    assert_eq!(sites["record_count"], 2);
+    let sites = halo
+        .ok(Method::GET, &format!("/Site?client_id={globex}"), None)
+        .await;
+    assert_eq!(sites["sites"][0]["name"], "Warehouse");
+
+    // Categories are the values in use, by level.
+    halo.ok(
+        Method::POST,
+        "/Tickets",
+        Some(
+            json!([{"summary": "Mail", "client_id": acme, "tickettype_id": 1,
+                      "category_1": "Email", "category_2": "Outlook"}]),
+        ),
+    )
+    .await;
+    let categories = halo.ok(Method::GET, "/Category", None).await;
+    let levels: Vec<(i64, &str)> = categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["type_id"].as_i64().unwrap(), c["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(levels, [(1, "Email"), (2, "Outlook")]);
+
+    // An admin renumbers HaloPSA's priorities; the dialect follows.
+    let response = halo
+        .client
+        .put(format!(
+            "{}/api/v1/dialects/halopsa/codes/priority",
+            halo.server.base
+        ))
+        .bearer_auth(&halo.server.admin)
+        .json(&json!({"codes": [
+            {"code": 10, "target_id": 1}, {"code": 20, "target_id": 2},
+            {"code": 30, "target_id": 3}, {"code": 40, "target_id": 4},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let priorities = halo.ok(Method::GET, "/Priority", None).await;
+    assert_eq!(named(&priorities, 10).as_deref(), Some("Critical"));
+    let (status, body) = halo
+        .call(
+            Method::POST,
+            "/Tickets",
+            Some(
+                json!([{"summary": "x", "client_id": acme, "tickettype_id": 1, "priority_id": 1}]),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("10 (Critical)"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -531,6 +612,20 @@ async fn tickets_are_created_updated_listed_and_deleted_in_halopsas_shape() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"][0]["field"], "order");
     halo.ok(Method::GET, "/Tickets?unheard_of=1", None).await;
+
+    // Waiting on the client holds the SLA clock.
+    let waiting = halo.ticket(acme, "Needs the client's password").await;
+    let waiting = halo
+        .ok(
+            Method::POST,
+            "/Tickets",
+            Some(json!([{"id": waiting["id"], "status_id": 5}])),
+        )
+        .await;
+    assert_eq!(waiting["status_name"], "Waiting Customer");
+    assert_eq!(waiting["onhold"], true);
+    assert_eq!(waiting["slahold"], true);
+    assert_eq!(waiting["slaresolutionstate"], 2);
 
     // Get, delete (an admin's), 404 after.
     let got = halo.ok(Method::GET, &format!("/Tickets/{id}"), None).await;
@@ -776,6 +871,32 @@ async fn attachments_go_up_as_base64_and_come_back_in_both_apis() {
             .contains("screen.png")
     );
     assert_eq!(response.bytes().await.unwrap().as_ref(), png);
+    // Another ticket's path does not reach the file; a read-only key cannot attach.
+    let response = halo
+        .client
+        .get(format!(
+            "{}/api/v1/tickets/{}/attachments/{}",
+            halo.server.base,
+            id + 1,
+            uploaded["id"]
+        ))
+        .bearer_auth(&halo.server.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = halo
+        .client
+        .post(format!(
+            "{}/api/v1/tickets/{id}/attachments?filename=x.txt",
+            halo.server.base
+        ))
+        .bearer_auth(&halo.server.readonly)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // Uploaded natively, listed by the dialect.
     let response = halo
         .client
