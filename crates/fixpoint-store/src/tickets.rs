@@ -837,7 +837,7 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
 pub async fn categories_in_use(conn: &mut Conn) -> Result<Vec<(i64, String)>> {
     const SQL: &str = "WITH recent AS (SELECT category_1, category_2, category_3, category_4 FROM tickets ORDER BY id DESC LIMIT 10000) \
         SELECT DISTINCT level, value FROM ( \
-        SELECT 1 AS level, category_1 AS value FROM recent WHERE category_1 IS NOT NULL UNION ALL \
+        SELECT CAST(1 AS BIGINT) AS level, category_1 AS value FROM recent WHERE category_1 IS NOT NULL UNION ALL \
         SELECT 2, category_2 FROM recent WHERE category_2 IS NOT NULL UNION ALL \
         SELECT 3, category_3 FROM recent WHERE category_3 IS NOT NULL UNION ALL \
         SELECT 4, category_4 FROM recent WHERE category_4 IS NOT NULL) used ORDER BY level, value";
