@@ -528,10 +528,11 @@ pub fn paging(call: &Call) -> Result<(u64, u64), Error> {
 }
 
 pub async fn list(call: &Call) -> Result<axum::response::Response, Error> {
-    let (filter, sort, (offset, size)) = {
+    let (v, filter, sort, (offset, size)) = {
         let mut conn = call.state.store.read().await?;
         let v = Vocabulary::load(call, &mut conn).await?;
-        (filter(call, &v)?, sort(call)?, paging(call)?)
+        let filter = filter(call, &v)?;
+        (v, filter, sort(call)?, paging(call)?)
     };
     let now = call.state.now();
     let page = service::list(
@@ -545,7 +546,6 @@ pub async fn list(call: &Call) -> Result<axum::response::Response, Error> {
     )
     .await?;
     let mut conn = call.state.store.read().await?;
-    let v = Vocabulary::load(call, &mut conn).await?;
     let names = Names::load(&mut conn, &page.items).await?;
     let id_only_wanted = call.flag("ticketidonly");
     let tickets: Vec<Value> = page
