@@ -308,6 +308,25 @@ pub struct NamedPatch {
     pub active: Option<bool>,
 }
 
+/// A password long enough to resist guessing, short enough to hash quickly.
+pub const PASSWORD_MIN: usize = 10;
+pub const PASSWORD_MAX: usize = 200;
+
+/// Whether a person's new password may be used.
+pub fn check_password(password: &str) -> Result<(), DomainError> {
+    let length = password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
+        return Err(DomainError::invalid(
+            "password",
+            ErrorCode::OutOfRange,
+            format!(
+                "a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters; this one has {length}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_name(name: &str) -> Result<(), DomainError> {
     let mut v = Violations::default();
     v.required_text("name", name, NAME_MAX);
@@ -385,6 +404,18 @@ impl ContractPatch {
 
 fn yes() -> bool {
     true
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_have_a_sensible_length() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("long enough").is_ok());
+        assert!(check_password(&"x".repeat(PASSWORD_MAX + 1)).is_err());
+    }
 }
 
 #[cfg(test)]

@@ -109,6 +109,7 @@ pub fn router(store: Store, clock: Clock, dialects: Router<AppState>) -> Router 
     Router::new()
         .merge(api)
         .merge(dialects)
+        .merge(crate::web::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/docs", get(docs))
         .route("/api/v1/errors", get(errors))

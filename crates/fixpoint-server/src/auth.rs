@@ -104,6 +104,18 @@ pub fn generate_key() -> String {
     format!("{KEY_PREFIX}{hex}")
 }
 
+/// A password to hand a person once: 20 characters from an alphabet without look-alikes
+/// (about 115 random bits).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
 /// Creates a key and returns it; only its digest is stored.
 pub async fn create_key(
     store: &Store,
@@ -204,7 +216,7 @@ impl Caller {
         let (record, stored_digest) = keys::api_user(&mut conn, username)
             .await?
             .ok_or_else(refused)?;
-        if !same_digest(&digest(secret), &stored_digest)
+        if !same_secret(&digest(secret), &stored_digest)
             || record.integration_code.as_deref() != Some(code)
         {
             return Err(refused());
@@ -327,7 +339,7 @@ pub async fn issue_access_token(
     let Some((record, stored_digest)) = keys::api_client(&mut tx, client_id).await? else {
         return Ok(None);
     };
-    if !same_digest(&digest(secret), &stored_digest) {
+    if !same_secret(&digest(secret), &stored_digest) {
         return Ok(None);
     }
     let token = generate_key();
@@ -337,8 +349,8 @@ pub async fn issue_access_token(
     Ok(Some(token))
 }
 
-/// Digests of equal length compared whole: the time taken says nothing useful.
-fn same_digest(a: &str, b: &str) -> bool {
+/// Secrets (or their digests) compared whole: the time taken says nothing useful.
+pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -10,6 +10,7 @@ pub mod json;
 pub mod rate_limit;
 pub mod service;
 pub mod testing;
+pub mod web;
 
 pub use app::{AppState, router, serve};
 pub use clock::Clock;

@@ -50,6 +50,21 @@ impl RateLimit {
     }
 }
 
+impl RateLimit {
+    /// Whether `key` has used up its window, without counting a request: the seconds
+    /// until it may try again.
+    pub fn blocked(&self, key: &str, now: Instant) -> Option<u64> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let counts = self.counts.lock().ok()?;
+        let (start, count) = counts.get(&digest)?;
+        let elapsed = now.duration_since(*start);
+        (elapsed < self.window && *count >= self.per_window).then(|| {
+            let left = self.window.saturating_sub(elapsed);
+            left.as_secs_f64().ceil().max(1.0) as u64
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +82,20 @@ mod tests {
         );
         assert_eq!(limit.check("key-b", start), Ok(1), "keys are counted apart");
         assert_eq!(limit.check("key-a", start + Duration::from_secs(60)), Ok(1));
+    }
+
+    #[test]
+    fn blocked_looks_without_counting() {
+        let limit = RateLimit::new(2, Duration::from_secs(60));
+        let start = Instant::now();
+        assert_eq!(limit.blocked("k", start), None);
+        limit.check("k", start).unwrap();
+        assert_eq!(limit.blocked("k", start), None);
+        limit.check("k", start).unwrap();
+        assert_eq!(
+            limit.blocked("k", start + Duration::from_secs(20)),
+            Some(40)
+        );
+        assert_eq!(limit.blocked("k", start + Duration::from_secs(60)), None);
     }
 }

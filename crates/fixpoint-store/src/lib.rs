@@ -9,6 +9,7 @@ pub mod dialects;
 pub mod escalation;
 mod group;
 pub mod parties;
+pub mod people;
 pub mod query;
 pub mod records;
 pub mod reference;

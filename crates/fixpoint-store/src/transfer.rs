@@ -31,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "ticket_number_sequences",
     "api_keys",
     "access_tokens",
+    "web_sessions",
     "tickets",
     "ticket_secondary_resources",
     "notes",

@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: ApiclientCommand,
     },
+    /// People who sign in to the web UI.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Fill an empty database with a believable MSP: companies, contacts, technicians, tickets.
     SeedDemo {
         /// How many tickets to create.
@@ -98,6 +103,27 @@ enum ApiuserCommand {
         /// admin, technician or readonly.
         #[arg(long, value_parser = parse_role, default_value = "technician")]
         role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Let a person sign in: the technician with this email gets a password and a
+    /// role (a new technician is created if none has the email). Prints the password
+    /// when none is given; it is shown only this once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        /// admin, technician or readonly.
+        #[arg(long, value_parser = parse_role, default_value = "technician")]
+        role: Role,
+        /// At least 10 characters; generated when left out.
+        #[arg(long, env = "FIXPOINT_USER_PASSWORD")]
+        password: Option<String>,
     },
 }
 
@@ -211,6 +237,35 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    first_name,
+                    last_name,
+                    role,
+                    password,
+                },
+        } => {
+            let store = open(&settings).await?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(auth::generate_password);
+            let person = NewPerson {
+                email: &email,
+                first_name: first_name.as_deref(),
+                last_name: last_name.as_deref(),
+            };
+            add_person(&store, person, &password, role).await?;
+            if generated {
+                println!(
+                    "{email} can sign in as {} with this password (shown only now):\n\n    {password}\n",
+                    role.as_str()
+                );
+            } else {
+                println!("{email} can sign in as {}.", role.as_str());
+            }
+            Ok(())
+        }
         Command::SeedDemo { tickets } => {
             let store = open(&settings).await?;
             demo::seed(&store, tickets).await
@@ -256,6 +311,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         }
     }
     let first_start = bootstrap_admin_key(&store).await?;
+    bootstrap_admin_person(&store).await?;
     // A tenant profile sets up a new installation; later, the admin's settings stand.
     if let (true, Some(name)) = (first_start, &settings.tenant_profile) {
         let profile = fixpoint_core::catalog::WorkflowSettings::profile(name)
@@ -325,6 +381,72 @@ fn progress_bar(table: &str, done: i64, total: i64) {
 
 /// On a first start there is no way in: create an admin key and print it once.
 /// Creates and prints an admin key when none exists (a first start); says whether it did.
+struct NewPerson<'a> {
+    email: &'a str,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+}
+
+/// Gives the technician with this email a login, creating the technician if needed.
+async fn add_person(
+    store: &Store,
+    person: NewPerson<'_>,
+    password: &str,
+    role: Role,
+) -> anyhow::Result<()> {
+    use fixpoint_server::service::{parties, people};
+    let filter = fixpoint_store::parties::PartyFilter {
+        email: Some(person.email.to_lowercase()),
+        ..Default::default()
+    };
+    let page = fixpoint_store::parties::Page {
+        after: None,
+        limit: 1,
+    };
+    let existing = parties::resources(store, &filter, &page)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", fixpoint_server::errors::ApiError::from(e).detail))?;
+    let outcome = match existing.first() {
+        Some(resource) => people::set_login(store, resource.id, password, role).await,
+        None => {
+            let local = person.email.split('@').next().unwrap_or("person");
+            let new = fixpoint_core::parties::NewResource {
+                first_name: person.first_name.unwrap_or(local).to_owned(),
+                last_name: person.last_name.unwrap_or("-").to_owned(),
+                email: person.email.to_owned(),
+                active: true,
+            };
+            people::create_person(store, new, password, role)
+                .await
+                .map(drop)
+        }
+    };
+    outcome.map_err(|e| anyhow::anyhow!("{}", fixpoint_server::errors::ApiError::from(e).detail))
+}
+
+/// On a new installation nobody can sign in to the web UI: an admin is created and
+/// its password printed once.
+async fn bootstrap_admin_person(store: &Store) -> anyhow::Result<()> {
+    let anyone = fixpoint_server::service::people::anyone_can_sign_in(store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", fixpoint_server::errors::ApiError::from(e).detail))?;
+    if anyone {
+        return Ok(());
+    }
+    let email = "admin@fixpoint.local";
+    let password = auth::generate_password();
+    let person = NewPerson {
+        email,
+        first_name: Some("Fixpoint"),
+        last_name: Some("Admin"),
+    };
+    add_person(store, person, &password, Role::Admin).await?;
+    println!(
+        "Nobody could sign in to the web UI, so an admin was created. Sign in as {email} with this password (shown only now):\n\n    {password}\n"
+    );
+    Ok(())
+}
+
 async fn bootstrap_admin_key(store: &Store) -> anyhow::Result<bool> {
     let mut conn = store.read().await?;
     let count = fixpoint_store::auth::active_api_key_count(&mut conn).await?;

@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod catalog;
 pub mod escalation;
 pub mod parties;
+pub mod people;
 pub mod sla;
 pub mod tickets;
 
