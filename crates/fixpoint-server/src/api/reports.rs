@@ -2,8 +2,7 @@
 
 use axum::extract::State;
 use fixpoint_core::ids::{CompanyId, QueueId, ResourceId};
-use fixpoint_core::metrics::{Bucket, ReportScope, TicketReport};
-use fixpoint_store::reports;
+use fixpoint_core::metrics::{ReportScope, TicketReport};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -49,38 +48,7 @@ async fn tickets(
         queue_id: p.queue_id.map(QueueId),
         resource_id: p.resource_id.map(ResourceId),
     };
-    let mut conn = s.store.read().await?;
-    let a = reports::aggregates(&mut conn, &scope, s.now()).await?;
-    let reference = s.store.reference(&mut conn).await?;
-    let cat = &reference.catalog;
-    let name = |found: Option<String>| found.unwrap_or_else(|| "(deleted)".to_owned());
-    Ok(axum::Json(TicketReport {
-        tickets: a.tickets,
-        open: a.open,
-        resolved: a.resolved,
-        resolution_hours: a.resolution_hours,
-        resolution_business_hours: a.resolution_business_hours,
-        sla: a.sla,
-        by_status: a
-            .by_status
-            .into_iter()
-            .map(|(id, count)| Bucket {
-                id: id.0,
-                name: name(cat.status(id).map(|s| s.name.clone())),
-                count,
-            })
-            .collect(),
-        by_priority: a
-            .by_priority
-            .into_iter()
-            .map(|(id, count)| Bucket {
-                id: id.0,
-                name: name(cat.priority(id).map(|p| p.name.clone())),
-                count,
-            })
-            .collect(),
-        escalations_by_level: a.escalations_by_level,
-        billable_hours: a.billable_hours,
-        non_billable_hours: a.non_billable_hours,
-    }))
+    Ok(axum::Json(
+        crate::service::reports::tickets(&s.store, &scope, s.now()).await?,
+    ))
 }

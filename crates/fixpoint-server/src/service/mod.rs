@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod escalation;
 pub mod parties;
 pub mod people;
+pub mod reports;
 pub mod sla;
 pub mod tickets;
 

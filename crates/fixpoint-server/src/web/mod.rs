@@ -2,6 +2,8 @@
 //! binary) over the same service layer as the API, a session cookie after sign-in,
 //! a form token on every form, and a little progressive-enhancement JavaScript.
 
+mod charts;
+mod overview;
 mod pages;
 
 use std::sync::Arc;
@@ -51,6 +53,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tickets/{id}/notes", post(pages::add_note))
         .route("/tickets/{id}/time", post(pages::log_time))
+        .route("/reports", get(overview::reports))
+        .route("/companies", get(overview::companies))
+        .route("/contacts", get(overview::contacts))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .layer(Extension(failures))
