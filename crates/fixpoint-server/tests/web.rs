@@ -440,7 +440,9 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Reports draw their charts on the server; a bad date is said, not a 500.
-    let (status, page) = web.get(&session, "/reports?from=2020-01-01&to=2100-01-01").await;
+    let (status, page) = web
+        .get(&session, "/reports?from=2020-01-01&to=2100-01-01")
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<svg") && page.contains("SLA compliance") && page.contains("1 tickets"));
     assert!(page.contains("0.5 h"), "the half hour logged, billable");

@@ -590,11 +590,26 @@ async fn render_ticket(
         if matches!(change.field.as_str(), "note_added" | "time_logged") {
             continue;
         }
-        let what = match (&change.old_value, &change.new_value) {
-            (Some(old), Some(new)) => format!("{}: {old} → {new}", change.field),
-            (None, Some(new)) => format!("{}: {new}", change.field),
-            (Some(old), None) => format!("{}: {old} removed", change.field),
-            (None, None) => change.field.clone(),
+        // Ids in the history read as the names a technician knows.
+        let shown = |value: &Option<String>| -> Option<String> {
+            let value = value.as_ref()?;
+            let id: i64 = value.parse().unwrap_or(i64::MIN);
+            Some(
+                match change.field.as_str() {
+                    "status_id" => c.status(StatusId(id)).map(|s| s.name.clone()),
+                    "priority_id" => c.priority(PriorityId(id)).map(|p| p.name.clone()),
+                    "assigned_resource_id" => names.get(&id).cloned(),
+                    _ => None,
+                }
+                .unwrap_or_else(|| value.clone()),
+            )
+        };
+        let field = change.field.trim_end_matches("_id").replace('_', " ");
+        let what = match (shown(&change.old_value), shown(&change.new_value)) {
+            (Some(old), Some(new)) => format!("{field}: {old} → {new}"),
+            (None, Some(new)) => format!("{field}: {new}"),
+            (Some(old), None) => format!("{field}: {old} removed"),
+            (None, None) => field,
         };
         timeline.push((
             change.at,
