@@ -380,6 +380,41 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     let (_, page) = web.get(&session, &location).await;
     assert!(page.contains("<strong>In Progress</strong>"));
+    let queue = web.native("/queues", json!({"name": "Network"})).await["id"].to_string();
+    let edited = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("queue_id", &queue),
+                ("due_at", "2030-01-02T09:30"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::SEE_OTHER);
+    let (_, page) = web.get(&session, &location).await;
+    assert!(
+        page.contains("value=\"2030-01-02T09:30\""),
+        "the due date round-trips"
+    );
+    let bad_due = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("due_at", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_due.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, listed) = web
+        .get(&session, &format!("/tickets?queue_id={queue}"))
+        .await;
+    assert!(listed.contains("VPN drops hourly"), "the queue filter");
     // Completing without a resolution: the page says what is missing.
     let refused = web
         .post(
@@ -420,6 +455,31 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         )
         .await;
     assert_eq!(stale.status(), StatusCode::CONFLICT);
+
+    // Files on the ticket are in its timeline and download with the session.
+    let ticket_id = location.trim_start_matches("/tickets/");
+    let uploaded: Value = web
+        .client
+        .post(format!(
+            "{}/api/v1/tickets/{ticket_id}/attachments?filename=trace.txt",
+            web.server.base
+        ))
+        .bearer_auth(&web.server.admin)
+        .body("hop 3 drops")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, page) = web.get(&session, &location).await;
+    let link = format!("{location}/attachments/{}", uploaded["id"]);
+    assert!(page.contains(&link) && page.contains("trace.txt"));
+    let (status, body) = web.get(&session, &link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "hop 3 drops");
+    let (status, _) = web.get("", &link).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "files need a session too");
 
     let (status, page) = web.get(&session, "/tickets?q=vpn").await;
     assert_eq!(status, StatusCode::OK);

@@ -53,6 +53,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tickets/{id}/notes", post(pages::add_note))
         .route("/tickets/{id}/time", post(pages::log_time))
+        .route(
+            "/tickets/{id}/attachments/{attachment_id}",
+            get(pages::attachment),
+        )
         .route("/reports", get(overview::reports))
         .route("/companies", get(overview::companies))
         .route("/contacts", get(overview::contacts))

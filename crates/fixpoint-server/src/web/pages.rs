@@ -82,6 +82,8 @@ struct TicketsPage<'a> {
     statuses: Vec<Opt>,
     priorities: Vec<Opt>,
     sla_states: Vec<Opt>,
+    queues: Vec<Opt>,
+    assignees: Vec<Opt>,
     groups: Vec<Group>,
     next_page: Option<String>,
 }
@@ -155,6 +157,18 @@ async fn technicians(state: &AppState) -> Result<Vec<fixpoint_core::parties::Res
         limit: 10_000,
     };
     Ok(party_service::resources(&state.store, &filter, &every).await?)
+}
+
+async fn queues(state: &AppState) -> Result<Vec<fixpoint_core::parties::Queue>, ApiError> {
+    let filter = PartyFilter {
+        active: Some(true),
+        ..Default::default()
+    };
+    let every = Page {
+        after: None,
+        limit: 10_000,
+    };
+    Ok(party_service::queues(&state.store, &filter, &every).await?)
 }
 
 async fn rows(
@@ -261,6 +275,8 @@ async fn my_work_page(state: &AppState, me: &Person) -> Result<Response, ApiErro
         statuses: Vec::new(),
         priorities: Vec::new(),
         sla_states: Vec::new(),
+        queues: Vec::new(),
+        assignees: Vec::new(),
         groups,
         next_page: None,
     }))
@@ -306,6 +322,7 @@ async fn tickets_page(
     q: ListQuery,
 ) -> Result<Response, ApiError> {
     let setup = setup(state).await?;
+    let (q_queue, q_assignee) = (q.queue_id.clone(), q.assigned_resource_id.clone());
     let c = setup.catalog();
     let text = q.q.clone().filter(|t| !t.trim().is_empty());
     let sla_state = q
@@ -414,6 +431,22 @@ async fn tickets_page(
             .iter()
             .map(|s| opt(s.name(), s.name().replace('_', " "), Some(*s) == sla_state))
             .collect(),
+        queues: queues(state)
+            .await?
+            .into_iter()
+            .map(|q| opt(q.id.0, q.name, one_id(&q_queue) == Some(q.id.0)))
+            .collect(),
+        assignees: technicians(state)
+            .await?
+            .into_iter()
+            .map(|r| {
+                opt(
+                    r.id.0,
+                    format!("{} {}", r.first_name, r.last_name),
+                    one_id(&q_assignee) == Some(r.id.0),
+                )
+            })
+            .collect(),
         groups: vec![Group {
             title: String::new(),
             rows: rows(state, &setup, &page.items).await?,
@@ -431,6 +464,9 @@ pub struct Shown {
     pub description: String,
     pub status: String,
     pub resolution: String,
+    pub escalation_reason: String,
+    /// `datetime-local` form: `2026-11-30T14:00`, UTC.
+    pub due_at: String,
     pub company: String,
     pub contact: String,
     pub created: String,
@@ -450,6 +486,8 @@ pub struct Event {
     pub who: String,
     pub what: String,
     pub text: String,
+    /// A download, for attachments.
+    pub link: String,
 }
 
 #[derive(Template)]
@@ -461,6 +499,7 @@ struct TicketPage<'a> {
     t: Shown,
     priorities: Vec<Opt>,
     technicians: Vec<Opt>,
+    queues: Vec<Opt>,
     moves: Vec<Opt>,
     clocks: Vec<ClockBadge>,
     timeline: Vec<Event>,
@@ -563,6 +602,7 @@ async fn render_ticket(
                     "added a note the client sees".to_owned()
                 },
                 text: note.body.clone(),
+                link: String::new(),
             },
         ));
     }
@@ -583,11 +623,28 @@ async fn render_ticket(
                     if entry.billable { " (billable)" } else { "" }
                 ),
                 text: entry.notes.clone().unwrap_or_default(),
+                link: String::new(),
+            },
+        ));
+    }
+    for file in crate::service::attachments::list(&state.store, t.id).await? {
+        timeline.push((
+            file.created_at,
+            Event {
+                kind: "attachment".to_owned(),
+                at: when(file.created_at),
+                who: file.author.clone(),
+                what: format!("attached ({} bytes)", file.size),
+                text: file.filename.clone(),
+                link: format!("/tickets/{}/attachments/{}", t.id, file.id),
             },
         ));
     }
     for change in service::history(&state.store, t.id).await? {
-        if matches!(change.field.as_str(), "note_added" | "time_logged") {
+        if matches!(
+            change.field.as_str(),
+            "note_added" | "time_logged" | "attachment_added"
+        ) {
             continue;
         }
         // Ids in the history read as the names a technician knows.
@@ -619,6 +676,7 @@ async fn render_ticket(
                 who: change.actor.clone(),
                 what,
                 text: String::new(),
+                link: String::new(),
             },
         ));
     }
@@ -637,6 +695,11 @@ async fn render_ticket(
                 .map(|s| s.name.clone())
                 .unwrap_or_default(),
             resolution: t.resolution.clone().unwrap_or_default(),
+            escalation_reason: t.escalation_reason.clone().unwrap_or_default(),
+            due_at: t
+                .due_at
+                .map(|d| d.strftime("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default(),
             company: company.name,
             contact,
             created: when(t.created_at),
@@ -656,6 +719,11 @@ async fn render_ticket(
                     Some(r.id) == t.assigned_resource_id,
                 )
             })
+            .collect(),
+        queues: queues(state)
+            .await?
+            .into_iter()
+            .map(|q| opt(q.id.0, q.name, Some(q.id) == t.queue_id))
             .collect(),
         moves,
         clocks,
@@ -728,6 +796,9 @@ pub struct ChangeForm {
     priority_id: Option<String>,
     assigned_resource_id: Option<String>,
     resolution: Option<String>,
+    escalation_reason: Option<String>,
+    queue_id: Option<String>,
+    due_at: Option<String>,
     status_id: Option<String>,
 }
 
@@ -760,6 +831,26 @@ pub async fn change_ticket(
             .assigned_resource_id
             .map(|a| a.trim().parse().ok().map(ResourceId)),
         resolution: form.resolution.map(|r| blank_is_none(Some(r))),
+        escalation_reason: form.escalation_reason.map(|r| blank_is_none(Some(r))),
+        queue_id: form.queue_id.map(|q| q.trim().parse().ok().map(QueueId)),
+        due_at: match form.due_at.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(local) => match fixpoint_core::query::parse_instant(&format!("{local}:00Z")) {
+                Some(due) => Some(Some(due)),
+                None => {
+                    let message = format!("'{local}' is not a date and time");
+                    return ticket_page(
+                        &state,
+                        &me,
+                        id,
+                        Some(message),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                }
+            },
+        },
         status_id: one_id(&form.status_id).map(StatusId),
         ..Default::default()
     };
@@ -1058,6 +1149,31 @@ pub async fn similar(State(state): State<AppState>, headers: HeaderMap, uri: Uri
         Err(e) => {
             let e = ApiError::from(e);
             (e.status(), e.detail).into_response()
+        }
+    }
+}
+
+/// A file on a ticket, for a signed-in person (the same bytes as the API's).
+pub async fn attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((ticket, id)): Path<(i64, i64)>,
+) -> Response {
+    if let Err(to_sign_in) = signed_in(&state, &headers, &uri).await {
+        return to_sign_in;
+    }
+    match crate::service::attachments::get(&state.store, AttachmentId(id)).await {
+        Ok((file, content)) if file.ticket_id == TicketId(ticket) => {
+            crate::api::attachments::file_response(&file, content)
+        }
+        Ok(_) => failure(
+            StatusCode::NOT_FOUND,
+            "there is no such file on this ticket",
+        ),
+        Err(e) => {
+            let e = ApiError::from(e);
+            failure(e.status(), &e.detail)
         }
     }
 }
