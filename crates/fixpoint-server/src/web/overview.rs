@@ -16,8 +16,17 @@ use crate::service::parties as party_service;
 use crate::service::people::Person;
 
 pub struct Chart {
+    pub title: &'static str,
     pub svg: String,
     pub caption: String,
+}
+
+fn chart(title: &'static str, data: &[Bar], scale_to: Option<f64>, caption: &str) -> Chart {
+    Chart {
+        title,
+        svg: bars(title, data, scale_to),
+        caption: caption.to_owned(),
+    }
 }
 
 #[derive(Template)]
@@ -109,65 +118,62 @@ pub async fn reports(State(state): State<AppState>, headers: HeaderMap, uri: Uri
         value: value.unwrap_or(0.0),
         shown: value.map_or("—".to_owned(), |v| format!("{v:.1} h")),
     };
+    let sla = [
+        percent(
+            "First response",
+            report.sla.first_response_percent,
+            report.sla.first_response_counted,
+        ),
+        percent(
+            "Resolution",
+            report.sla.resolution_percent,
+            report.sla.resolution_counted,
+        ),
+    ];
+    let resolution = [
+        hours("Median", report.resolution_hours.median),
+        hours("Average", report.resolution_hours.average),
+        hours("Median, business", report.resolution_business_hours.median),
+        hours(
+            "Average, business",
+            report.resolution_business_hours.average,
+        ),
+    ];
+    let logged = [
+        hours("Billable", Some(report.billable_hours)),
+        hours("Non-billable", Some(report.non_billable_hours)),
+    ];
     let charts = vec![
-        Chart {
-            svg: bars("Ticket volume by status", &named(&report.by_status), None),
-            caption: "Tickets opened in the range, by their status now".into(),
-        },
-        Chart {
-            svg: bars(
-                "Ticket volume by priority",
-                &named(&report.by_priority),
-                None,
-            ),
-            caption: "Tickets opened in the range, by priority".into(),
-        },
-        Chart {
-            svg: bars(
-                "SLA compliance",
-                &[
-                    percent(
-                        "First response",
-                        report.sla.first_response_percent,
-                        report.sla.first_response_counted,
-                    ),
-                    percent(
-                        "Resolution",
-                        report.sla.resolution_percent,
-                        report.sla.resolution_counted,
-                    ),
-                ],
-                Some(100.0),
-            ),
-            caption: "Targets met, of the targets settled".into(),
-        },
-        Chart {
-            svg: bars(
-                "Resolution time",
-                &[
-                    hours("Median", report.resolution_hours.median),
-                    hours("Average", report.resolution_hours.average),
-                    hours("Median, business", report.resolution_business_hours.median),
-                    hours(
-                        "Average, business",
-                        report.resolution_business_hours.average,
-                    ),
-                ],
-                None,
-            ),
-            caption: "Hours from opening to resolution (wall clock and business hours)".into(),
-        },
-        Chart {
-            svg: bars(
-                "Hours logged",
-                &[
-                    hours("Billable", Some(report.billable_hours)),
-                    hours("Non-billable", Some(report.non_billable_hours)),
-                ],
-                None,
-            ),
-            caption: "Time entries on the range's tickets".into(),
-        },
+        chart(
+            "Ticket volume by status",
+            &named(&report.by_status),
+            None,
+            "Tickets opened in the range, by their status now",
+        ),
+        chart(
+            "Ticket volume by priority",
+            &named(&report.by_priority),
+            None,
+            "Tickets opened in the range, by priority",
+        ),
+        chart(
+            "SLA compliance",
+            &sla,
+            Some(100.0),
+            "Targets met, of the targets settled",
+        ),
+        chart(
+            "Resolution time",
+            &resolution,
+            None,
+            "Hours from opening to resolution (wall clock and business hours)",
+        ),
+        chart(
+            "Hours logged",
+            &logged,
+            None,
+            "Time entries on the range's tickets",
+        ),
     ];
     let page = ReportsPage {
         signed_in: Some(&me),
