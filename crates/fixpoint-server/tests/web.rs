@@ -411,6 +411,45 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         )
         .await;
     assert_eq!(bad_due.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, page) = web.get(&session, &location).await;
+    let typed = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("type_id", "2"),
+                ("category_1", "Network"),
+                ("category_2", "VPN"),
+                ("category_3", ""),
+                ("category_4", ""),
+            ],
+        )
+        .await;
+    assert_eq!(typed.status(), StatusCode::SEE_OTHER);
+    let (_, page) = web.get(&session, &location).await;
+    assert!(
+        page.contains("value=\"VPN\""),
+        "the category levels round-trip"
+    );
+    let gap = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("category_1", ""),
+                ("category_2", "VPN"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        gap.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a level without the one above"
+    );
     let (_, listed) = web
         .get(&session, &format!("/tickets?queue_id={queue}"))
         .await;

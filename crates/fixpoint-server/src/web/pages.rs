@@ -468,7 +468,6 @@ pub struct Shown {
     /// `datetime-local` form: `2026-11-30T14:00`, UTC.
     pub due_at: String,
     pub company: String,
-    pub contact: String,
     pub created: String,
     pub version: i64,
 }
@@ -500,6 +499,10 @@ struct TicketPage<'a> {
     priorities: Vec<Opt>,
     technicians: Vec<Opt>,
     queues: Vec<Opt>,
+    contacts: Vec<Opt>,
+    types: Vec<Opt>,
+    /// The four category levels, empty where unset.
+    categories: Vec<String>,
     moves: Vec<Opt>,
     clocks: Vec<ClockBadge>,
     timeline: Vec<Event>,
@@ -542,13 +545,6 @@ async fn render_ticket(
     let c = setup.catalog();
     let t = &view.ticket;
     let company = party_service::company(&state.store, t.company_id).await?;
-    let contact = match t.contact_id {
-        Some(id) => party_service::contact(&state.store, id)
-            .await
-            .map(|c| format!("{} {}", c.first_name, c.last_name))
-            .unwrap_or_default(),
-        None => "—".to_owned(),
-    };
     let people = technicians(state).await?;
     let mut moves: Vec<Opt> = c
         .statuses
@@ -701,7 +697,6 @@ async fn render_ticket(
                 .map(|d| d.strftime("%Y-%m-%dT%H:%M").to_string())
                 .unwrap_or_default(),
             company: company.name,
-            contact,
             created: when(t.created_at),
             version: t.version,
         },
@@ -724,6 +719,35 @@ async fn render_ticket(
             .await?
             .into_iter()
             .map(|q| opt(q.id.0, q.name, Some(q.id) == t.queue_id))
+            .collect(),
+        contacts: party_service::contacts(
+            &state.store,
+            &PartyFilter {
+                company_id: Some(t.company_id),
+                ..Default::default()
+            },
+            &Page {
+                after: None,
+                limit: 10_000,
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|c| {
+            opt(
+                c.id.0,
+                format!("{} {}", c.first_name, c.last_name),
+                Some(c.id) == t.contact_id,
+            )
+        })
+        .collect(),
+        types: c
+            .ticket_types
+            .iter()
+            .map(|ty| opt(ty.id.0, ty.name.clone(), ty.id == t.type_id))
+            .collect(),
+        categories: (0..fixpoint_core::ticket::CATEGORY_LEVELS)
+            .map(|i| t.categories.get(i).cloned().unwrap_or_default())
             .collect(),
         moves,
         clocks,
@@ -799,6 +823,12 @@ pub struct ChangeForm {
     escalation_reason: Option<String>,
     queue_id: Option<String>,
     due_at: Option<String>,
+    contact_id: Option<String>,
+    type_id: Option<String>,
+    category_1: Option<String>,
+    category_2: Option<String>,
+    category_3: Option<String>,
+    category_4: Option<String>,
     status_id: Option<String>,
 }
 
@@ -833,6 +863,30 @@ pub async fn change_ticket(
         resolution: form.resolution.map(|r| blank_is_none(Some(r))),
         escalation_reason: form.escalation_reason.map(|r| blank_is_none(Some(r))),
         queue_id: form.queue_id.map(|q| q.trim().parse().ok().map(QueueId)),
+        contact_id: form
+            .contact_id
+            .map(|c| c.trim().parse().ok().map(ContactId)),
+        type_id: one_id(&form.type_id).map(TicketTypeId),
+        // The levels as given, up to the last filled one; the core refuses a gap.
+        categories: {
+            let levels = [
+                &form.category_1,
+                &form.category_2,
+                &form.category_3,
+                &form.category_4,
+            ];
+            levels.iter().any(|l| l.is_some()).then(|| {
+                let given: Vec<String> = levels
+                    .iter()
+                    .map(|l| l.as_deref().unwrap_or("").trim().to_owned())
+                    .collect();
+                let last = given
+                    .iter()
+                    .rposition(|l| !l.is_empty())
+                    .map_or(0, |i| i + 1);
+                given[..last].to_vec()
+            })
+        },
         due_at: match form.due_at.as_deref().map(str::trim) {
             None => None,
             Some("") => Some(None),
