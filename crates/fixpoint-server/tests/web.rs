@@ -553,3 +553,82 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
     let (_, page) = web.get(&session, "/contacts").await;
     assert!(page.contains("Hank Scorpio"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn my_work_shows_my_tickets_and_the_unassigned_ones_of_my_queues() {
+    let web = Browser::start().await;
+    let company = web.native("/companies", json!({"name": "Initech"})).await["id"].clone();
+    let network = web.native("/queues", json!({"name": "Network"})).await["id"].clone();
+    let billing = web.native("/queues", json!({"name": "Billing"})).await["id"].clone();
+    for (title, queue) in [("Switch down", &network), ("Invoice query", &billing)] {
+        web.native(
+            "/tickets",
+            json!({"title": title, "company_id": company, "queue_id": queue}),
+        )
+        .await;
+    }
+    let session = web.session("tess@msp.example").await;
+    let (_, page) = web.get(&session, "/").await;
+    assert!(
+        page.contains("you work no queue yet")
+            && page.contains("Switch down")
+            && page.contains("Invoice query")
+    );
+
+    let tess = web
+        .client
+        .get(format!("{}/api/v1/resources?limit=10", web.server.base))
+        .bearer_auth(&web.server.admin)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == "tess@msp.example")
+        .unwrap()["id"]
+        .clone();
+    let members = format!("{}/api/v1/queues/{network}/members", web.server.base);
+    let refused = web
+        .client
+        .put(&members)
+        .bearer_auth(&web.server.admin)
+        .json(&json!({"resource_ids": [tess, 999_999]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "resource_ids[1]");
+    let not_admin = web
+        .client
+        .put(&members)
+        .bearer_auth(&web.server.technician)
+        .json(&json!({"resource_ids": [tess]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_admin.status(), StatusCode::FORBIDDEN);
+    let set: Value = web
+        .client
+        .put(&members)
+        .bearer_auth(&web.server.admin)
+        .json(&json!({"resource_ids": [tess, tess]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["resource_ids"], json!([tess]));
+
+    let (_, page) = web.get(&session, "/").await;
+    assert!(page.contains("Unassigned in my queues"));
+    assert!(
+        page.contains("Switch down") && !page.contains("Invoice query"),
+        "only my queue's"
+    );
+}

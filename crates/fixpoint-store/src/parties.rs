@@ -619,3 +619,57 @@ pub async fn update_contract(conn: &mut Conn, c: &Contract) -> Result<()> {
 pub fn now() -> Timestamp {
     instant(micros(Timestamp::now())).unwrap_or(Timestamp::UNIX_EPOCH)
 }
+
+/// Replaces who works a queue.
+pub async fn set_queue_members(
+    conn: &mut Conn,
+    queue: QueueId,
+    members: &[ResourceId],
+) -> Result<()> {
+    execute(
+        conn,
+        Query::delete()
+            .from_table("queue_members")
+            .and_where(Expr::col("queue_id").eq(queue.0)),
+    )
+    .await?;
+    if members.is_empty() {
+        return Ok(());
+    }
+    let mut insert = Query::insert();
+    insert
+        .into_table("queue_members")
+        .columns(["queue_id", "resource_id"]);
+    for member in members {
+        insert.values_panic([queue.0.into(), member.0.into()]);
+    }
+    execute(conn, &insert).await.map(drop)
+}
+
+/// The technicians who work a queue, by id.
+pub async fn queue_members(conn: &mut Conn, queue: QueueId) -> Result<Vec<ResourceId>> {
+    let rows: Vec<(i64,)> = crate::db::fetch_all(
+        conn,
+        Query::select()
+            .column("resource_id")
+            .from("queue_members")
+            .and_where(Expr::col("queue_id").eq(queue.0))
+            .order_by("resource_id", sea_query::Order::Asc),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| ResourceId(id)).collect())
+}
+
+/// The queues a technician works.
+pub async fn queues_of(conn: &mut Conn, resource: ResourceId) -> Result<Vec<QueueId>> {
+    let rows: Vec<(i64,)> = crate::db::fetch_all(
+        conn,
+        Query::select()
+            .column("queue_id")
+            .from("queue_members")
+            .and_where(Expr::col("resource_id").eq(resource.0))
+            .order_by("queue_id", sea_query::Order::Asc),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| QueueId(id)).collect())
+}

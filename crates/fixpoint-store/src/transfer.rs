@@ -26,6 +26,7 @@ pub const TABLES: &[&str] = &[
     "sla_policies",
     "sla_targets",
     "queues",
+    "queue_members",
     "contracts",
     "ticket_categories",
     "ticket_number_sequences",

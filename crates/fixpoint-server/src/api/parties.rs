@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use fixpoint_core::ids::*;
 use fixpoint_core::parties::*;
 use fixpoint_store::parties::{NamedTable, PartyFilter};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -37,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_role, update_role))
         .routes(routes!(create_queue, list_queues))
         .routes(routes!(get_queue, update_queue))
+        .routes(routes!(queue_members, set_queue_members))
         .routes(routes!(create_contract, list_contracts))
         .routes(routes!(get_contract, update_contract))
 }
@@ -373,6 +374,43 @@ async fn update_queue(
     Ok(axum::Json(
         service::update_queue(&s.store, QueueId(id), patch).await?,
     ))
+}
+
+/// Who works a queue: the technicians whose My work page lists its unassigned tickets.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueMembers {
+    pub resource_ids: Vec<ResourceId>,
+}
+
+#[utoipa::path(get, path = "/queues/{id}/members", tag = "queues", params(("id" = i64, Path)),
+    responses((status = 200, body = QueueMembers), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn queue_members(
+    State(s): State<AppState>,
+    _c: Caller,
+    Id(id): Id,
+) -> ApiResult<JsonOut<QueueMembers>> {
+    Ok(axum::Json(QueueMembers {
+        resource_ids: service::queue_members(&s.store, QueueId(id)).await?,
+    }))
+}
+
+/// Replace who works a queue (an admin's).
+#[utoipa::path(put, path = "/queues/{id}/members", tag = "queues", params(("id" = i64, Path)), request_body = QueueMembers,
+    responses((status = 200, body = QueueMembers), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn set_queue_members(
+    State(s): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(members): Json<QueueMembers>,
+) -> ApiResult<JsonOut<QueueMembers>> {
+    caller.require_admin()?;
+    Ok(axum::Json(QueueMembers {
+        resource_ids: service::set_queue_members(&s.store, QueueId(id), members.resource_ids)
+            .await?,
+    }))
 }
 
 #[utoipa::path(post, path = "/contracts", tag = "contracts", request_body = NewContract,

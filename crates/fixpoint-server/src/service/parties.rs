@@ -265,6 +265,49 @@ pub async fn update_queue(store: &Store, id: QueueId, patch: NamedPatch) -> Serv
     Ok(after)
 }
 
+/// Sets who works a queue; every member must be a technician that exists.
+pub async fn set_queue_members(
+    store: &Store,
+    queue: QueueId,
+    mut members: Vec<ResourceId>,
+) -> ServiceResult<Vec<ResourceId>> {
+    let mut tx = store.write().await?;
+    if rows::queue(&mut tx, queue).await?.is_none() {
+        return Err(DomainError::not_found("queue", queue).into());
+    }
+    let known = rows::resources_by_id(&mut tx, &members).await?;
+    let mut v = fixpoint_core::error::Violations::default();
+    for (i, member) in members.iter().enumerate() {
+        if !known.iter().any(|r| r.id == *member) {
+            v.push(
+                format!("resource_ids[{i}]"),
+                fixpoint_core::ErrorCode::UnknownReference,
+                format!("there is no technician (resource) {member}"),
+            );
+        }
+    }
+    v.into_result()?;
+    members.sort();
+    members.dedup();
+    rows::set_queue_members(&mut tx, queue, &members).await?;
+    Store::commit(tx).await?;
+    Ok(members)
+}
+
+pub async fn queue_members(store: &Store, queue: QueueId) -> ServiceResult<Vec<ResourceId>> {
+    let mut conn = store.read().await?;
+    if rows::queue(&mut conn, queue).await?.is_none() {
+        return Err(DomainError::not_found("queue", queue).into());
+    }
+    Ok(rows::queue_members(&mut conn, queue).await?)
+}
+
+/// The queues a technician works.
+pub async fn queues_of(store: &Store, resource: ResourceId) -> ServiceResult<Vec<QueueId>> {
+    let mut conn = store.read().await?;
+    Ok(rows::queues_of(&mut conn, resource).await?)
+}
+
 pub async fn queues(store: &Store, f: &PartyFilter, page: &Page) -> ServiceResult<Vec<Queue>> {
     let mut conn = store.read().await?;
     Ok(rows::queues(&mut conn, f, page).await?)

@@ -254,12 +254,23 @@ async fn my_work_page(state: &AppState, me: &Person) -> Result<Response, ApiErro
         ..open.clone()
     }
     .to_query();
+    // Unassigned tickets of the queues I work; of every queue when I am in none.
+    let my_queues = party_service::queues_of(&state.store, me.resource.id).await?;
+    let unassigned_title = if my_queues.is_empty() {
+        "Unassigned (you work no queue yet: every queue's)"
+    } else {
+        "Unassigned in my queues"
+    };
+    let unassigned = TicketFilter {
+        queue_ids: my_queues,
+        ..open
+    };
     let unassigned = Node::And(vec![
-        open.to_query(),
+        unassigned.to_query(),
         Node::Leaf(Field::Column(Column::AssignedResourceId), Test::NotExist),
     ]);
     let mut groups = Vec::new();
-    for (title, filter) in [("Assigned to me", mine), ("Unassigned", unassigned)] {
+    for (title, filter) in [("Assigned to me", mine), (unassigned_title, unassigned)] {
         let page = service::list(&state.store, &filter, BY_DUE, 50, None, now, Total::Skip).await?;
         groups.push(Group {
             title: title.to_owned(),
