@@ -450,6 +450,61 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a level without the one above"
     );
+    let (_, page) = web.get(&session, &location).await;
+    let with_fields = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("custom_fields", "Asset tag: LT-42\nSite: HQ"),
+            ],
+        )
+        .await;
+    assert_eq!(with_fields.status(), StatusCode::SEE_OTHER);
+    let (_, page) = web.get(&session, &location).await;
+    let renamed = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("custom_fields", "Site: Branch"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    let fields = web
+        .client
+        .get(format!("{}/api/v1{location}", web.server.base))
+        .bearer_auth(&web.server.admin)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["custom_fields"]
+        .clone();
+    assert_eq!(
+        fields,
+        json!({"Site": "Branch"}),
+        "a line taken out removes its field"
+    );
+    let (_, page) = web.get(&session, &location).await;
+    let garbled = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("custom_fields", "no colon here"),
+            ],
+        )
+        .await;
+    assert_eq!(garbled.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let (_, listed) = web
         .get(&session, &format!("/tickets?queue_id={queue}"))
         .await;

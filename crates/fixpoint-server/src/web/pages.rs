@@ -476,6 +476,8 @@ pub struct Shown {
     pub status: String,
     pub resolution: String,
     pub escalation_reason: String,
+    /// `Name: value` lines.
+    pub custom_fields: String,
     /// `datetime-local` form: `2026-11-30T14:00`, UTC.
     pub due_at: String,
     pub company: String,
@@ -703,6 +705,12 @@ async fn render_ticket(
                 .unwrap_or_default(),
             resolution: t.resolution.clone().unwrap_or_default(),
             escalation_reason: t.escalation_reason.clone().unwrap_or_default(),
+            custom_fields: t
+                .custom_fields
+                .iter()
+                .map(|(name, value)| format!("{name}: {value}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             due_at: t
                 .due_at
                 .map(|d| d.strftime("%Y-%m-%dT%H:%M").to_string())
@@ -836,6 +844,7 @@ pub struct ChangeForm {
     due_at: Option<String>,
     contact_id: Option<String>,
     type_id: Option<String>,
+    custom_fields: Option<String>,
     category_1: Option<String>,
     category_2: Option<String>,
     category_3: Option<String>,
@@ -864,7 +873,44 @@ pub async fn change_ticket(
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
+    // The custom fields as written; a name no longer there is removed.
+    let custom_fields = match form.custom_fields.as_deref() {
+        None => None,
+        Some(text) => {
+            let mut fields = std::collections::BTreeMap::new();
+            for (n, line) in text.lines().map(str::trim).enumerate() {
+                if line.is_empty() {
+                    continue;
+                }
+                let Some((name, value)) = line.split_once(':') else {
+                    let message = format!(
+                        "custom field line {} ('{line}') is not 'Name: value'",
+                        n + 1
+                    );
+                    return ticket_page(
+                        &state,
+                        &me,
+                        id,
+                        Some(message),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                };
+                fields.insert(
+                    name.trim().to_owned(),
+                    blank_is_none(Some(value.trim().to_owned())),
+                );
+            }
+            if let Ok(current) = service::get(&state.store, TicketId(id), state.now()).await {
+                for name in current.ticket.custom_fields.keys() {
+                    fields.entry(name.clone()).or_insert(None);
+                }
+            }
+            Some(fields)
+        }
+    };
     let patch = TicketPatch {
+        custom_fields,
         title: blank_is_none(form.title),
         description: form.description.map(|d| blank_is_none(Some(d))),
         priority_id: one_id(&form.priority_id).map(PriorityId),
