@@ -13,11 +13,3 @@ CREATE TABLE web_sessions (
     expires_at  INTEGER NOT NULL
 );
 CREATE INDEX web_sessions_expires_at ON web_sessions (expires_at);
-
--- Who works which queue: a technician's "my queues" on the My work page.
-CREATE TABLE queue_members (
-    queue_id    INTEGER NOT NULL REFERENCES queues(id),
-    resource_id INTEGER NOT NULL REFERENCES resources(id),
-    PRIMARY KEY (queue_id, resource_id)
-);
-CREATE INDEX queue_members_resource ON queue_members (resource_id);
