@@ -376,7 +376,8 @@ impl TicketPatch {
             estimated_minutes,
             resolution,
             escalation_reason,
-            problem_ticket_id
+            problem_ticket_id,
+            sla_policy_id
         );
         if let Some(at) = self.resolution_plan_at {
             t.resolution_plan_at = Some(at);
@@ -585,6 +586,25 @@ pub(crate) mod tests {
             (plain.priority_id, plain.queue_id, plain.due_at),
             (seeded::MEDIUM, None, None)
         );
+    }
+
+    #[test]
+    fn a_patch_sets_and_clears_the_sla_policy_like_any_field() {
+        let before = sample(&crate::catalog::default_catalog());
+        let set = TicketPatch {
+            sla_policy_id: Some(Some(SlaPolicyId(2))),
+            ..Default::default()
+        }
+        .apply_to(&before);
+        assert_eq!(set.sla_policy_id, Some(SlaPolicyId(2)));
+        let cleared = TicketPatch {
+            sla_policy_id: Some(None),
+            ..Default::default()
+        }
+        .apply_to(&set);
+        assert_eq!(cleared.sla_policy_id, None);
+        let untouched = TicketPatch::default().apply_to(&set);
+        assert_eq!(untouched.sla_policy_id, Some(SlaPolicyId(2)));
     }
 
     #[test]

@@ -492,6 +492,104 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         json!({"Site": "Branch"}),
         "a line taken out removes its field"
     );
+    let people: Value = web
+        .client
+        .get(format!("{}/api/v1/resources?limit=10", web.server.base))
+        .bearer_auth(&web.server.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].to_string())
+        .collect();
+    let policies = web
+        .client
+        .get(format!("{}/api/v1/sla-policies", web.server.base))
+        .bearer_auth(&web.server.admin)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let policy_where = |default: bool| {
+        policies
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["is_default"] == default)
+            .unwrap()["id"]
+            .clone()
+    };
+    let (default_policy, policy) = (policy_where(true), policy_where(false).to_string());
+    let (_, page) = web.get(&session, &location).await;
+    let helped = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("secondaries_shown", "1"),
+                ("secondary_resource_ids", &ids[0]),
+                ("secondary_resource_ids", &ids[1]),
+                ("sla_policy_id", &policy),
+            ],
+        )
+        .await;
+    assert_eq!(helped.status(), StatusCode::SEE_OTHER);
+    let read = |web: &Browser| {
+        let url = format!("{}/api/v1{location}", web.server.base);
+        let admin = web.server.admin.clone();
+        let client = web.client.clone();
+        async move {
+            client
+                .get(url)
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let ticket = read(&web).await;
+    assert_eq!(
+        ticket["secondary_resource_ids"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(ticket["sla_policy_id"].to_string(), policy, "{ticket}");
+    let (_, page) = web.get(&session, &location).await;
+    let cleared = web
+        .post(
+            &session,
+            &location,
+            &[
+                ("csrf", &token),
+                ("version", &version(&page)),
+                ("secondaries_shown", "1"),
+                ("sla_policy_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(cleared.status(), StatusCode::SEE_OTHER);
+    let ticket = read(&web).await;
+    assert_eq!(
+        ticket["secondary_resource_ids"],
+        json!([]),
+        "none chosen clears them"
+    );
+    assert_eq!(
+        ticket["sla_policy_id"], default_policy,
+        "cleared, the ticket takes its contract's, queue's or the default policy again"
+    );
     let (_, page) = web.get(&session, &location).await;
     let garbled = web
         .post(

@@ -82,6 +82,7 @@ struct TicketsPage<'a> {
     statuses: Vec<Opt>,
     priorities: Vec<Opt>,
     sla_states: Vec<Opt>,
+    companies: Vec<Opt>,
     queues: Vec<Opt>,
     assignees: Vec<Opt>,
     groups: Vec<Group>,
@@ -286,6 +287,7 @@ async fn my_work_page(state: &AppState, me: &Person) -> Result<Response, ApiErro
         statuses: Vec::new(),
         priorities: Vec::new(),
         sla_states: Vec::new(),
+        companies: Vec::new(),
         queues: Vec::new(),
         assignees: Vec::new(),
         groups,
@@ -333,7 +335,11 @@ async fn tickets_page(
     q: ListQuery,
 ) -> Result<Response, ApiError> {
     let setup = setup(state).await?;
-    let (q_queue, q_assignee) = (q.queue_id.clone(), q.assigned_resource_id.clone());
+    let (q_queue, q_assignee, q_company) = (
+        q.queue_id.clone(),
+        q.assigned_resource_id.clone(),
+        q.company_id.clone(),
+    );
     let c = setup.catalog();
     let text = q.q.clone().filter(|t| !t.trim().is_empty());
     let sla_state = q
@@ -442,6 +448,21 @@ async fn tickets_page(
             .iter()
             .map(|s| opt(s.name(), s.name().replace('_', " "), Some(*s) == sla_state))
             .collect(),
+        companies: party_service::companies(
+            &state.store,
+            &PartyFilter {
+                active: Some(true),
+                ..Default::default()
+            },
+            &Page {
+                after: None,
+                limit: 10_000,
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|c| opt(c.id.0, c.name, one_id(&q_company) == Some(c.id.0)))
+        .collect(),
         queues: queues(state)
             .await?
             .into_iter()
@@ -513,6 +534,9 @@ struct TicketPage<'a> {
     technicians: Vec<Opt>,
     queues: Vec<Opt>,
     contacts: Vec<Opt>,
+    secondaries: Vec<Opt>,
+    contracts: Vec<Opt>,
+    policies: Vec<Opt>,
     types: Vec<Opt>,
     /// The four category levels, empty where unset.
     categories: Vec<String>,
@@ -760,6 +784,36 @@ async fn render_ticket(
             )
         })
         .collect(),
+        secondaries: people
+            .iter()
+            .map(|r| {
+                opt(
+                    r.id.0,
+                    format!("{} {}", r.first_name, r.last_name),
+                    t.secondary_resource_ids.contains(&r.id),
+                )
+            })
+            .collect(),
+        contracts: party_service::contracts(
+            &state.store,
+            &PartyFilter {
+                company_id: Some(t.company_id),
+                ..Default::default()
+            },
+            &Page {
+                after: None,
+                limit: 10_000,
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|k| opt(k.id.0, k.name, Some(k.id) == t.contract_id))
+        .collect(),
+        policies: setup
+            .policies()
+            .iter()
+            .map(|p| opt(p.id.0, p.name.clone(), Some(p.id) == t.sla_policy_id))
+            .collect(),
         types: c
             .ticket_types
             .iter()
@@ -843,6 +897,11 @@ pub struct ChangeForm {
     queue_id: Option<String>,
     due_at: Option<String>,
     contact_id: Option<String>,
+    contract_id: Option<String>,
+    sla_policy_id: Option<String>,
+    /// Present when the form showed the secondary technicians (a multi-select sends
+    /// nothing when none is chosen).
+    secondaries_shown: Option<String>,
     type_id: Option<String>,
     custom_fields: Option<String>,
     category_1: Option<String>,
@@ -923,6 +982,19 @@ pub async fn change_ticket(
         contact_id: form
             .contact_id
             .map(|c| c.trim().parse().ok().map(ContactId)),
+        contract_id: form
+            .contract_id
+            .map(|c| c.trim().parse().ok().map(ContractId)),
+        sla_policy_id: form
+            .sla_policy_id
+            .map(|p| p.trim().parse().ok().map(SlaPolicyId)),
+        // A multi-select repeats its name, which the form struct cannot hold.
+        secondary_resource_ids: form.secondaries_shown.is_some().then(|| {
+            form_urlencoded::parse(&body)
+                .filter(|(k, _)| k == "secondary_resource_ids")
+                .filter_map(|(_, v)| v.trim().parse().ok().map(ResourceId))
+                .collect()
+        }),
         type_id: one_id(&form.type_id).map(TicketTypeId),
         // The levels as given, up to the last filled one; the core refuses a gap.
         categories: {
