@@ -25,6 +25,19 @@ use crate::service::parties as party_service;
 use crate::service::people::Person;
 use crate::service::tickets::{self as service, SlaSetup, TicketView, Total};
 
+/// Pickers and lists on a page show at most this many companies, people or queues.
+const EVERY: Page = Page {
+    after: None,
+    limit: 10_000,
+};
+
+fn of_company(company: CompanyId) -> PartyFilter {
+    PartyFilter {
+        company_id: Some(company),
+        ..Default::default()
+    }
+}
+
 /// One choice in a select.
 pub struct Opt {
     pub value: String,
@@ -124,10 +137,6 @@ async fn names(
     state: &AppState,
     views: &[TicketView],
 ) -> Result<(HashMap<i64, String>, HashMap<i64, String>), ApiError> {
-    let every = Page {
-        after: None,
-        limit: 10_000,
-    };
     let mut company_ids: Vec<i64> = views.iter().map(|v| v.ticket.company_id.0).collect();
     company_ids.sort();
     company_ids.dedup();
@@ -137,7 +146,7 @@ async fn names(
             ids: Some(company_ids),
             ..Default::default()
         };
-        for c in party_service::companies(&state.store, &filter, &every).await? {
+        for c in party_service::companies(&state.store, &filter, &EVERY).await? {
             companies.insert(c.id.0, c.name);
         }
     }
@@ -153,11 +162,7 @@ async fn technicians(state: &AppState) -> Result<Vec<fixpoint_core::parties::Res
         active: Some(true),
         ..Default::default()
     };
-    let every = Page {
-        after: None,
-        limit: 10_000,
-    };
-    Ok(party_service::resources(&state.store, &filter, &every).await?)
+    Ok(party_service::resources(&state.store, &filter, &EVERY).await?)
 }
 
 async fn queues(state: &AppState) -> Result<Vec<fixpoint_core::parties::Queue>, ApiError> {
@@ -165,11 +170,7 @@ async fn queues(state: &AppState) -> Result<Vec<fixpoint_core::parties::Queue>, 
         active: Some(true),
         ..Default::default()
     };
-    let every = Page {
-        after: None,
-        limit: 10_000,
-    };
-    Ok(party_service::queues(&state.store, &filter, &every).await?)
+    Ok(party_service::queues(&state.store, &filter, &EVERY).await?)
 }
 
 async fn rows(
@@ -454,10 +455,7 @@ async fn tickets_page(
                 active: Some(true),
                 ..Default::default()
             },
-            &Page {
-                after: None,
-                limit: 10_000,
-            },
+            &EVERY,
         )
         .await?
         .into_iter()
@@ -763,27 +761,17 @@ async fn render_ticket(
             .into_iter()
             .map(|q| opt(q.id.0, q.name, Some(q.id) == t.queue_id))
             .collect(),
-        contacts: party_service::contacts(
-            &state.store,
-            &PartyFilter {
-                company_id: Some(t.company_id),
-                ..Default::default()
-            },
-            &Page {
-                after: None,
-                limit: 10_000,
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|c| {
-            opt(
-                c.id.0,
-                format!("{} {}", c.first_name, c.last_name),
-                Some(c.id) == t.contact_id,
-            )
-        })
-        .collect(),
+        contacts: party_service::contacts(&state.store, &of_company(t.company_id), &EVERY)
+            .await?
+            .into_iter()
+            .map(|c| {
+                opt(
+                    c.id.0,
+                    format!("{} {}", c.first_name, c.last_name),
+                    Some(c.id) == t.contact_id,
+                )
+            })
+            .collect(),
         secondaries: people
             .iter()
             .map(|r| {
@@ -794,21 +782,11 @@ async fn render_ticket(
                 )
             })
             .collect(),
-        contracts: party_service::contracts(
-            &state.store,
-            &PartyFilter {
-                company_id: Some(t.company_id),
-                ..Default::default()
-            },
-            &Page {
-                after: None,
-                limit: 10_000,
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|k| opt(k.id.0, k.name, Some(k.id) == t.contract_id))
-        .collect(),
+        contracts: party_service::contracts(&state.store, &of_company(t.company_id), &EVERY)
+            .await?
+            .into_iter()
+            .map(|k| opt(k.id.0, k.name, Some(k.id) == t.contract_id))
+            .collect(),
         policies: setup
             .policies()
             .iter()
@@ -1181,16 +1159,12 @@ async fn new_ticket_page(
     problem: Option<String>,
 ) -> Result<Response, ApiError> {
     let setup = setup(state).await?;
-    let every = Page {
-        after: None,
-        limit: 10_000,
-    };
     let active = PartyFilter {
         active: Some(true),
         ..Default::default()
     };
-    let companies = party_service::companies(&state.store, &active, &every).await?;
-    let contacts = party_service::contacts(&state.store, &active, &every).await?;
+    let companies = party_service::companies(&state.store, &active, &EVERY).await?;
+    let contacts = party_service::contacts(&state.store, &active, &EVERY).await?;
     let chosen_company = one_id(&form.company_id);
     let chosen_contact = one_id(&form.contact_id);
     let chosen_priority =
