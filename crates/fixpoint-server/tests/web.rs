@@ -89,6 +89,22 @@ impl Browser {
             .unwrap()
     }
 
+    /// Posts the ticket form at `location` as its page would: with the page's form
+    /// token and the version it shows, and these fields.
+    async fn change(
+        &self,
+        cookie: &str,
+        location: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (_, page) = self.get(cookie, location).await;
+        let version = version_in(&page);
+        let token = csrf_in(&page);
+        let mut all = vec![("csrf", token.as_str()), ("version", version.as_str())];
+        all.extend_from_slice(fields);
+        self.post(cookie, location, &all).await
+    }
+
     async fn native(&self, path: &str, body: Value) -> Value {
         self.client
             .post(format!("{}/api/v1{path}", self.server.base))
@@ -107,6 +123,12 @@ fn form(fields: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish()
+}
+
+/// The ticket version a page's form carries.
+fn version_in(page: &str) -> String {
+    let start = page.find("name=\"version\" value=\"").expect("a version") + 22;
+    page[start..start + page[start..].find('"').unwrap()].to_owned()
 }
 
 /// The form token a page carries.
@@ -360,37 +382,18 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         )
         .await;
     assert_eq!(logged.status(), StatusCode::SEE_OTHER);
-    let version = |page: &str| {
-        let start = page.find("name=\"version\" value=\"").unwrap() + 22;
-        page[start..start + page[start..].find('"').unwrap()].to_owned()
-    };
     let (_, page) = web.get(&session, &location).await;
     assert!(page.contains("logged 30 minutes"));
-    let moved = web
-        .post(
-            &session,
-            &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("status_id", "2"),
-            ],
-        )
-        .await;
+    let moved = web.change(&session, &location, &[("status_id", "2")]).await;
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     let (_, page) = web.get(&session, &location).await;
     assert!(page.contains("<strong>In Progress</strong>"));
     let queue = web.native("/queues", json!({"name": "Network"})).await["id"].to_string();
     let edited = web
-        .post(
+        .change(
             &session,
             &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("queue_id", &queue),
-                ("due_at", "2030-01-02T09:30"),
-            ],
+            &[("queue_id", &queue), ("due_at", "2030-01-02T09:30")],
         )
         .await;
     assert_eq!(edited.status(), StatusCode::SEE_OTHER);
@@ -399,26 +402,13 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         page.contains("value=\"2030-01-02T09:30\""),
         "the due date round-trips"
     );
-    let bad_due = web
-        .post(
-            &session,
-            &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("due_at", "soon"),
-            ],
-        )
-        .await;
+    let bad_due = web.change(&session, &location, &[("due_at", "soon")]).await;
     assert_eq!(bad_due.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let (_, page) = web.get(&session, &location).await;
     let typed = web
-        .post(
+        .change(
             &session,
             &location,
             &[
-                ("csrf", &token),
-                ("version", &version(&page)),
                 ("type_id", "2"),
                 ("category_1", "Network"),
                 ("category_2", "VPN"),
@@ -434,15 +424,10 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         "the category levels round-trip"
     );
     let gap = web
-        .post(
+        .change(
             &session,
             &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("category_1", ""),
-                ("category_2", "VPN"),
-            ],
+            &[("category_1", ""), ("category_2", "VPN")],
         )
         .await;
     assert_eq!(
@@ -450,30 +435,16 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a level without the one above"
     );
-    let (_, page) = web.get(&session, &location).await;
     let with_fields = web
-        .post(
+        .change(
             &session,
             &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("custom_fields", "Asset tag: LT-42\nSite: HQ"),
-            ],
+            &[("custom_fields", "Asset tag: LT-42\nSite: HQ")],
         )
         .await;
     assert_eq!(with_fields.status(), StatusCode::SEE_OTHER);
-    let (_, page) = web.get(&session, &location).await;
     let renamed = web
-        .post(
-            &session,
-            &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("custom_fields", "Site: Branch"),
-            ],
-        )
+        .change(&session, &location, &[("custom_fields", "Site: Branch")])
         .await;
     assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
     let fields = web
@@ -528,14 +499,11 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
             .clone()
     };
     let (default_policy, policy) = (policy_where(true), policy_where(false).to_string());
-    let (_, page) = web.get(&session, &location).await;
     let helped = web
-        .post(
+        .change(
             &session,
             &location,
             &[
-                ("csrf", &token),
-                ("version", &version(&page)),
                 ("secondaries_shown", "1"),
                 ("secondary_resource_ids", &ids[0]),
                 ("secondary_resource_ids", &ids[1]),
@@ -566,17 +534,11 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         2
     );
     assert_eq!(ticket["sla_policy_id"].to_string(), policy, "{ticket}");
-    let (_, page) = web.get(&session, &location).await;
     let cleared = web
-        .post(
+        .change(
             &session,
             &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("secondaries_shown", "1"),
-                ("sla_policy_id", ""),
-            ],
+            &[("secondaries_shown", "1"), ("sla_policy_id", "")],
         )
         .await;
     assert_eq!(cleared.status(), StatusCode::SEE_OTHER);
@@ -590,58 +552,38 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
         ticket["sla_policy_id"], default_policy,
         "cleared, the ticket takes its contract's, queue's or the default policy again"
     );
-    let (_, page) = web.get(&session, &location).await;
     let garbled = web
-        .post(
-            &session,
-            &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("custom_fields", "no colon here"),
-            ],
-        )
+        .change(&session, &location, &[("custom_fields", "no colon here")])
         .await;
     assert_eq!(garbled.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let (_, listed) = web
         .get(&session, &format!("/tickets?queue_id={queue}"))
         .await;
     assert!(listed.contains("VPN drops hourly"), "the queue filter");
+    let (_, before_completion) = web.get(&session, &location).await;
     // Completing without a resolution: the page says what is missing.
     let refused = web
-        .post(
-            &session,
-            &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("status_id", "10"),
-            ],
-        )
+        .change(&session, &location, &[("status_id", "10")])
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().await.unwrap().contains("resolution"));
     let done = web
-        .post(
+        .change(
             &session,
             &location,
-            &[
-                ("csrf", &token),
-                ("version", &version(&page)),
-                ("status_id", "10"),
-                ("resolution", "Replaced the router"),
-            ],
+            &[("status_id", "10"), ("resolution", "Replaced the router")],
         )
         .await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     // A stale version is a conflict, not a lost update.
+    let stale_version = version_in(&before_completion);
     let stale = web
         .post(
             &session,
             &location,
             &[
                 ("csrf", &token),
-                ("version", &version(&page)),
+                ("version", &stale_version),
                 ("title", "Renamed"),
             ],
         )
