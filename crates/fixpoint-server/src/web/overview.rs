@@ -225,43 +225,27 @@ fn name_filter(uri: &Uri) -> (String, PartyFilter) {
 
 const PARTIES_SHOWN: u64 = 500;
 
-pub async fn companies(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
-        Ok(me) => me,
-        Err(to_sign_in) => return to_sign_in,
-    };
-    let (q, filter) = name_filter(&uri);
-    let page = Page {
-        after: None,
-        limit: PARTIES_SHOWN,
-    };
-    match party_service::companies(&state.store, &filter, &page).await {
-        Ok(companies) => html(&PartiesPage {
-            signed_in: Some(&me),
-            heading: "Companies",
-            path: "/companies",
-            q,
-            columns: vec!["Name", "Phone", "Active"],
-            rows: companies
-                .into_iter()
-                .map(|c| PartyRow {
-                    link: format!("/tickets?company_id={}", c.id),
-                    name: c.name,
-                    cells: vec![
-                        c.phone.unwrap_or_default(),
-                        if c.active { "yes" } else { "no" }.to_owned(),
-                    ],
-                })
-                .collect(),
-        }),
-        Err(e) => {
-            let e = ApiError::from(e);
-            failure(e.status(), &e.detail)
-        }
-    }
+/// Which list a parties page shows.
+#[derive(Clone, Copy)]
+enum Parties {
+    Companies,
+    Contacts,
 }
 
-pub async fn contacts(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn companies(state: State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    parties(state, headers, uri, Parties::Companies).await
+}
+
+pub async fn contacts(state: State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    parties(state, headers, uri, Parties::Contacts).await
+}
+
+async fn parties(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    which: Parties,
+) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(me) => me,
         Err(to_sign_in) => return to_sign_in,
@@ -271,21 +255,55 @@ pub async fn contacts(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         after: None,
         limit: PARTIES_SHOWN,
     };
-    match party_service::contacts(&state.store, &filter, &page).await {
-        Ok(contacts) => html(&PartiesPage {
+    let listed = match which {
+        Parties::Companies => party_service::companies(&state.store, &filter, &page)
+            .await
+            .map(|companies| {
+                let rows = companies
+                    .into_iter()
+                    .map(|c| PartyRow {
+                        link: format!("/tickets?company_id={}", c.id),
+                        name: c.name,
+                        cells: vec![
+                            c.phone.unwrap_or_default(),
+                            if c.active { "yes" } else { "no" }.to_owned(),
+                        ],
+                    })
+                    .collect();
+                (
+                    "Companies",
+                    "/companies",
+                    vec!["Name", "Phone", "Active"],
+                    rows,
+                )
+            }),
+        Parties::Contacts => party_service::contacts(&state.store, &filter, &page)
+            .await
+            .map(|contacts| {
+                let rows = contacts
+                    .into_iter()
+                    .map(|c| PartyRow {
+                        link: format!("/tickets?company_id={}", c.company_id),
+                        name: format!("{} {}", c.first_name, c.last_name),
+                        cells: vec![c.email.unwrap_or_default(), c.phone.unwrap_or_default()],
+                    })
+                    .collect();
+                (
+                    "Contacts",
+                    "/contacts",
+                    vec!["Name", "Email", "Phone"],
+                    rows,
+                )
+            }),
+    };
+    match listed {
+        Ok((heading, path, columns, rows)) => html(&PartiesPage {
             signed_in: Some(&me),
-            heading: "Contacts",
-            path: "/contacts",
+            heading,
+            path,
             q,
-            columns: vec!["Name", "Email", "Phone"],
-            rows: contacts
-                .into_iter()
-                .map(|c| PartyRow {
-                    link: format!("/tickets?company_id={}", c.company_id),
-                    name: format!("{} {}", c.first_name, c.last_name),
-                    cells: vec![c.email.unwrap_or_default(), c.phone.unwrap_or_default()],
-                })
-                .collect(),
+            columns,
+            rows,
         }),
         Err(e) => {
             let e = ApiError::from(e);

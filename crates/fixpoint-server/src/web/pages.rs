@@ -132,11 +132,11 @@ fn when(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// Names of the companies and technicians on a page of tickets.
-async fn names(
+/// Names of the companies on a page of tickets.
+async fn company_names(
     state: &AppState,
     views: &[TicketView],
-) -> Result<(HashMap<i64, String>, HashMap<i64, String>), ApiError> {
+) -> Result<HashMap<i64, String>, ApiError> {
     let mut company_ids: Vec<i64> = views.iter().map(|v| v.ticket.company_id.0).collect();
     company_ids.sort();
     company_ids.dedup();
@@ -150,11 +150,15 @@ async fn names(
             companies.insert(c.id.0, c.name);
         }
     }
-    let mut people = HashMap::new();
-    for r in technicians(state).await? {
-        people.insert(r.id.0, format!("{} {}", r.first_name, r.last_name));
-    }
-    Ok((companies, people))
+    Ok(companies)
+}
+
+/// Technicians by id, as pages name them.
+fn person_names(people: &[fixpoint_core::parties::Resource]) -> HashMap<i64, String> {
+    people
+        .iter()
+        .map(|r| (r.id.0, format!("{} {}", r.first_name, r.last_name)))
+        .collect()
 }
 
 async fn technicians(state: &AppState) -> Result<Vec<fixpoint_core::parties::Resource>, ApiError> {
@@ -176,9 +180,10 @@ async fn queues(state: &AppState) -> Result<Vec<fixpoint_core::parties::Queue>, 
 async fn rows(
     state: &AppState,
     setup: &SlaSetup,
+    people: &HashMap<i64, String>,
     views: &[TicketView],
 ) -> Result<Vec<Row>, ApiError> {
-    let (companies, people) = names(state, views).await?;
+    let companies = company_names(state, views).await?;
     let c = setup.catalog();
     Ok(views
         .iter()
@@ -246,6 +251,7 @@ pub async fn my_work(State(state): State<AppState>, headers: HeaderMap, uri: Uri
 
 async fn my_work_page(state: &AppState, me: &Person) -> Result<Response, ApiError> {
     let setup = setup(state).await?;
+    let people = person_names(&technicians(state).await?);
     let now = state.now();
     let open = TicketFilter {
         open: Some(true),
@@ -276,7 +282,7 @@ async fn my_work_page(state: &AppState, me: &Person) -> Result<Response, ApiErro
         let page = service::list(&state.store, &filter, BY_DUE, 50, None, now, Total::Skip).await?;
         groups.push(Group {
             title: title.to_owned(),
-            rows: rows(state, &setup, &page.items).await?,
+            rows: rows(state, &setup, &people, &page.items).await?,
             sort_links: sort_links("/tickets?open=true"),
         });
     }
@@ -336,6 +342,8 @@ async fn tickets_page(
     q: ListQuery,
 ) -> Result<Response, ApiError> {
     let setup = setup(state).await?;
+    let technicians = technicians(state).await?;
+    let people = person_names(&technicians);
     let (q_queue, q_assignee, q_company) = (
         q.queue_id.clone(),
         q.assigned_resource_id.clone(),
@@ -466,9 +474,8 @@ async fn tickets_page(
             .into_iter()
             .map(|q| opt(q.id.0, q.name, one_id(&q_queue) == Some(q.id.0)))
             .collect(),
-        assignees: technicians(state)
-            .await?
-            .into_iter()
+        assignees: technicians
+            .iter()
             .map(|r| {
                 opt(
                     r.id.0,
@@ -479,7 +486,7 @@ async fn tickets_page(
             .collect(),
         groups: vec![Group {
             title: String::new(),
-            rows: rows(state, &setup, &page.items).await?,
+            rows: rows(state, &setup, &people, &page.items).await?,
             sort_links: sort_links(&base),
         }],
         next_page,
@@ -637,10 +644,7 @@ async fn render_ticket(
             },
         ));
     }
-    let names: HashMap<i64, String> = people
-        .iter()
-        .map(|r| (r.id.0, format!("{} {}", r.first_name, r.last_name)))
-        .collect();
+    let names = person_names(&people);
     for entry in service::time_entries(&state.store, t.id).await? {
         timeline.push((
             entry.created_at,
