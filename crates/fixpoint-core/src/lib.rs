@@ -8,6 +8,7 @@ pub mod error;
 pub mod escalation;
 pub mod filter;
 pub mod ids;
+pub mod mail;
 pub mod metrics;
 pub mod parties;
 pub mod query;
@@ -16,6 +17,7 @@ pub mod similar;
 pub mod sla;
 pub mod ticket;
 pub mod time_entry;
+pub mod webhook;
 pub mod workflow;
 
 pub use error::{DomainError, ErrorCode, Violation, Warning};

@@ -70,7 +70,7 @@ impl Note {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewNote {
@@ -83,6 +83,11 @@ pub struct NewNote {
     /// Set when the client's contact wrote it (e.g. a reply by e-mail or portal).
     #[serde(default)]
     pub contact_id: Option<ContactId>,
+    /// Who else receives a client-visible note by email, besides the ticket's contact.
+    #[serde(default)]
+    pub email_to: Vec<String>,
+    #[serde(default)]
+    pub email_cc: Vec<String>,
 }
 
 impl NewNote {
@@ -90,7 +95,13 @@ impl NewNote {
         let mut v = Violations::default();
         v.optional_text("title", self.title.as_deref(), NOTE_TITLE_MAX);
         v.required_text("body", &self.body, NOTE_BODY_MAX);
-        v.into_result()
+        v.into_result()?;
+        for (field, list) in [("email_to", &self.email_to), ("email_cc", &self.email_cc)] {
+            for (i, address) in list.iter().enumerate() {
+                crate::mail::check_address(&format!("{field}[{i}]"), address)?;
+            }
+        }
+        Ok(())
     }
 
     /// A contact who writes on a ticket is one of its client's people: the ticket's
@@ -621,6 +632,7 @@ mod tests {
             visibility: Visibility::External,
             kind: NoteKind::Phone,
             contact_id: None,
+            ..Default::default()
         };
         assert!(note.check().is_err());
     }

@@ -22,6 +22,7 @@ use crate::errors::{ApiError, error_table};
 pub struct AppState {
     pub store: Store,
     pub clock: Clock,
+    pub messaging: Arc<crate::messaging::Settings>,
     openapi: Arc<String>,
 }
 
@@ -51,6 +52,7 @@ impl AppState {
         (name = "sla", description = "Business calendars and SLA policies"),
         (name = "reports", description = "Service metrics"),
         (name = "access", description = "API keys"),
+        (name = "messages", description = "Webhooks, mail sent and received, mail templates"),
     )
 )]
 struct ApiDoc;
@@ -84,6 +86,7 @@ fn native_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(crate::api::catalog::routes())
                 .merge(crate::api::sla::routes())
                 .merge(crate::api::escalations::routes())
+                .merge(crate::api::messages::routes())
                 .merge(crate::api::reports::routes())
                 .merge(crate::api::keys::routes()),
         )
@@ -98,12 +101,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole HTTP surface: the native API, its documents and probes, and the vendor
 /// dialects' routes (from `fixpoint-dialects`, mounted by the binary; they share the
 /// state, so the same keys, service layer and store answer them).
-pub fn router(store: Store, clock: Clock, dialects: Router<AppState>) -> Router {
+pub fn router(
+    store: Store,
+    clock: Clock,
+    messaging: Arc<crate::messaging::Settings>,
+    dialects: Router<AppState>,
+) -> Router {
     let (api, openapi) = native_api();
     let openapi = Arc::new(openapi.to_pretty_json().unwrap_or_default());
     let state = AppState {
         store,
         clock,
+        messaging,
         openapi,
     };
     Router::new()

@@ -7,8 +7,10 @@ pub mod auth;
 pub mod clock;
 pub mod errors;
 pub mod json;
+pub mod messaging;
 pub mod rate_limit;
 pub mod service;
+pub mod smtp;
 pub mod testing;
 pub mod web;
 

@@ -15,6 +15,9 @@ pub struct TestServer {
     pub base: String,
     pub clock: Clock,
     pub store: Store,
+    /// Mail from `Service Desk <desk@msp.example>` (through an SMTP server a test
+    /// starts, if it sends); webhooks may reach loopback receivers.
+    pub messaging: std::sync::Arc<crate::messaging::Settings>,
     /// Keys for each role.
     pub admin: String,
     pub technician: String,
@@ -43,7 +46,8 @@ pub async fn spawn(dialects: Router<AppState>) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let clock = Clock::manual(jiff::Timestamp::now());
-    let app = crate::app::router(store.clone(), clock.clone(), dialects);
+    let messaging = std::sync::Arc::new(test_messaging());
+    let app = crate::app::router(store.clone(), clock.clone(), messaging.clone(), dialects);
     tokio::spawn(async move {
         crate::app::serve(listener, app, std::future::pending())
             .await
@@ -53,11 +57,28 @@ pub async fn spawn(dialects: Router<AppState>) -> TestServer {
         base,
         clock,
         store,
+        messaging,
         admin,
         technician,
         readonly,
         _dir: dir,
         _postgres: postgres,
+    }
+}
+
+fn test_messaging() -> crate::messaging::Settings {
+    crate::messaging::Settings {
+        mail: Some(
+            crate::messaging::MailSettings::new(
+                "Service Desk <desk@msp.example>",
+                "smtp://127.0.0.1:2525",
+            )
+            .expect("test mail settings"),
+        ),
+        webhook_policy: fixpoint_core::webhook::AddressPolicy {
+            loopback: true,
+            private: false,
+        },
     }
 }
 

@@ -8,6 +8,7 @@ pub mod db;
 pub mod dialects;
 pub mod escalation;
 mod group;
+pub mod messages;
 pub mod parties;
 pub mod people;
 pub mod query;

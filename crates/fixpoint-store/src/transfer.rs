@@ -43,6 +43,11 @@ pub const TABLES: &[&str] = &[
     "escalation_rules",
     "escalations",
     "outbox",
+    "webhooks",
+    "webhook_deliveries",
+    "mail_messages",
+    "inbound_messages",
+    "mail_templates",
     "dialect_statuses",
     "dialect_codes",
 ];

@@ -24,6 +24,10 @@ pub struct FileSettings {
     pub autotask_requests_per_hour: Option<u32>,
     pub halopsa_requests_per_window: Option<u32>,
     pub tenant_profile: Option<String>,
+    pub mail_from: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_listen: Option<String>,
+    pub webhook_allow: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
@@ -51,6 +55,17 @@ pub struct Settings {
     /// Workflow switches a new installation starts with: default, autotask, halopsa
     /// or atera (resolve before close; technicians without roles).
     pub tenant_profile: Option<String>,
+    /// The sender of Fixpoint's mail, `Service Desk <support@msp.example>`; mail is
+    /// written and sent only when this and `smtp_url` are set.
+    pub mail_from: Option<String>,
+    /// The SMTP server mail goes through: smtp://host:25, smtp://user:pass@host:587?tls=required
+    /// (STARTTLS) or smtps://user:pass@host:465 (TLS).
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<String>,
+    /// Where Fixpoint receives mail by SMTP (e.g. 0.0.0.0:2525); none when unset.
+    pub smtp_listen: Option<String>,
+    /// Networks webhooks may reach besides public addresses: loopback, private.
+    pub webhook_allow: Vec<String>,
 }
 
 /// What flags and environment gave (clap reads both; a flag wins over its variable).
@@ -80,9 +95,21 @@ pub struct Overrides {
     /// The workflow a new installation starts with: default, autotask, halopsa or atera.
     #[arg(long, global = true, env = "FIXPOINT_TENANT_PROFILE")]
     pub tenant_profile: Option<String>,
+    /// The sender of Fixpoint's mail: "Service Desk <support@msp.example>".
+    #[arg(long, global = true, env = "FIXPOINT_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// SMTP server for mail out: smtp://host:25, smtp://user:pass@host:587?tls=required, smtps://…:465.
+    #[arg(long, global = true, env = "FIXPOINT_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Address to receive mail on by SMTP, e.g. 0.0.0.0:2525 (off when unset).
+    #[arg(long, global = true, env = "FIXPOINT_SMTP_LISTEN")]
+    pub smtp_listen: Option<String>,
+    /// Networks webhooks may reach besides public addresses, comma-separated: loopback, private.
+    #[arg(long, global = true, env = "FIXPOINT_WEBHOOK_ALLOW")]
+    pub webhook_allow: Option<String>,
     /// A TOML file with any of database_url, listen, log_format, sweep_interval_secs,
     /// atera_requests_per_minute, autotask_requests_per_hour, halopsa_requests_per_window,
-    /// tenant_profile.
+    /// tenant_profile, mail_from, smtp_url, smtp_listen, webhook_allow.
     #[arg(long, global = true, env = "FIXPOINT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -123,6 +150,30 @@ impl Overrides {
                     WorkflowSettings::PROFILES.join(", ")
                 ),
                 other => other,
+            },
+            mail_from: self.mail_from.clone().or(file.mail_from),
+            smtp_url: self.smtp_url.clone().or(file.smtp_url),
+            smtp_listen: self.smtp_listen.clone().or(file.smtp_listen),
+            webhook_allow: {
+                let list = self
+                    .webhook_allow
+                    .clone()
+                    .or(file.webhook_allow)
+                    .unwrap_or_default();
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(|n| n.trim().to_ascii_lowercase())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                if let Some(bad) = names
+                    .iter()
+                    .find(|n| !matches!(n.as_str(), "loopback" | "private"))
+                {
+                    anyhow::bail!(
+                        "webhook_allow: unknown network '{bad}'; use loopback, private or both"
+                    );
+                }
+                names
             },
         })
     }

@@ -428,6 +428,7 @@ async fn note(
             visibility,
             kind,
             contact_id: None,
+            ..Default::default()
         },
         at,
     )

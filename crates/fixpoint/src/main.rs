@@ -25,6 +25,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum MailCommand {
+    /// Read one RFC 822 message on standard input and take it in (a ticket, a note,
+    /// ignored or quarantined); prints the outcome as JSON. Exit status 75 (EX_TEMPFAIL)
+    /// when the database could not take it, so the mail server retries.
+    Receive,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server (creates and migrates the database; prints an admin key on first start).
     Serve {
@@ -80,6 +88,11 @@ enum Command {
     },
     /// Print the settings in force (after file, environment and flags).
     PrintConfig,
+    /// Mail in from a mail server's pipe: `fixpoint mail receive < message.eml`.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -299,6 +312,37 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { demo } => serve(settings, demo).await,
+        Command::Mail {
+            command: MailCommand::Receive,
+        } => {
+            use std::io::Read;
+            let mut raw = Vec::new();
+            std::io::stdin()
+                .take(fixpoint_core::mail::MAX_INBOUND_BYTES as u64 + 1)
+                .read_to_end(&mut raw)
+                .context("reading the message on standard input")?;
+            let inbox = fixpoint_server::service::inbound::Inbox {
+                domain: messaging_settings(&settings)?.domain(),
+            };
+            let store = open(&settings).await?;
+            match fixpoint_server::service::inbound::receive(
+                &store,
+                &inbox,
+                &raw,
+                jiff::Timestamp::now(),
+            )
+            .await
+            {
+                Ok(received) => {
+                    println!("{}", serde_json::to_string(&received)?);
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("fixpoint mail receive: the message was not stored: {e}");
+                    std::process::exit(75);
+                }
+            }
+        }
     }
 }
 
@@ -343,9 +387,34 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
+    let messaging = std::sync::Arc::new(messaging_settings(&settings)?);
+    let outbound =
+        fixpoint_server::messaging::Outbound::new(&messaging).map_err(anyhow::Error::msg)?;
+    fixpoint_server::messaging::spawn(
+        store.clone(),
+        fixpoint_server::Clock::System,
+        messaging.clone(),
+        outbound,
+        std::time::Duration::from_secs(1),
+    );
+    if let Some(listen) = &settings.smtp_listen {
+        let smtp = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding the SMTP listener {listen}"))?;
+        println!("Receiving mail by SMTP on {}", smtp.local_addr()?);
+        tokio::spawn(fixpoint_server::smtp::serve(
+            smtp,
+            store.clone(),
+            fixpoint_server::Clock::System,
+            fixpoint_server::service::inbound::Inbox {
+                domain: messaging.domain(),
+            },
+        ));
+    }
     let app = fixpoint_server::router(
         store.clone(),
         fixpoint_server::Clock::System,
+        messaging,
         fixpoint_dialects::routes(&fixpoint_dialects::Settings {
             atera_requests_per_minute: settings.atera_requests_per_minute,
             autotask_requests_per_hour: settings.autotask_requests_per_hour,
@@ -355,6 +424,24 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     fixpoint_server::serve(listener, app, shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+fn messaging_settings(settings: &Settings) -> anyhow::Result<fixpoint_server::messaging::Settings> {
+    let mail = match (&settings.mail_from, &settings.smtp_url) {
+        (Some(from), Some(url)) => Some(
+            fixpoint_server::messaging::MailSettings::new(from, url).map_err(anyhow::Error::msg)?,
+        ),
+        (None, None) => None,
+        _ => anyhow::bail!("mail out needs both FIXPOINT_MAIL_FROM and FIXPOINT_SMTP_URL"),
+    };
+    let allows = |n: &str| settings.webhook_allow.iter().any(|a| a == n);
+    Ok(fixpoint_server::messaging::Settings {
+        mail,
+        webhook_policy: fixpoint_core::webhook::AddressPolicy {
+            loopback: allows("loopback"),
+            private: allows("private"),
+        },
+    })
 }
 
 /// One line per table, redrawn in place: `tickets  [#########.....]  45000/100000`.

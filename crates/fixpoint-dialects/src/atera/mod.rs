@@ -857,6 +857,7 @@ async fn add_comment(
         },
         kind: Default::default(),
         contact_id,
+        ..Default::default()
     };
     let at = comment.timestamp.unwrap_or_else(|| state.now());
     let added = service::add_note(&state.store, &author, id, note, at).await?;

@@ -247,6 +247,7 @@ pub async fn create(
                 visibility: note_visibility(&body)?.unwrap_or(Visibility::Internal),
                 kind: note_kind(&body)?.unwrap_or_default(),
                 contact_id: body.int("createdByContactID")?.flatten().map(ContactId),
+                ..Default::default()
             };
             service::add_note(store, &actor, TicketId(ticket), new, now)
                 .await?

@@ -311,6 +311,8 @@ async fn upsert_one(call: &Call, record: &Map<String, Value>) -> Result<(Value, 
                 visibility: visibility.unwrap_or_default(),
                 kind: kind.unwrap_or_default(),
                 contact_id: None,
+                email_to: addresses(&body, "emailto")?,
+                email_cc: addresses(&body, "emailcc")?,
             };
             let agent = match time.is_empty() {
                 true => None,
@@ -377,4 +379,12 @@ async fn agent(call: &Call, body: &Body<'_>, ticket: TicketId) -> Result<Resourc
             "time needs an agent: send agent_id, assign the ticket, or create the API client with --agent-id",
         )
     })
+}
+
+/// A list of recipients in HaloPSA's one text field (`a@x.example;b@y.example`).
+fn addresses(body: &Body, field: &str) -> Result<Vec<String>, Error> {
+    match body.text(field)?.flatten() {
+        Some(list) => Ok(fixpoint_core::mail::parse_addresses(field, &list)?),
+        None => Ok(Vec::new()),
+    }
 }

@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod catalog;
 pub mod escalations;
 pub mod keys;
+pub mod messages;
 pub mod parties;
 pub mod reports;
 pub mod sla;

@@ -17,13 +17,26 @@ pub async fn add(
     new: NewAttachment,
     at: Timestamp,
 ) -> ServiceResult<Attachment> {
-    let content_type = new.check()?;
     let mut tx = store.write().await?;
-    let ticket = store_tickets::get(&mut tx, ticket_id)
+    let attachment = add_in(&mut tx, actor, ticket_id, new, at).await?;
+    Store::commit(tx).await?;
+    Ok(attachment)
+}
+
+/// Attaches a file inside a caller's transaction.
+pub(crate) async fn add_in(
+    tx: &mut fixpoint_store::Conn,
+    actor: &str,
+    ticket_id: TicketId,
+    new: NewAttachment,
+    at: Timestamp,
+) -> ServiceResult<Attachment> {
+    let content_type = new.check()?;
+    let ticket = store_tickets::get(tx, ticket_id)
         .await?
         .ok_or_else(|| DomainError::not_found("ticket", ticket_id))?;
     if let Some(note) = new.note_id {
-        let on_ticket = work::notes_by_ids(&mut tx, &[note.0])
+        let on_ticket = work::notes_by_ids(tx, &[note.0])
             .await?
             .first()
             .is_some_and(|n| n.ticket_id == ticket_id);
@@ -46,15 +59,14 @@ pub async fn add(
         author: actor.to_owned(),
         created_at: at,
     };
-    attachment.id = attachments::insert(&mut tx, &attachment, new.content).await?;
-    store_tickets::touch(&mut tx, ticket_id, at).await?;
+    attachment.id = attachments::insert(tx, &attachment, new.content).await?;
+    store_tickets::touch(tx, ticket_id, at).await?;
     let change = FieldChange {
         field: "attachment_added".into(),
         old: None,
         new: Some(attachment.filename.clone()),
     };
-    store_tickets::write_history(&mut tx, ticket_id, ticket.version, at, actor, &[change]).await?;
-    Store::commit(tx).await?;
+    store_tickets::write_history(tx, ticket_id, ticket.version, at, actor, &[change]).await?;
     Ok(attachment)
 }
 

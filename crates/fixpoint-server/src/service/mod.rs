@@ -5,11 +5,15 @@
 pub mod attachments;
 pub mod catalog;
 pub mod escalation;
+pub mod inbound;
+pub mod mail;
+pub mod outbox;
 pub mod parties;
 pub mod people;
 pub mod reports;
 pub mod sla;
 pub mod tickets;
+pub mod webhooks;
 
 use fixpoint_core::DomainError;
 use fixpoint_store::StoreError;

@@ -159,32 +159,7 @@ async fn create_with(
     if let Some(contact) = contact {
         new.contact_id = Some(super::parties::add_contact(&mut tx, contact).await?.id);
     }
-    let setup = SlaSetup::load(store, &mut tx).await?;
-    let catalog = setup.catalog();
-    let mut candidate = new
-        .with_category_defaults(catalog, at, &setup.home_zone())
-        .into_ticket(catalog, at);
-    if let Some(status) = catalog.status(candidate.status_id) {
-        ticket::apply_status_effects(&mut candidate, None, status, at);
-    }
-    let refs = load_refs(&mut tx, &candidate, false).await?;
-    let warnings = rules::check_ticket(catalog, None, &candidate, &refs)?;
-    check_policy(&setup, candidate.sla_policy_id)?;
-    candidate.sla_policy_id = inherited_policy(&mut tx, &setup, &candidate, &refs).await?;
-    let clock = clock_of(catalog, candidate.status_id);
-    sla::advance(
-        setup.context(candidate.sla_policy_id),
-        None,
-        None,
-        &mut candidate,
-        clock,
-        at,
-    );
-    let ticket = store_tickets::insert(&mut tx, candidate, actor).await?;
-    let outcome = TicketOutcome {
-        view: setup.view(ticket, at),
-        warnings,
-    };
+    let outcome = create_in(store, &mut tx, actor, new, at).await?;
     if let Some(idem) = &idempotency {
         let stored = (idem.respond)(&outcome);
         match keys::remember_response(&mut tx, idem.api_key_id, idem.key, &stored, at).await {
@@ -200,6 +175,44 @@ async fn create_with(
     }
     Store::commit(tx).await?;
     Ok(Created::New(Box::new(outcome)))
+}
+
+/// Opens a ticket inside a caller's transaction, with its `ticket.created` event.
+pub(crate) async fn create_in(
+    store: &Store,
+    tx: &mut Conn,
+    actor: &str,
+    new: NewTicket,
+    at: Timestamp,
+) -> ServiceResult<TicketOutcome> {
+    let setup = SlaSetup::load(store, tx).await?;
+    let catalog = setup.catalog();
+    let mut candidate = new
+        .with_category_defaults(catalog, at, &setup.home_zone())
+        .into_ticket(catalog, at);
+    if let Some(status) = catalog.status(candidate.status_id) {
+        ticket::apply_status_effects(&mut candidate, None, status, at);
+    }
+    let refs = load_refs(tx, &candidate, false).await?;
+    let warnings = rules::check_ticket(catalog, None, &candidate, &refs)?;
+    check_policy(&setup, candidate.sla_policy_id)?;
+    candidate.sla_policy_id = inherited_policy(tx, &setup, &candidate, &refs).await?;
+    let clock = clock_of(catalog, candidate.status_id);
+    sla::advance(
+        setup.context(candidate.sla_policy_id),
+        None,
+        None,
+        &mut candidate,
+        clock,
+        at,
+    );
+    let ticket = store_tickets::insert(tx, candidate, actor).await?;
+    let outcome = TicketOutcome {
+        view: setup.view(ticket, at),
+        warnings,
+    };
+    super::outbox::ticket_created(tx, &outcome.view.ticket, actor, at).await?;
+    Ok(outcome)
 }
 
 async fn replay(store: &Store, idem: &Idempotency<'_>) -> ServiceResult<Created> {
@@ -298,6 +311,7 @@ async fn write_change(
     {
         return Err(stale(before.id, before.version, before.version + 1).into());
     }
+    super::outbox::ticket_updated(conn, &after, changes, actor, at).await?;
     Ok(after)
 }
 
@@ -566,7 +580,7 @@ pub async fn delete_action(
     remove_note(store, actor, id, WithTime::Delete, at).await
 }
 
-async fn note_in(
+pub(crate) async fn note_in(
     store: &Store,
     tx: &mut Conn,
     actor: &str,
@@ -593,6 +607,7 @@ async fn note_in(
         created_at: at,
     };
     note.id = work::insert_note(tx, &note).await?;
+    super::outbox::note_created(tx, &note, (&new.email_to, &new.email_cc)).await?;
     let added = FieldChange {
         field: "note_added".into(),
         old: None,
@@ -676,6 +691,7 @@ async fn time_in(
         created_at: at,
     };
     entry.id = work::insert_time_entry(tx, &entry).await?;
+    super::outbox::time_entry_created(tx, &entry, actor).await?;
     store_tickets::touch(tx, id, at).await?;
     let change = event("time_logged", None, Some(logged(&entry)));
     store_tickets::write_history(tx, id, ticket.version, at, actor, &[change]).await?;

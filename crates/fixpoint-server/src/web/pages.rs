@@ -1065,6 +1065,7 @@ pub async fn add_note(
         },
         kind: Default::default(),
         contact_id: None,
+        ..Default::default()
     };
     let outcome =
         service::add_note(&state.store, &me.actor(), TicketId(id), note, state.now()).await;

@@ -17,6 +17,7 @@ pub struct App {
     pub technician: String,
     pub readonly: String,
     pub store: Store,
+    pub messaging: std::sync::Arc<fixpoint_server::messaging::Settings>,
     _server: TestServer,
 }
 
@@ -32,6 +33,7 @@ pub async fn spawn_app() -> App {
         technician: server.technician.clone(),
         readonly: server.readonly.clone(),
         store: server.store.clone(),
+        messaging: server.messaging.clone(),
         _server: server,
     }
 }

@@ -1,0 +1,476 @@
+//! Mail in: a received message becomes a ticket, or a note on the ticket it answers;
+//! a machine's message is recorded and ignored; a message that cannot be read is
+//! quarantined with the reason. Each `Message-ID` is taken once.
+
+use fixpoint_core::attachment::NewAttachment;
+use fixpoint_core::ids::{CompanyId, ContactId, QueueId, TicketId};
+use fixpoint_core::mail::{self, Signals};
+use fixpoint_core::parties::NewContact;
+use fixpoint_core::ticket::{NewTicket, Source};
+use fixpoint_core::time_entry::{NewNote, Visibility};
+use fixpoint_store::messages::{self as rows, InboundMessage};
+use fixpoint_store::parties::{self, NamedTable, PartyFilter};
+use fixpoint_store::{Conn, Store};
+use jiff::Timestamp;
+use mail_parser::{MessageParser, MimeHeaders};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::ServiceResult;
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Received {
+    /// created, appended, ignored, quarantined or duplicate
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub message_id: String,
+    pub ticket_id: Option<TicketId>,
+    pub ticket_number: Option<String>,
+}
+
+impl Received {
+    fn duplicate(message_id: String) -> Self {
+        Self {
+            outcome: "duplicate".into(),
+            reason: Some("this Message-ID was received before".into()),
+            message_id,
+            ticket_id: None,
+            ticket_number: None,
+        }
+    }
+}
+
+/// Settings the receiving side needs: the domain of Fixpoint's own message ids.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    pub domain: String,
+}
+
+fn bracketed(id: &str) -> String {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    format!("<{id}>")
+}
+
+/// Takes one raw RFC 822 message.
+pub async fn receive(
+    store: &Store,
+    inbox: &Inbox,
+    raw: &[u8],
+    now: Timestamp,
+) -> ServiceResult<Received> {
+    let digest_id = || format!("<sha256.{:x}@fixpoint.invalid>", Sha256::digest(raw));
+    if raw.len() > mail::MAX_INBOUND_BYTES {
+        let reason = format!(
+            "the message is {} bytes; the limit is {}",
+            raw.len(),
+            mail::MAX_INBOUND_BYTES
+        );
+        return record(
+            store,
+            digest_id(),
+            None,
+            None,
+            "quarantined",
+            Some(reason),
+            None,
+            raw,
+            now,
+        )
+        .await;
+    }
+    let Some(message) = MessageParser::default()
+        .parse(raw)
+        .filter(|m| m.from().is_some() || m.message_id().is_some())
+    else {
+        return record(
+            store,
+            digest_id(),
+            None,
+            None,
+            "quarantined",
+            Some("not a readable RFC 822 message (no headers)".into()),
+            None,
+            raw,
+            now,
+        )
+        .await;
+    };
+    let message_id = message
+        .message_id()
+        .map(bracketed)
+        .unwrap_or_else(digest_id);
+    let from = message.from().and_then(|a| a.first());
+    let sender = from
+        .and_then(|a| a.address())
+        .map(|a| a.trim().to_ascii_lowercase());
+    let subject = message.subject().map(|s| s.trim().to_owned());
+    {
+        let mut conn = store.read().await?;
+        if rows::inbound_by_message_id(&mut conn, &message_id)
+            .await?
+            .is_some()
+        {
+            return Ok(Received::duplicate(message_id));
+        }
+    }
+    let Some(sender) = sender.filter(|s| mail::check_address("from", s).is_ok()) else {
+        return record(
+            store,
+            message_id,
+            None,
+            subject,
+            "quarantined",
+            Some("the message has no sender address (From)".into()),
+            None,
+            raw,
+            now,
+        )
+        .await;
+    };
+    let content_type = message.content_type();
+    let full_type =
+        content_type.map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()));
+    let signals = Signals {
+        from: Some(&sender),
+        auto_submitted: message.header_raw("Auto-Submitted"),
+        precedence: message.header_raw("Precedence"),
+        autoresponder_header: message.header_raw("X-Autoreply").is_some()
+            || message.header_raw("X-Autorespond").is_some()
+            || message
+                .header_raw("X-Auto-Response-Suppress")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("all")),
+        null_return_path: message
+            .header_raw("Return-Path")
+            .is_some_and(|v| v.trim() == "<>"),
+        content_type: full_type.as_deref(),
+        report_type: content_type.and_then(|c| c.attribute("report-type")),
+    };
+    if let Some(why) = mail::automatic(&signals) {
+        return record(
+            store,
+            message_id,
+            Some(sender),
+            subject,
+            "ignored",
+            Some(why.into()),
+            None,
+            &[],
+            now,
+        )
+        .await;
+    }
+    let body = message
+        .body_text(0)
+        .map(|b| b.into_owned())
+        .unwrap_or_default();
+    let attachments: Vec<NewAttachment> = message
+        .attachments()
+        .filter(|part| !part.is_message())
+        .map(|part| NewAttachment {
+            filename: part.attachment_name().unwrap_or("attachment").to_owned(),
+            content_type: part
+                .content_type()
+                .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default())),
+            content: part.contents().to_vec(),
+            note_id: None,
+        })
+        .collect();
+    let mut thread: Vec<String> = Vec::new();
+    for header in [message.in_reply_to(), message.references()] {
+        if let Some(ids) = header.as_text_list() {
+            thread.extend(ids.iter().map(|id| bracketed(id)));
+        }
+    }
+    let display_name = from.and_then(|a| a.name()).map(str::to_owned);
+    let actor = format!("email:{sender}");
+
+    let mut tx = store.write().await?;
+    let answered = answered_ticket(&mut tx, inbox, &thread, subject.as_deref()).await?;
+    let contact = find_contact(&mut tx, &sender).await?;
+    let (outcome, ticket, note) = match answered {
+        Some(ticket_id) => {
+            let ticket = fixpoint_store::tickets::get(&mut tx, ticket_id).await?;
+            let author = contact
+                .filter(|(_, company)| ticket.as_ref().is_some_and(|t| t.company_id == *company))
+                .map(|(id, _)| id);
+            let note = NewNote {
+                title: subject.clone().map(|s| truncate(&s, 200)),
+                body: nonempty(mail::reply_text(&body)),
+                visibility: Visibility::External,
+                contact_id: author,
+                ..Default::default()
+            };
+            let note =
+                super::tickets::note_in(store, &mut tx, &actor, ticket_id, note, now).await?;
+            ("appended", ticket_id, Some(note.id))
+        }
+        None => {
+            let (company, contact, queue) = match contact {
+                Some((contact, company)) => (company, contact, None),
+                None => place_stranger(&mut tx, &sender, display_name.as_deref(), now).await?,
+            };
+            let new = NewTicket {
+                title: truncate(
+                    subject
+                        .as_deref()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or("(no subject)"),
+                    255,
+                ),
+                description: Some(body.trim().to_owned()).filter(|b| !b.is_empty()),
+                company_id: company,
+                contact_id: Some(contact),
+                queue_id: queue,
+                source: Some(Source::Email),
+                ..Default::default()
+            };
+            let created = super::tickets::create_in(store, &mut tx, &actor, new, now).await?;
+            ("created", created.view.ticket.id, None)
+        }
+    };
+    for attachment in attachments {
+        let attachment = NewAttachment {
+            note_id: note,
+            ..attachment
+        };
+        if let Err(e) = super::attachments::add_in(&mut tx, &actor, ticket, attachment, now).await {
+            tracing::warn!(%message_id, error = %e, "an attachment of a received message was not kept");
+        }
+    }
+    let entry = InboundMessage {
+        id: 0,
+        message_id: message_id.clone(),
+        sender: Some(sender),
+        subject,
+        outcome: outcome.into(),
+        reason: None,
+        ticket_id: Some(ticket),
+        note_id: note,
+        size: raw.len() as i64,
+        received_at: now,
+    };
+    match rows::insert_inbound(&mut tx, &entry, None).await {
+        Ok(_) => {}
+        // The same message, delivered twice at once to two servers: the other won.
+        Err(e) if e.is_unique_violation() => {
+            drop(tx);
+            return Ok(Received::duplicate(message_id));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let number = fixpoint_store::tickets::get(&mut tx, ticket)
+        .await?
+        .map(|t| t.number);
+    Store::commit(tx).await?;
+    Ok(Received {
+        outcome: outcome.into(),
+        reason: None,
+        message_id,
+        ticket_id: Some(ticket),
+        ticket_number: number,
+    })
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn nonempty(s: String) -> String {
+    if s.trim().is_empty() {
+        "(empty message)".into()
+    } else {
+        s
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    store: &Store,
+    message_id: String,
+    sender: Option<String>,
+    subject: Option<String>,
+    outcome: &str,
+    reason: Option<String>,
+    ticket: Option<TicketId>,
+    raw: &[u8],
+    now: Timestamp,
+) -> ServiceResult<Received> {
+    let entry = InboundMessage {
+        id: 0,
+        message_id: message_id.clone(),
+        sender,
+        subject,
+        outcome: outcome.into(),
+        reason: reason.clone(),
+        ticket_id: ticket,
+        note_id: None,
+        size: raw.len() as i64,
+        received_at: now,
+    };
+    let keep = (outcome == "quarantined").then(|| raw.to_vec());
+    let mut tx = store.write().await?;
+    match rows::insert_inbound(&mut tx, &entry, keep).await {
+        Ok(_) => Store::commit(tx).await?,
+        Err(e) if e.is_unique_violation() => {
+            return Ok(Received::duplicate(message_id));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Received {
+        outcome: outcome.into(),
+        reason,
+        message_id,
+        ticket_id: ticket,
+        ticket_number: None,
+    })
+}
+
+/// The ticket a message answers: by its thread (a message Fixpoint sent or received
+/// about the ticket), else by the ticket number in its subject.
+async fn answered_ticket(
+    tx: &mut Conn,
+    inbox: &Inbox,
+    thread: &[String],
+    subject: Option<&str>,
+) -> ServiceResult<Option<TicketId>> {
+    for id in thread.iter().rev() {
+        if let Some(ticket) = mail::ticket_of_thread_id(id, &inbox.domain)
+            && fixpoint_store::tickets::get(tx, TicketId(ticket))
+                .await?
+                .is_some()
+        {
+            return Ok(Some(TicketId(ticket)));
+        }
+    }
+    if let Some(ticket) = rows::ticket_of_messages(tx, thread).await? {
+        return Ok(Some(ticket));
+    }
+    match subject.and_then(mail::ticket_number_in_subject) {
+        Some(number) => Ok(rows::ticket_by_number(tx, number).await?),
+        None => Ok(None),
+    }
+}
+
+/// The active contact with this address, and their company.
+async fn find_contact(
+    tx: &mut Conn,
+    sender: &str,
+) -> ServiceResult<Option<(ContactId, CompanyId)>> {
+    let filter = PartyFilter {
+        email: Some(sender.to_owned()),
+        active: Some(true),
+        ..Default::default()
+    };
+    let found = parties::contacts(
+        tx,
+        &filter,
+        &parties::Page {
+            after: None,
+            limit: 1,
+        },
+    )
+    .await?;
+    Ok(found.first().map(|c| (c.id, c.company_id)))
+}
+
+const TRIAGE_COMPANY: &str = "mail.triage_company_id";
+const TRIAGE_QUEUE: &str = "mail.triage_queue_id";
+
+/// A sender who is no one's contact: a new contact of the company whose website has
+/// the sender's domain; otherwise of the "Unknown senders" company, with the ticket
+/// in the "Email triage" queue (both made on first need, then found by id).
+async fn place_stranger(
+    tx: &mut Conn,
+    sender: &str,
+    name: Option<&str>,
+    now: Timestamp,
+) -> ServiceResult<(CompanyId, ContactId, Option<QueueId>)> {
+    let mut company = None;
+    if let Some(domain) = mail::domain_of(sender) {
+        for (id, website) in rows::companies_by_website(tx, &domain).await? {
+            if mail::website_domain(&website).as_deref() == Some(domain.as_str()) {
+                company = Some(CompanyId(id));
+                break;
+            }
+        }
+    }
+    let queue = match company {
+        Some(_) => None,
+        None => {
+            company = Some(triage_company(tx, now).await?);
+            Some(triage_queue(tx).await?)
+        }
+    };
+    let company = company.expect("a company was found or made");
+    let local = sender.split('@').next().unwrap_or(sender);
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(local);
+    // A contact needs both names; a sender known only by an address is named by its
+    // two halves (`pat` of `newclient.example`) until someone corrects it.
+    let domain = sender.rsplit_once('@').map_or("", |(_, d)| d);
+    let (first, last) = name.split_once(' ').unwrap_or((name, domain));
+    let contact = NewContact {
+        company_id: company,
+        first_name: truncate(first, 100),
+        last_name: truncate(last.trim(), 100),
+        email: Some(sender.to_owned()),
+        phone: None,
+        active: true,
+    };
+    let contact = super::parties::add_contact(tx, contact).await?;
+    Ok((company, contact.id, queue))
+}
+
+async fn triage_company(tx: &mut Conn, now: Timestamp) -> ServiceResult<CompanyId> {
+    if let Some(id) = rows::setting(tx, TRIAGE_COMPANY)
+        .await?
+        .and_then(|v| v.parse().ok())
+        && parties::company(tx, CompanyId(id)).await?.is_some()
+    {
+        return Ok(CompanyId(id));
+    }
+    let company = fixpoint_core::parties::Company {
+        id: CompanyId::default(),
+        name: "Unknown senders".into(),
+        parent_company_id: None,
+        phone: None,
+        website: None,
+        active: true,
+        created_at: now,
+    };
+    let id = parties::insert_company(tx, &company).await?;
+    rows::put_setting(tx, TRIAGE_COMPANY, &id.0.to_string()).await?;
+    Ok(id)
+}
+
+async fn triage_queue(tx: &mut Conn) -> ServiceResult<QueueId> {
+    if let Some(id) = rows::setting(tx, TRIAGE_QUEUE)
+        .await?
+        .and_then(|v| v.parse().ok())
+        && parties::queue(tx, QueueId(id)).await?.is_some()
+    {
+        return Ok(QueueId(id));
+    }
+    let id = parties::insert_named(tx, NamedTable::Queues, "Email triage", true).await?;
+    rows::put_setting(tx, TRIAGE_QUEUE, &id.to_string()).await?;
+    Ok(QueueId(id))
+}
+
+pub async fn messages(
+    store: &Store,
+    outcome: Option<&str>,
+    limit: u64,
+) -> ServiceResult<Vec<InboundMessage>> {
+    let mut conn = store.read().await?;
+    Ok(rows::inbound(&mut conn, outcome, limit).await?)
+}
+
+pub async fn raw(store: &Store, id: i64) -> ServiceResult<Vec<u8>> {
+    let mut conn = store.read().await?;
+    Ok(rows::inbound_raw(&mut conn, id)
+        .await?
+        .ok_or_else(|| fixpoint_core::DomainError::not_found("quarantined message", id))?)
+}

@@ -1,0 +1,138 @@
+//! Events: written with the change that caused them, in its transaction, then
+//! dispatched once — to each subscribed webhook and, as mail, to the people a ticket
+//! talks to.
+
+use fixpoint_core::ticket::{FieldChange, Ticket};
+use fixpoint_core::time_entry::{Note, TimeEntry, Visibility};
+use fixpoint_core::webhook::EventType;
+use fixpoint_store::escalation::{OutboxEvent, enqueue_many};
+use fixpoint_store::messages::{self as rows, NewDelivery};
+use fixpoint_store::{Conn, Store};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::ServiceResult;
+use crate::messaging::Settings;
+
+async fn enqueue(
+    tx: &mut Conn,
+    event: EventType,
+    payload: Value,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    enqueue_many(tx, event.as_str(), &[payload], at).await?;
+    Ok(())
+}
+
+pub(crate) async fn ticket_created(
+    tx: &mut Conn,
+    t: &Ticket,
+    actor: &str,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    let payload = json!({
+        "ticket_id": t.id, "number": t.number, "title": t.title, "company_id": t.company_id,
+        "contact_id": t.contact_id, "queue_id": t.queue_id, "status_id": t.status_id,
+        "priority_id": t.priority_id, "source": t.source, "actor": actor, "at": at,
+    });
+    enqueue(tx, EventType::TicketCreated, payload, at).await
+}
+
+pub(crate) async fn ticket_updated(
+    tx: &mut Conn,
+    t: &Ticket,
+    changes: &[FieldChange],
+    actor: &str,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    let payload = json!({
+        "ticket_id": t.id, "number": t.number, "version": t.version,
+        "changes": changes, "actor": actor, "at": at,
+    });
+    enqueue(tx, EventType::TicketUpdated, payload, at).await
+}
+
+pub(crate) async fn note_created(
+    tx: &mut Conn,
+    note: &Note,
+    (email_to, email_cc): (&[String], &[String]),
+) -> ServiceResult<()> {
+    let payload = json!({
+        "ticket_id": note.ticket_id, "note_id": note.id, "visibility": note.visibility,
+        "kind": note.kind, "author": note.author, "contact_id": note.contact_id,
+        "email_to": email_to, "email_cc": email_cc, "at": note.created_at,
+    });
+    enqueue(tx, EventType::NoteCreated, payload, note.created_at).await
+}
+
+pub(crate) async fn time_entry_created(
+    tx: &mut Conn,
+    e: &TimeEntry,
+    actor: &str,
+) -> ServiceResult<()> {
+    let payload = json!({
+        "ticket_id": e.ticket_id, "time_entry_id": e.id, "resource_id": e.resource_id,
+        "minutes": e.minutes, "billable": e.billable, "note_id": e.note_id,
+        "actor": actor, "at": e.created_at,
+    });
+    enqueue(tx, EventType::TimeEntryCreated, payload, e.created_at).await
+}
+
+/// Events per dispatch transaction.
+const BATCH: u64 = 200;
+
+/// Dispatches pending events: a delivery row per subscribed webhook and the mail
+/// each event calls for, in the transaction that marks the events dispatched, so an
+/// event is fanned out once however many servers dispatch. Returns how many events.
+pub async fn dispatch(store: &Store, settings: &Settings, now: Timestamp) -> ServiceResult<usize> {
+    {
+        let mut conn = store.read().await?;
+        if rows::pending_event_count(&mut conn).await? == 0 {
+            return Ok(0);
+        }
+    }
+    let mut tx = store.write().await?;
+    let events = rows::claim_events(&mut tx, BATCH, now).await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let hooks = rows::webhooks(&mut tx, true).await?;
+    let mut deliveries = Vec::new();
+    for event in &events {
+        for hook in hooks
+            .iter()
+            .filter(|h| h.events.iter().any(|e| e == &event.topic))
+        {
+            deliveries.push(NewDelivery {
+                webhook_id: hook.id,
+                event_id: event.id,
+                event_type: event.topic.clone(),
+                payload: envelope(event, now),
+            });
+        }
+    }
+    rows::insert_deliveries(&mut tx, &deliveries, now).await?;
+    if let Some(mail) = &settings.mail {
+        for event in &events {
+            super::mail::compose_for_event(&mut tx, mail, event, now).await?;
+        }
+    }
+    Store::commit(tx).await?;
+    Ok(events.len())
+}
+
+/// The body a receiver gets: the event's id (stable across retries), type, time and data.
+fn envelope(event: &OutboxEvent, now: Timestamp) -> String {
+    let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    let created_at = data.get("at").cloned().unwrap_or_else(|| json!(now));
+    json!({"id": event.id, "type": event.topic, "created_at": created_at, "data": data}).to_string()
+}
+
+/// Whether a note's event calls for mail to the client: a client-visible note that
+/// a technician (not the client) wrote.
+pub(crate) fn note_goes_to_client(payload: &Value) -> bool {
+    let visibility: Option<Visibility> = payload
+        .get("visibility")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    visibility == Some(Visibility::External) && payload.get("contact_id").is_none_or(Value::is_null)
+}
