@@ -15,6 +15,8 @@ pub struct TestServer {
     pub base: String,
     pub clock: Clock,
     pub store: Store,
+    /// The database's URL, for a second server on the same database.
+    pub database_url: String,
     /// Mail from `Service Desk <desk@msp.example>` (through an SMTP server a test
     /// starts, if it sends); webhooks may reach loopback receivers.
     pub messaging: std::sync::Arc<crate::messaging::Settings>,
@@ -57,6 +59,7 @@ pub async fn spawn(dialects: Router<AppState>) -> TestServer {
         base,
         clock,
         store,
+        database_url: url,
         messaging,
         admin,
         technician,

@@ -556,3 +556,80 @@ async fn templates_are_an_admins_and_must_render() {
         .await
         .problem(422, "invalid_field", Some("notify[1]"));
 }
+
+#[tokio::test]
+async fn sla_warnings_and_breaches_are_announced_once() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let outbound = Outbound::new(&app.messaging).unwrap();
+    let (receiver, url) = Receiver::start().await;
+    let calendars = app.get("/calendars").await.expect(200);
+    let always = calendars.as_array().unwrap().iter().find(|c| c["name"] == "24×7").unwrap()["id"].as_i64().unwrap();
+    app.post(
+        "/sla-policies",
+        json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": [
+            {"priority_id": 3, "first_response_minutes": 240, "resolution_minutes": 1440}]}),
+    )
+    .await
+    .expect(201);
+    app.post("/webhooks", json!({"url": url, "events": ["sla.at_risk", "sla.breached"]})).await.expect(201);
+    let t0: jiff::Timestamp = "2026-03-04T08:00:00Z".parse().unwrap();
+    app.clock.set(t0);
+    let id = app.ticket(&w, "Backups failing").await["id"].as_i64().unwrap();
+    let sweep = || fixpoint_server::service::escalation::sweep(&app.store, app.clock.now());
+
+    app.clock.set(t0 + SignedDuration::from_mins(239));
+    sweep().await.unwrap();
+    round(&app, &outbound).await;
+    let warned: Vec<(String, String)> = receiver.bodies().iter().map(|b| (b["type"].as_str().unwrap().to_owned(), b["data"]["target"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(warned, [("sla.at_risk".to_owned(), "response".to_owned())], "at risk before the deadline, not yet breached");
+
+    app.clock.set(t0 + SignedDuration::from_mins(241));
+    sweep().await.unwrap();
+    sweep().await.unwrap();
+    round(&app, &outbound).await;
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!((bodies[1]["type"].as_str(), bodies[1]["data"]["target"].as_str(), bodies[1]["data"]["ticket_id"].as_i64()), (Some("sla.breached"), Some("response"), Some(id)));
+
+    // Answered in time for the resolution target, then waiting: a paused clock warns of nothing.
+    app.post(&format!("/tickets/{id}/notes"), json!({"body": "Looking into it", "visibility": "external"})).await.expect(201);
+    let t = app.get(&format!("/tickets/{id}")).await.expect(200);
+    app.patch_if(&format!("/tickets/{id}"), t["version"].as_i64().unwrap(), json!({"status_id": 5})).await.expect(200);
+    app.clock.set(t0 + SignedDuration::from_hours(30));
+    sweep().await.unwrap();
+    round(&app, &outbound).await;
+    assert_eq!(receiver.bodies().len(), 2, "{:?}", receiver.bodies());
+}
+
+#[tokio::test]
+async fn two_servers_deliver_each_event_once() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let (receiver, url) = Receiver::start().await;
+    app.post("/webhooks", json!({"url": url, "events": ["ticket.created", "note.created"]})).await.expect(201);
+    let second = fixpoint_store::Store::open(&app.database_url).await.unwrap();
+    let (one, two) = (Outbound::new(&app.messaging).unwrap(), Outbound::new(&app.messaging).unwrap());
+    let mut expected = 0;
+    for batch in 0..3 {
+        for n in 0..10 {
+            let id = app.ticket(&w, &format!("Ticket {batch}.{n}")).await["id"].as_i64().unwrap();
+            app.post(&format!("/tickets/{id}/notes"), json!({"body": "noted"})).await.expect(201);
+            expected += 2;
+        }
+        let now = app.clock.now();
+        let (a, b) = tokio::join!(
+            run_once(&app.store, &app.messaging, &one, now),
+            run_once(&second, &app.messaging, &two, now),
+        );
+        a.unwrap();
+        b.unwrap();
+        // What one server left for its next round, either finishes.
+        run_once(&second, &app.messaging, &two, now).await.unwrap();
+    }
+    let mut ids: Vec<i64> = receiver.bodies().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), expected, "every event delivered");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "no event delivered twice");
+}

@@ -965,3 +965,143 @@ pub async fn set_rule_notify(conn: &mut Conn, rule: i64, addresses: &[String]) -
         .to_owned();
     Ok(execute(conn, &q).await? == 1)
 }
+
+/// An SLA target of an open, running ticket that turned at risk or breached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaAlert {
+    pub ticket_id: TicketId,
+    pub number: String,
+    /// response or resolution
+    pub target: &'static str,
+    /// at_risk or breached
+    pub kind: &'static str,
+    /// The target's deadline.
+    pub due_at: Timestamp,
+}
+
+/// Targets that crossed a line in `(since, now]`, on tickets whose clock runs; the
+/// window keeps each sweep's work to what is new (a server down longer than the
+/// window does not warn of old crossings).
+pub async fn sla_crossings(
+    conn: &mut Conn,
+    since: Timestamp,
+    now: Timestamp,
+) -> Result<Vec<SlaAlert>> {
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        number: String,
+        due: i64,
+    }
+    let lines: [(&str, &str, &str, &str); 4] = [
+        (
+            "response",
+            "at_risk",
+            "response_at_risk_at",
+            "first_response_at",
+        ),
+        (
+            "response",
+            "breached",
+            "response_due_at",
+            "first_response_at",
+        ),
+        (
+            "resolution",
+            "at_risk",
+            "resolution_at_risk_at",
+            "resolved_at",
+        ),
+        ("resolution", "breached", "resolution_due_at", "resolved_at"),
+    ];
+    let closed = Query::select()
+        .column("id")
+        .from("statuses")
+        .and_where(Expr::col("category").is_in(["resolved", "closed"]))
+        .to_owned();
+    let mut alerts = Vec::new();
+    for (target, kind, line, met) in lines {
+        let due_column = if target == "response" {
+            "response_due_at"
+        } else {
+            "resolution_due_at"
+        };
+        let rows: Vec<Row> = fetch_all(
+            conn,
+            Query::select()
+                .column("id")
+                .column("number")
+                .expr_as(Expr::col(due_column), "due")
+                .from("tickets")
+                .and_where(Expr::col(line).gt(micros(since)))
+                .and_where(Expr::col(line).lte(micros(now)))
+                .and_where(Expr::col(line).is_not_null())
+                .and_where(Expr::col(met).is_null())
+                .and_where(Expr::col(due_column).is_not_null())
+                .and_where(Expr::col("sla_paused_since").is_null())
+                .and_where(Expr::col("status_id").not_in_subquery(closed.clone())),
+        )
+        .await?;
+        for r in rows {
+            alerts.push(SlaAlert {
+                ticket_id: TicketId(r.id),
+                number: r.number,
+                target,
+                kind,
+                due_at: instant(r.due)?,
+            });
+        }
+    }
+    Ok(alerts)
+}
+
+/// Records alerts not yet recorded and returns those: each fires once.
+pub async fn record_sla_alerts(
+    conn: &mut Conn,
+    alerts: &[SlaAlert],
+    now: Timestamp,
+) -> Result<Vec<SlaAlert>> {
+    #[derive(FromRow)]
+    struct Key {
+        ticket_id: i64,
+        target: String,
+        kind: String,
+        due_at: i64,
+    }
+    let mut fresh = Vec::new();
+    for chunk in alerts.chunks(200) {
+        let mut q = Query::insert();
+        q.into_table("sla_alerts")
+            .columns(["ticket_id", "target", "kind", "due_at", "created_at"]);
+        for a in chunk {
+            q.values_panic([
+                a.ticket_id.0.into(),
+                a.target.into(),
+                a.kind.into(),
+                micros(a.due_at).into(),
+                micros(now).into(),
+            ]);
+        }
+        q.on_conflict(
+            sea_query::OnConflict::columns(["ticket_id", "target", "kind", "due_at"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning(Query::returning().columns(["ticket_id", "target", "kind", "due_at"]));
+        let keys: Vec<Key> = fetch_all(conn, &q).await?;
+        fresh.extend(
+            chunk
+                .iter()
+                .filter(|a| {
+                    keys.iter().any(|k| {
+                        k.ticket_id == a.ticket_id.0
+                            && k.target == a.target
+                            && k.kind == a.kind
+                            && k.due_at == micros(a.due_at)
+                    })
+                })
+                .cloned(),
+        );
+    }
+    Ok(fresh)
+}

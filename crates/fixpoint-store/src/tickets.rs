@@ -325,9 +325,23 @@ pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<Tick
 }
 
 /// Deletes a ticket and everything recorded on it (notes, time, history,
-/// escalations, its search document), in the caller's transaction.
+/// escalations, SLA alerts, its mail, its search document), in the caller's transaction.
 pub async fn delete(conn: &mut Conn, id: TicketId) -> Result<bool> {
+    // A received message is remembered without its ticket, so it is still taken once.
+    execute(
+        conn,
+        Query::update()
+            .table("inbound_messages")
+            .values([
+                ("ticket_id", Option::<i64>::None.into()),
+                ("note_id", Option::<i64>::None.into()),
+            ])
+            .and_where(Expr::col("ticket_id").eq(id.0)),
+    )
+    .await?;
     for table in [
+        "sla_alerts",
+        "mail_messages",
         "ticket_secondary_resources",
         "attachments",
         "time_entries",

@@ -48,6 +48,7 @@ pub const TABLES: &[&str] = &[
     "mail_messages",
     "inbound_messages",
     "mail_templates",
+    "sla_alerts",
     "dialect_statuses",
     "dialect_codes",
 ];

@@ -27,7 +27,9 @@ pub struct SweepReport {
 }
 
 /// Records every rule each open ticket has crossed by `now` and not yet recorded: a
-/// history entry, an internal note, and an outbox event, in one transaction.
+/// history entry, an internal note, and an outbox event, in one transaction; and the
+/// SLA targets that turned at risk or breached since the last sweeps (`sla.at_risk`,
+/// `sla.breached` events, once each).
 pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> {
     let mut tx = store.write().await?;
     let rules = rows::rules(&mut tx).await?;
@@ -87,6 +89,7 @@ pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> 
         .map(|(t, x)| json!({"ticket_id": t, "rule_id": x.rule_id, "level": x.level, "reason": x.reason, "at": now}))
         .collect();
     rows::enqueue_many(&mut tx, "ticket.escalated", &events, now).await?;
+    super::outbox::sla_alerts(&mut tx, now).await?;
     Store::commit(tx).await?;
     Ok(SweepReport {
         candidates: candidates.len(),

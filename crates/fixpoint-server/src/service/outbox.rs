@@ -78,6 +78,34 @@ pub(crate) async fn time_entry_created(
     enqueue(tx, EventType::TimeEntryCreated, payload, e.created_at).await
 }
 
+/// How far back a sweep looks for SLA crossings: a server down for longer does not
+/// warn of old ones.
+const SLA_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// Writes `sla.at_risk` and `sla.breached` events for targets that crossed their line
+/// since the window began and were not reported yet.
+pub(crate) async fn sla_alerts(tx: &mut Conn, now: Timestamp) -> ServiceResult<usize> {
+    let crossings = rows::sla_crossings(tx, now - SLA_WINDOW, now).await?;
+    if crossings.is_empty() {
+        return Ok(0);
+    }
+    let fresh = rows::record_sla_alerts(tx, &crossings, now).await?;
+    for kind in [EventType::SlaAtRisk, EventType::SlaBreached] {
+        let payloads: Vec<Value> = fresh
+            .iter()
+            .filter(|a| match kind {
+                EventType::SlaAtRisk => a.kind == "at_risk",
+                _ => a.kind == "breached",
+            })
+            .map(|a| json!({"ticket_id": a.ticket_id, "number": a.number, "target": a.target, "due_at": a.due_at, "at": now}))
+            .collect();
+        if !payloads.is_empty() {
+            enqueue_many(tx, kind.as_str(), &payloads, now).await?;
+        }
+    }
+    Ok(fresh.len())
+}
+
 /// Events per dispatch transaction.
 const BATCH: u64 = 200;
 

@@ -18,6 +18,7 @@ pub struct App {
     pub readonly: String,
     pub store: Store,
     pub messaging: std::sync::Arc<fixpoint_server::messaging::Settings>,
+    pub database_url: String,
     _server: TestServer,
 }
 
@@ -34,6 +35,7 @@ pub async fn spawn_app() -> App {
         readonly: server.readonly.clone(),
         store: server.store.clone(),
         messaging: server.messaging.clone(),
+        database_url: server.database_url.clone(),
         _server: server,
     }
 }

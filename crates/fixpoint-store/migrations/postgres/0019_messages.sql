@@ -90,3 +90,18 @@ CREATE TABLE mail_templates (
 
 -- Who hears of an escalation at a rule's level: email addresses, comma-separated.
 ALTER TABLE escalation_rules ADD COLUMN notify TEXT NOT NULL DEFAULT '';
+
+-- An SLA target turning at risk or breached, once per ticket, target and deadline
+-- (a deadline moved by a new priority may warn again); the sweep writes the event.
+CREATE TABLE sla_alerts (
+    ticket_id  BIGINT  NOT NULL REFERENCES tickets(id),
+    -- response | resolution
+    target     TEXT    NOT NULL,
+    -- at_risk | breached
+    kind       TEXT    NOT NULL,
+    due_at     BIGINT  NOT NULL,
+    created_at BIGINT  NOT NULL,
+    PRIMARY KEY (ticket_id, target, kind, due_at)
+);
+CREATE INDEX tickets_response_at_risk ON tickets(response_at_risk_at) WHERE response_at_risk_at IS NOT NULL AND first_response_at IS NULL;
+CREATE INDEX tickets_resolution_at_risk ON tickets(resolution_at_risk_at) WHERE resolution_at_risk_at IS NOT NULL AND resolved_at IS NULL;
