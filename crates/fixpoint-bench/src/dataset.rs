@@ -122,6 +122,7 @@ pub async fn build(store: &Store, total: u64, now: Timestamp) -> anyhow::Result<
                         last_name: format!("Client{c:03}"),
                         email: Some(format!("person{p}@client{c:03}.example")),
                         phone: None,
+                        language: None,
                         active: true,
                     },
                 )

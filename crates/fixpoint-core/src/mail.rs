@@ -159,17 +159,12 @@ pub fn parse_addresses(field: &str, value: &str) -> Result<Vec<String>, DomainEr
 }
 
 pub fn check_address(field: &str, address: &str) -> Result<(), DomainError> {
+    // An address that goes into a header: plausible, and nothing that would end it.
     let valid = address.len() <= 254
-        && !address.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
-        })
-        && address.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
+        && crate::parties::is_plausible_email(address)
+        && !address
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
     if valid {
         Ok(())
     } else {
@@ -179,6 +174,50 @@ pub fn check_address(field: &str, address: &str) -> Result<(), DomainError> {
             format!("'{address}' is not an email address (expected name@domain.example)"),
         ))
     }
+}
+
+/// A language tag as templates are keyed: the primary language lowercased, a region
+/// uppercased (`pt-br` → `pt-BR`); `None` for anything else.
+pub fn language_tag(tag: &str) -> Option<String> {
+    let tag = tag.trim();
+    let (primary, region) = match tag.split_once(['-', '_']) {
+        Some((p, r)) => (p, Some(r)),
+        None => (tag, None),
+    };
+    let letters = |s: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic())
+    };
+    if !letters(primary, 2..=3) {
+        return None;
+    }
+    match region {
+        None => Some(primary.to_ascii_lowercase()),
+        Some(r) if letters(r, 2..=2) => Some(format!(
+            "{}-{}",
+            primary.to_ascii_lowercase(),
+            r.to_ascii_uppercase()
+        )),
+        Some(_) => None,
+    }
+}
+
+/// The templates to try for a reader of `language`, most specific first, ending in
+/// English: `pt-BR` → `pt-BR`, `pt`, `en`.
+pub fn language_fallbacks(language: Option<&str>) -> Vec<String> {
+    let mut tries = Vec::new();
+    if let Some(tag) = language.and_then(language_tag) {
+        if let Some((primary, _)) = tag.split_once('-') {
+            let primary = primary.to_owned();
+            tries.push(tag);
+            tries.push(primary);
+        } else {
+            tries.push(tag);
+        }
+    }
+    if !tries.iter().any(|t| t == "en") {
+        tries.push("en".into());
+    }
+    tries
 }
 
 /// The `Message-ID` that stands for a ticket's thread: every message Fixpoint sends
@@ -309,6 +348,18 @@ mod tests {
         assert!(format!("{err:?}").contains("emailto[1]"), "{err:?}");
         assert!(check_address("to", "a b@x.example").is_err());
         assert!(check_address("to", "a@localhost").is_err());
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(language_tag("pt_br").as_deref(), Some("pt-BR"));
+        assert_eq!(language_tag("DE").as_deref(), Some("de"));
+        assert_eq!(language_tag("german"), None);
+        assert_eq!(language_tag("de-DEU"), None);
+        assert_eq!(language_fallbacks(Some("pt-BR")), ["pt-BR", "pt", "en"]);
+        assert_eq!(language_fallbacks(Some("en")), ["en"]);
+        assert_eq!(language_fallbacks(None), ["en"]);
+        assert_eq!(language_fallbacks(Some("??")), ["en"]);
     }
 
     #[test]

@@ -129,6 +129,8 @@ pub struct Contact {
     pub last_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The language the contact reads mail in (`de`, `pt-BR`); English when absent.
+    pub language: Option<String>,
     pub active: bool,
 }
 
@@ -141,6 +143,8 @@ pub struct NewContact {
     pub last_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
     #[serde(default = "yes")]
     pub active: bool,
 }
@@ -156,6 +160,8 @@ pub struct ContactPatch {
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::ticket::nullable")]
     pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::ticket::nullable")]
+    pub language: Option<Option<String>>,
     pub active: Option<bool>,
 }
 
@@ -167,6 +173,7 @@ impl Contact {
             last_name: patch.last_name.unwrap_or_else(|| self.last_name.clone()),
             email: patch.email.unwrap_or_else(|| self.email.clone()),
             phone: patch.phone.unwrap_or_else(|| self.phone.clone()),
+            language: patch.language.unwrap_or_else(|| self.language.clone()),
             active: patch.active.unwrap_or(self.active),
             ..self.clone()
         }
@@ -181,6 +188,15 @@ impl Contact {
             self.email.as_deref(),
         );
         v.optional_text("phone", self.phone.as_deref(), PHONE_MAX);
+        if let Some(language) = &self.language
+            && crate::mail::language_tag(language).is_none()
+        {
+            v.push(
+                "language",
+                ErrorCode::InvalidField,
+                format!("'{language}' is not a language tag (expected e.g. en, de, pt-BR)"),
+            );
+        }
         if !company_exists {
             v.push(
                 "company_id",

@@ -606,6 +606,7 @@ mod tests {
             last_name: "Smith".into(),
             email: None,
             phone: None,
+            language: None,
             active,
         }
     }

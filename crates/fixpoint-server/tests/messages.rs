@@ -268,7 +268,7 @@ async fn a_whole_conversation_by_mail() {
     let outbound = Outbound::new(&app.messaging).unwrap();
 
     // A stranger writes: a ticket in the triage queue, for a new contact.
-    let first = inbound(&app, "From: Pat Doe <pat@newclient.example>\nTo: desk@msp.example\nSubject: VPN drops every hour\nMessage-ID: <first-1@newclient.example>\nDate: Mon, 30 Nov 2026 09:00:00 +0000\n\nSince this morning the VPN drops.\n".into()).await;
+    let first = inbound(&app, "From: Pat Doe <pat@newclient.example>\nTo: desk@msp.example\nSubject: VPN drops every hour\nContent-Language: de\nMessage-ID: <first-1@newclient.example>\nDate: Mon, 30 Nov 2026 09:00:00 +0000\n\nSince this morning the VPN drops.\n".into()).await;
     assert_eq!(first["outcome"], "created", "{first}");
     let id = first["ticket_id"].as_i64().unwrap();
     let number = first["ticket_number"].as_str().unwrap().to_owned();
@@ -287,6 +287,10 @@ async fn a_whole_conversation_by_mail() {
     assert_eq!(
         (contact["first_name"].as_str(), contact["email"].as_str()),
         (Some("Pat"), Some("pat@newclient.example"))
+    );
+    assert_eq!(
+        contact["language"], "de",
+        "from the Content-Language of their mail"
     );
 
     // The acknowledgment goes back in the customer's thread.
@@ -539,6 +543,64 @@ async fn templates_are_an_admins_and_must_render() {
             .unwrap()
             .starts_with("Hi John, number T")
     );
+    // A contact who reads German gets the German translation; others the English one.
+    app.post(
+        "/contacts",
+        json!({"company_id": w.company, "first_name": "X", "last_name": "Y", "language": "german"}),
+    )
+    .await
+    .problem(422, "invalid_field", Some("language"));
+    let greta = app
+        .post("/contacts", json!({"company_id": w.company, "first_name": "Greta", "last_name": "Gruber", "email": "greta@acme.example", "language": "de-at"}))
+        .await
+        .expect(201);
+    let put_de = common::read(
+        app.client
+            .put(app.url("/mail/templates/acknowledgment?language=de"))
+            .bearer_auth(&app.admin)
+            .json(&json!({"subject": "Erhalten: {{ ticket.title }}", "body_text": "Hallo {{ contact.first_name }}.", "body_html": "<p>Hallo</p>"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    put_de.expect(204);
+    let german = app
+        .post(
+            "/tickets",
+            json!({"title": "Drucker", "company_id": w.company, "contact_id": greta["id"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    round(&app, &outbound).await;
+    let mail = mail_of(&app, german).await;
+    assert!(
+        mail[0]["subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("] Erhalten: Drucker"),
+        "{}",
+        mail[0]["subject"]
+    );
+    assert_eq!(mail[0]["body_text"], "Hallo Greta.");
+    let all = app.get("/mail/templates").await.expect(200);
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["language"] == "de" && t["name"] == "acknowledgment")
+    );
+    app.delete("/mail/templates/acknowledgment?language=de")
+        .await
+        .expect(204);
+    app.delete("/mail/templates/acknowledgment?language=fr")
+        .await
+        .expect(404);
+    app.delete("/mail/templates/acknowledgment?language=klingon")
+        .await
+        .problem(422, "invalid_field", Some("language"));
     app.delete("/mail/templates/acknowledgment")
         .await
         .expect(204);
@@ -564,7 +626,14 @@ async fn sla_warnings_and_breaches_are_announced_once() {
     let outbound = Outbound::new(&app.messaging).unwrap();
     let (receiver, url) = Receiver::start().await;
     let calendars = app.get("/calendars").await.expect(200);
-    let always = calendars.as_array().unwrap().iter().find(|c| c["name"] == "24×7").unwrap()["id"].as_i64().unwrap();
+    let always = calendars
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "24×7")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
     app.post(
         "/sla-policies",
         json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": [
@@ -572,17 +641,37 @@ async fn sla_warnings_and_breaches_are_announced_once() {
     )
     .await
     .expect(201);
-    app.post("/webhooks", json!({"url": url, "events": ["sla.at_risk", "sla.breached"]})).await.expect(201);
+    app.post(
+        "/webhooks",
+        json!({"url": url, "events": ["sla.at_risk", "sla.breached"]}),
+    )
+    .await
+    .expect(201);
     let t0: jiff::Timestamp = "2026-03-04T08:00:00Z".parse().unwrap();
     app.clock.set(t0);
-    let id = app.ticket(&w, "Backups failing").await["id"].as_i64().unwrap();
+    let id = app.ticket(&w, "Backups failing").await["id"]
+        .as_i64()
+        .unwrap();
     let sweep = || fixpoint_server::service::escalation::sweep(&app.store, app.clock.now());
 
     app.clock.set(t0 + SignedDuration::from_mins(239));
     sweep().await.unwrap();
     round(&app, &outbound).await;
-    let warned: Vec<(String, String)> = receiver.bodies().iter().map(|b| (b["type"].as_str().unwrap().to_owned(), b["data"]["target"].as_str().unwrap().to_owned())).collect();
-    assert_eq!(warned, [("sla.at_risk".to_owned(), "response".to_owned())], "at risk before the deadline, not yet breached");
+    let warned: Vec<(String, String)> = receiver
+        .bodies()
+        .iter()
+        .map(|b| {
+            (
+                b["type"].as_str().unwrap().to_owned(),
+                b["data"]["target"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        [("sla.at_risk".to_owned(), "response".to_owned())],
+        "at risk before the deadline, not yet breached"
+    );
 
     app.clock.set(t0 + SignedDuration::from_mins(241));
     sweep().await.unwrap();
@@ -590,12 +679,30 @@ async fn sla_warnings_and_breaches_are_announced_once() {
     round(&app, &outbound).await;
     let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 2, "{bodies:?}");
-    assert_eq!((bodies[1]["type"].as_str(), bodies[1]["data"]["target"].as_str(), bodies[1]["data"]["ticket_id"].as_i64()), (Some("sla.breached"), Some("response"), Some(id)));
+    assert_eq!(
+        (
+            bodies[1]["type"].as_str(),
+            bodies[1]["data"]["target"].as_str(),
+            bodies[1]["data"]["ticket_id"].as_i64()
+        ),
+        (Some("sla.breached"), Some("response"), Some(id))
+    );
 
     // Answered in time for the resolution target, then waiting: a paused clock warns of nothing.
-    app.post(&format!("/tickets/{id}/notes"), json!({"body": "Looking into it", "visibility": "external"})).await.expect(201);
+    app.post(
+        &format!("/tickets/{id}/notes"),
+        json!({"body": "Looking into it", "visibility": "external"}),
+    )
+    .await
+    .expect(201);
     let t = app.get(&format!("/tickets/{id}")).await.expect(200);
-    app.patch_if(&format!("/tickets/{id}"), t["version"].as_i64().unwrap(), json!({"status_id": 5})).await.expect(200);
+    app.patch_if(
+        &format!("/tickets/{id}"),
+        t["version"].as_i64().unwrap(),
+        json!({"status_id": 5}),
+    )
+    .await
+    .expect(200);
     app.clock.set(t0 + SignedDuration::from_hours(30));
     sweep().await.unwrap();
     round(&app, &outbound).await;
@@ -607,14 +714,28 @@ async fn two_servers_deliver_each_event_once() {
     let app = spawn_app().await;
     let w = app.world().await;
     let (receiver, url) = Receiver::start().await;
-    app.post("/webhooks", json!({"url": url, "events": ["ticket.created", "note.created"]})).await.expect(201);
-    let second = fixpoint_store::Store::open(&app.database_url).await.unwrap();
-    let (one, two) = (Outbound::new(&app.messaging).unwrap(), Outbound::new(&app.messaging).unwrap());
+    app.post(
+        "/webhooks",
+        json!({"url": url, "events": ["ticket.created", "note.created"]}),
+    )
+    .await
+    .expect(201);
+    let second = fixpoint_store::Store::open(&app.database_url)
+        .await
+        .unwrap();
+    let (one, two) = (
+        Outbound::new(&app.messaging).unwrap(),
+        Outbound::new(&app.messaging).unwrap(),
+    );
     let mut expected = 0;
     for batch in 0..3 {
         for n in 0..10 {
-            let id = app.ticket(&w, &format!("Ticket {batch}.{n}")).await["id"].as_i64().unwrap();
-            app.post(&format!("/tickets/{id}/notes"), json!({"body": "noted"})).await.expect(201);
+            let id = app.ticket(&w, &format!("Ticket {batch}.{n}")).await["id"]
+                .as_i64()
+                .unwrap();
+            app.post(&format!("/tickets/{id}/notes"), json!({"body": "noted"}))
+                .await
+                .expect(201);
             expected += 2;
         }
         let now = app.clock.now();
@@ -627,7 +748,11 @@ async fn two_servers_deliver_each_event_once() {
         // What one server left for its next round, either finishes.
         run_once(&second, &app.messaging, &two, now).await.unwrap();
     }
-    let mut ids: Vec<i64> = receiver.bodies().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+    let mut ids: Vec<i64> = receiver
+        .bodies()
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids.len(), expected, "every event delivered");
     ids.sort_unstable();
     ids.dedup();

@@ -800,10 +800,11 @@ pub async fn inbound_raw(conn: &mut Conn, id: i64) -> Result<Option<Vec<u8>>> {
     Ok(row.and_then(|(raw,)| raw))
 }
 
-/// An admin's version of a template.
+/// An admin's version of a template, in one language.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct TemplateRow {
     pub name: String,
+    pub language: String,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
@@ -813,28 +814,31 @@ pub async fn templates(conn: &mut Conn) -> Result<Vec<TemplateRow>> {
     fetch_all(
         conn,
         Query::select()
-            .columns(["name", "subject", "body_text", "body_html"])
+            .columns(["name", "language", "subject", "body_text", "body_html"])
             .from("mail_templates")
-            .order_by("name", Order::Asc),
+            .order_by("name", Order::Asc)
+            .order_by("language", Order::Asc),
     )
     .await
 }
 
 pub async fn put_template(conn: &mut Conn, t: &TemplateRow, now: Timestamp) -> Result<()> {
-    execute(
-        conn,
-        Query::delete()
-            .from_table("mail_templates")
-            .and_where(Expr::col("name").eq(t.name.clone())),
-    )
-    .await?;
+    delete_template(conn, &t.name, &t.language).await?;
     execute(
         conn,
         Query::insert()
             .into_table("mail_templates")
-            .columns(["name", "subject", "body_text", "body_html", "updated_at"])
+            .columns([
+                "name",
+                "language",
+                "subject",
+                "body_text",
+                "body_html",
+                "updated_at",
+            ])
             .values_panic([
                 t.name.clone().into(),
+                t.language.clone().into(),
                 t.subject.clone().into(),
                 t.body_text.clone().into(),
                 t.body_html.clone().into(),
@@ -845,15 +849,13 @@ pub async fn put_template(conn: &mut Conn, t: &TemplateRow, now: Timestamp) -> R
     Ok(())
 }
 
-pub async fn delete_template(conn: &mut Conn, name: &str) -> Result<bool> {
-    Ok(execute(
-        conn,
-        Query::delete()
-            .from_table("mail_templates")
-            .and_where(Expr::col("name").eq(name)),
-    )
-    .await?
-        == 1)
+pub async fn delete_template(conn: &mut Conn, name: &str, language: &str) -> Result<bool> {
+    let q = Query::delete()
+        .from_table("mail_templates")
+        .and_where(Expr::col("name").eq(name))
+        .and_where(Expr::col("language").eq(language))
+        .to_owned();
+    Ok(execute(conn, &q).await? == 1)
 }
 
 /// Events not yet dispatched (a read, so an idle server never takes the write lock).

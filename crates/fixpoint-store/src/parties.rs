@@ -254,6 +254,7 @@ const CONTACT: &[&str] = &[
     "last_name",
     "email",
     "phone",
+    "language",
     "active",
 ];
 
@@ -265,6 +266,7 @@ struct ContactRow {
     last_name: String,
     email: Option<String>,
     phone: Option<String>,
+    language: Option<String>,
     active: bool,
 }
 
@@ -277,6 +279,7 @@ impl From<ContactRow> for Contact {
             last_name: r.last_name,
             email: r.email,
             phone: r.phone,
+            language: r.language,
             active: r.active,
         }
     }
@@ -319,6 +322,7 @@ pub async fn insert_contact(conn: &mut Conn, c: &Contact) -> Result<ContactId> {
             c.last_name.clone().into(),
             c.email.clone().into(),
             c.phone.clone().into(),
+            c.language.clone().into(),
             c.active.into(),
         ])
         .to_owned();
@@ -336,6 +340,7 @@ pub async fn update_contact(conn: &mut Conn, c: &Contact) -> Result<()> {
                 ("last_name", c.last_name.clone().into()),
                 ("email", c.email.clone().into()),
                 ("phone", c.phone.clone().into()),
+                ("language", c.language.clone().into()),
                 ("active", c.active.into()),
             ])
             .and_where(Expr::col("id").eq(c.id.0)),

@@ -62,6 +62,7 @@ async fn concurrent_writes_land_or_fail_each_on_their_own() {
                             last_name: "Company".into(),
                             email: None,
                             phone: None,
+                            language: None,
                             active: true,
                         },
                     )

@@ -142,6 +142,7 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
                         last_name: last.into(),
                         email: Some(email),
                         phone: None,
+                        language: None,
                         active: true,
                     },
                 )

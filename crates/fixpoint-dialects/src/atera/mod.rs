@@ -465,6 +465,7 @@ async fn create(
                     last_name: new.end_user_last_name.clone().unwrap_or_default(),
                     email: Some(email.to_owned()),
                     phone: new.end_user_phone.clone(),
+                    language: None,
                     active: true,
                 };
                 (None, Some(created))

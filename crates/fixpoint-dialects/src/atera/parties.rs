@@ -199,6 +199,7 @@ pub async fn create_contact(
             last_name: new.lastname.unwrap_or_default(),
             email: new.email,
             phone: new.phone,
+            language: None,
             active: true,
         },
     )

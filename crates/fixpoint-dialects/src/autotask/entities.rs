@@ -297,6 +297,7 @@ pub async fn create(
                 last_name: body.text("lastName")?.flatten().unwrap_or_default(),
                 email: body.text("emailAddress")?.flatten(),
                 phone: body.text("phone")?.flatten(),
+                language: None,
                 active: body.boolean("isActive")?.unwrap_or(true),
             };
             party_service::create_contact(store, new).await?.id.0
@@ -412,6 +413,7 @@ pub async fn update(
                 last_name: body.text("lastName")?.flatten(),
                 email: body.text("emailAddress")?.or(replace.then_some(None)),
                 phone: body.text("phone")?.or(replace.then_some(None)),
+                language: None,
                 active: body.boolean("isActive")?,
             };
             party_service::update_contact(store, ContactId(id), patch).await?;

@@ -473,6 +473,7 @@ async fn upsert_user(call: &Call, record: &Map<String, Value>) -> Result<(Value,
                 last_name: last,
                 email,
                 phone,
+                language: None,
                 active: active(&body)?,
             };
             let contact = service::update_contact(store, ContactId(id), patch).await?;
@@ -487,6 +488,7 @@ async fn upsert_user(call: &Call, record: &Map<String, Value>) -> Result<(Value,
                 last_name: last.unwrap_or_default(),
                 email: email.flatten(),
                 phone: phone.flatten(),
+                language: None,
                 active: active(&body)?.unwrap_or(true),
             };
             Ok((user_json(&service::create_contact(store, new).await?), true))

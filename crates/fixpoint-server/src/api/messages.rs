@@ -243,20 +243,31 @@ pub struct TemplateBody {
     pub body_html: String,
 }
 
-/// Replace a template (acknowledgment, public_note, resolution, escalation); it must
-/// render with sample values or the part at fault is named (422).
-#[utoipa::path(put, path = "/mail/templates/{name}", tag = "messages", params(("name" = String, Path)), request_body = TemplateBody,
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LanguageParams {
+    /// The readers' language (`de`, `pt-BR`); `en` when omitted.
+    pub language: Option<String>,
+}
+
+/// Replace a template (acknowledgment, public_note, resolution, escalation), or add
+/// a translation with `?language=de`; it must render with sample values or the part
+/// at fault is named (422). A contact with a language gets that translation.
+#[utoipa::path(put, path = "/mail/templates/{name}", tag = "messages", params(("name" = String, Path), LanguageParams), request_body = TemplateBody,
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn put_template(
     State(s): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
+    Query(p): Query<LanguageParams>,
     Json(body): Json<TemplateBody>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
     let row = TemplateRow {
         name,
+        language: p.language.unwrap_or_else(|| "en".into()),
         subject: body.subject,
         body_text: body.body_text,
         body_html: body.body_html,
@@ -265,16 +276,18 @@ async fn put_template(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Go back to the built-in template.
-#[utoipa::path(delete, path = "/mail/templates/{name}", tag = "messages", params(("name" = String, Path)),
+/// Go back to the built-in template (or drop a translation, with `?language=`).
+#[utoipa::path(delete, path = "/mail/templates/{name}", tag = "messages", params(("name" = String, Path), LanguageParams),
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")), security(("api_key" = [])))]
 async fn reset_template(
     State(s): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
+    Query(p): Query<LanguageParams>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    mail::reset_template(&s.store, &name).await?;
+    let language = p.language.as_deref().unwrap_or("en");
+    mail::reset_template(&s.store, &name, language).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

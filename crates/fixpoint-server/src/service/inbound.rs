@@ -183,6 +183,11 @@ pub async fn receive(
         }
     }
     let display_name = from.and_then(|a| a.name()).map(str::to_owned);
+    // The language the sender writes in, as their mail client declares it.
+    let language = message
+        .header_raw("Content-Language")
+        .and_then(|v| v.split(',').next())
+        .and_then(mail::language_tag);
     let actor = format!("email:{sender}");
 
     let mut tx = store.write().await?;
@@ -208,7 +213,10 @@ pub async fn receive(
         None => {
             let (company, contact, queue) = match contact {
                 Some((contact, company)) => (company, contact, None),
-                None => place_stranger(&mut tx, &sender, display_name.as_deref(), now).await?,
+                None => {
+                    place_stranger(&mut tx, &sender, (display_name.as_deref(), language), now)
+                        .await?
+                }
             };
             let new = NewTicket {
                 title: truncate(
@@ -383,7 +391,7 @@ const TRIAGE_QUEUE: &str = "mail.triage_queue_id";
 async fn place_stranger(
     tx: &mut Conn,
     sender: &str,
-    name: Option<&str>,
+    (name, language): (Option<&str>, Option<String>),
     now: Timestamp,
 ) -> ServiceResult<(CompanyId, ContactId, Option<QueueId>)> {
     let mut company = None;
@@ -418,6 +426,7 @@ async fn place_stranger(
         last_name: truncate(last.trim(), 100),
         email: Some(sender.to_owned()),
         phone: None,
+        language,
         active: true,
     };
     let contact = super::parties::add_contact(tx, contact).await?;

@@ -47,6 +47,7 @@ fn built_in(name: &str) -> Option<TemplateRow> {
     };
     Some(TemplateRow {
         name: name.to_owned(),
+        language: "en".into(),
         subject: subject.to_owned(),
         body_text: text.to_owned(),
         body_html: html.to_owned(),
@@ -57,6 +58,8 @@ fn built_in(name: &str) -> Option<TemplateRow> {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Template {
     pub name: String,
+    /// `en`, or the language an admin wrote it for (`de`, `pt-BR`).
+    pub language: String,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
@@ -64,23 +67,38 @@ pub struct Template {
     pub built_in: bool,
 }
 
+/// Every template in use: the English one of each message (the admin's or the
+/// built-in) and the admin's translations.
 pub async fn templates(store: &Store) -> ServiceResult<Vec<Template>> {
     let mut conn = store.read().await?;
     let custom = rows::templates(&mut conn).await?;
-    Ok(TEMPLATE_NAMES
-        .iter()
-        .filter_map(|name| {
-            let own = custom.iter().find(|t| t.name == *name);
-            let t = own.cloned().or_else(|| built_in(name))?;
-            Some(Template {
-                name: t.name,
-                subject: t.subject,
-                body_text: t.body_text,
-                body_html: t.body_html,
-                built_in: own.is_none(),
-            })
-        })
-        .collect())
+    let mut all = Vec::new();
+    for name in TEMPLATE_NAMES {
+        if !custom.iter().any(|t| t.name == name && t.language == "en")
+            && let Some(t) = built_in(name)
+        {
+            all.push(as_template(t, true));
+        }
+        all.extend(
+            custom
+                .iter()
+                .filter(|t| t.name == name)
+                .cloned()
+                .map(|t| as_template(t, false)),
+        );
+    }
+    Ok(all)
+}
+
+fn as_template(t: TemplateRow, built_in: bool) -> Template {
+    Template {
+        name: t.name,
+        language: t.language,
+        subject: t.subject,
+        body_text: t.body_text,
+        body_html: t.body_html,
+        built_in,
+    }
 }
 
 fn unknown_template(name: &str) -> DomainError {
@@ -92,10 +110,11 @@ fn unknown_template(name: &str) -> DomainError {
 
 /// Replaces a built-in template, after rendering it once with sample values: a
 /// template that does not render is refused with the part and line at fault.
-pub async fn put_template(store: &Store, t: TemplateRow, now: Timestamp) -> ServiceResult<()> {
+pub async fn put_template(store: &Store, mut t: TemplateRow, now: Timestamp) -> ServiceResult<()> {
     if !TEMPLATE_NAMES.contains(&t.name.as_str()) {
         return Err(unknown_template(&t.name).into());
     }
+    t.language = language(&t.language)?;
     render(&t, &sample_context())?;
     let mut tx = store.write().await?;
     rows::put_template(&mut tx, &t, now).await?;
@@ -103,12 +122,25 @@ pub async fn put_template(store: &Store, t: TemplateRow, now: Timestamp) -> Serv
     Ok(())
 }
 
-pub async fn reset_template(store: &Store, name: &str) -> ServiceResult<()> {
+fn language(tag: &str) -> Result<String, DomainError> {
+    fixpoint_core::mail::language_tag(tag).ok_or_else(|| {
+        DomainError::invalid(
+            "language",
+            ErrorCode::InvalidField,
+            format!("'{tag}' is not a language tag (expected e.g. en, de, pt-BR)"),
+        )
+    })
+}
+
+pub async fn reset_template(store: &Store, name: &str, tag: &str) -> ServiceResult<()> {
     if !TEMPLATE_NAMES.contains(&name) {
         return Err(unknown_template(name).into());
     }
+    let tag = language(tag)?;
     let mut tx = store.write().await?;
-    rows::delete_template(&mut tx, name).await?;
+    if !rows::delete_template(&mut tx, name, &tag).await? && tag != "en" {
+        return Err(DomainError::not_found("mail template", format!("{name} in {tag}")).into());
+    }
     Store::commit(tx).await?;
     Ok(())
 }
@@ -163,12 +195,23 @@ fn render(t: &TemplateRow, context: &Value) -> Result<(String, String, String), 
     Ok((subject, text, html))
 }
 
-async fn template(conn: &mut Conn, name: &str) -> ServiceResult<TemplateRow> {
-    let custom = rows::templates(conn)
-        .await?
-        .into_iter()
-        .find(|t| t.name == name);
-    Ok(custom
+/// The template for a reader of `language`: the admin's in that language (or its
+/// primary language), else the admin's English one, else the built-in one.
+async fn template(
+    conn: &mut Conn,
+    name: &str,
+    language: Option<&str>,
+) -> ServiceResult<TemplateRow> {
+    let custom = rows::templates(conn).await?;
+    let found = fixpoint_core::mail::language_fallbacks(language)
+        .iter()
+        .find_map(|tag| {
+            custom
+                .iter()
+                .find(|t| t.name == name && &t.language == tag)
+                .cloned()
+        });
+    Ok(found
         .or_else(|| built_in(name))
         .ok_or_else(|| unknown_template(name))?)
 }
@@ -319,7 +362,11 @@ pub(crate) async fn compose_for_event(
         "reply_above": REPLY_ABOVE,
         "company_signature": settings.signature,
     });
-    let tpl = template(tx, wanted.kind).await?;
+    let reader_language = match wanted.kind {
+        "escalation" => None,
+        _ => contact.as_ref().and_then(|c| c.language.clone()),
+    };
+    let tpl = template(tx, wanted.kind, reader_language.as_deref()).await?;
     let (subject, body_text, body_html) = match render(&tpl, &context) {
         Ok(parts) => parts,
         Err(e) => {

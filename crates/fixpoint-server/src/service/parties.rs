@@ -123,6 +123,7 @@ pub(crate) async fn add_contact(tx: &mut Conn, new: NewContact) -> ServiceResult
         last_name: new.last_name,
         email: new.email,
         phone: new.phone,
+        language: new.language,
         active: new.active,
     };
     contact.check(company_exists(tx, contact.company_id).await?)?;

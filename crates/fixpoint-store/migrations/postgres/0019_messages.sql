@@ -78,14 +78,16 @@ CREATE TABLE inbound_messages (
 CREATE INDEX inbound_messages_ticket ON inbound_messages (ticket_id);
 CREATE INDEX inbound_messages_outcome ON inbound_messages (outcome, id);
 
--- An admin's version of a message template; the built-in one answers otherwise.
+-- An admin's version of a message template, per language (a tag such as "de"); the
+-- built-in English one answers otherwise.
 CREATE TABLE mail_templates (
     name       TEXT    NOT NULL,
+    language   TEXT    NOT NULL,
     subject    TEXT    NOT NULL,
     body_text  TEXT    NOT NULL,
     body_html  TEXT    NOT NULL,
     updated_at BIGINT  NOT NULL,
-    PRIMARY KEY (name)
+    PRIMARY KEY (name, language)
 );
 
 -- Who hears of an escalation at a rule's level: email addresses, comma-separated.
@@ -105,3 +107,6 @@ CREATE TABLE sla_alerts (
 );
 CREATE INDEX tickets_response_at_risk ON tickets(response_at_risk_at) WHERE response_at_risk_at IS NOT NULL AND first_response_at IS NULL;
 CREATE INDEX tickets_resolution_at_risk ON tickets(resolution_at_risk_at) WHERE resolution_at_risk_at IS NOT NULL AND resolved_at IS NULL;
+
+-- The language a contact reads mail in (`de`, `pt-BR`); English when unknown.
+ALTER TABLE contacts ADD COLUMN language TEXT;
