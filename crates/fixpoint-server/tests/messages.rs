@@ -758,3 +758,130 @@ async fn two_servers_deliver_each_event_once() {
     ids.dedup();
     assert_eq!(ids.len(), expected, "no event delivered twice");
 }
+
+#[tokio::test]
+async fn a_name_that_resolves_to_a_private_address_is_refused_when_delivering() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let (receiver, url) = Receiver::start().await;
+    let by_name = url.replace("127.0.0.1", "localhost");
+    app.post(
+        "/webhooks",
+        json!({"url": by_name, "events": ["ticket.created"]}),
+    )
+    .await
+    .expect(201);
+    app.ticket(&w, "Anything").await;
+    // The same server with the default policy: public addresses only.
+    let strict = fixpoint_server::messaging::Settings {
+        webhook_policy: Default::default(),
+        ..(*app.messaging).clone()
+    };
+    let outbound = Outbound::new(&strict).unwrap();
+    run_once(&app.store, &strict, &outbound, app.clock.now())
+        .await
+        .unwrap();
+    assert!(
+        receiver.bodies().is_empty(),
+        "nothing reached the loopback receiver"
+    );
+    let hooks = app.get("/webhooks").await.expect(200);
+    let log = app
+        .get(&format!("/webhooks/{}/deliveries", hooks[0]["id"]))
+        .await
+        .expect(200);
+    let error = log[0]["last_error"].as_str().unwrap();
+    assert!(error.contains("loopback"), "{error}");
+}
+
+#[tokio::test]
+async fn senders_are_placed_by_their_domain_and_escalations_reach_the_rule_recipients() {
+    let app = spawn_app().await;
+    let outbound = Outbound::new(&app.messaging).unwrap();
+    let company = app
+        .post(
+            "/companies",
+            json!({"name": "Initech", "website": "https://www.initech.example/"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let placed = inbound(&app, "From: Peter Gibbons <peter@initech.example>\nSubject: TPS reports\nMessage-ID: <tps@initech.example>\n\nThe cover sheet.\n".into()).await;
+    let ticket = app
+        .get(&format!("/tickets/{}", placed["ticket_id"]))
+        .await
+        .expect(200);
+    assert_eq!(ticket["company_id"], company);
+    assert!(
+        ticket["queue_id"].is_null(),
+        "a known client's mail is not triage"
+    );
+    let contact = app
+        .get(&format!("/contacts/{}", ticket["contact_id"]))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            contact["company_id"].as_i64(),
+            contact["last_name"].as_str()
+        ),
+        (Some(company), Some("Gibbons"))
+    );
+
+    // The SLA-overdue rules tell the service lead.
+    let rules: Vec<i64> = (1..=3).collect();
+    for rule in &rules {
+        let put = app
+            .client
+            .put(app.url(&format!("/escalation-rules/{rule}/notify")))
+            .bearer_auth(&app.admin)
+            .json(&json!({"notify": ["lead@msp.example"]}))
+            .send()
+            .await
+            .unwrap();
+        common::read(put).await.expect(200);
+    }
+    let calendars = app.get("/calendars").await.expect(200);
+    let always = calendars
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "24×7")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    app.post("/sla-policies", json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": [{"priority_id": 3, "first_response_minutes": 60, "resolution_minutes": 240}]}))
+        .await
+        .expect(201);
+    let t0 = app.clock.now();
+    let id = app
+        .post(
+            "/tickets",
+            json!({"title": "Server room hot", "company_id": company}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.clock.set(t0 + SignedDuration::from_hours(2));
+    fixpoint_server::service::escalation::sweep(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    round(&app, &outbound).await;
+    let notices: Vec<Value> = mail_of(&app, id)
+        .await
+        .into_iter()
+        .filter(|m| m["kind"] == "escalation")
+        .collect();
+    assert!(!notices.is_empty(), "an escalation notice");
+    assert_eq!(notices[0]["recipients"], json!(["lead@msp.example"]));
+    assert!(
+        notices[0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Escalation level"),
+        "{}",
+        notices[0]["subject"]
+    );
+}

@@ -324,7 +324,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let inbox = fixpoint_server::service::inbound::Inbox {
                 domain: messaging_settings(&settings)?.domain(),
             };
-            let store = open(&settings).await?;
+            // The database being unreachable is temporary to the mail server: 75 asks it
+            // to keep the message and try again.
+            let store = match open(&settings).await {
+                Ok(store) => store,
+                Err(e) => {
+                    eprintln!("fixpoint mail receive: the message was not stored: {e:#}");
+                    std::process::exit(75);
+                }
+            };
             match fixpoint_server::service::inbound::receive(
                 &store,
                 &inbox,

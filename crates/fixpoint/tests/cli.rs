@@ -306,3 +306,48 @@ async fn an_api_client_for_halopsa_acts_as_its_agent() {
     assert_eq!(me["id"], 1, "{me}");
     server.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_mail_server_pipes_a_message_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("pipe.db").display());
+    run(&db, &["migrate"]).await;
+    let message = b"From: Pat Doe <pat@newclient.example>\r\nSubject: Piped in\r\nMessage-ID: <pipe-1@newclient.example>\r\n\r\nHello from the pipe.\r\n";
+    let pipe = || async {
+        let mut child = fixpoint(&db)
+            .args(["mail", "receive"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(message).await.unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().await.unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = pipe().await;
+    assert_eq!(first["outcome"], "created", "{first}");
+    assert!(first["ticket_number"].as_str().unwrap().starts_with('T'));
+    assert_eq!(
+        pipe().await["outcome"],
+        "duplicate",
+        "a redelivery is taken once"
+    );
+    // A database that cannot be opened: its directory is a file.
+    let blocked = dir.path().join("not-a-directory");
+    std::fs::write(&blocked, "").unwrap();
+    let out = fixpoint(&format!("sqlite://{}/x.db", blocked.display()))
+        .args(["mail", "receive"])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "no database: the mail server is asked to retry (EX_TEMPFAIL), nothing is lost"
+    );
+}
