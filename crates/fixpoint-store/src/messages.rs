@@ -48,6 +48,22 @@ async fn claim<R: crate::db::Row>(
     fetch_all(conn, &q).await
 }
 
+/// Whether `table` has pending rows due at `now`: a read, so that an idle server's
+/// workers never take the write lock.
+pub async fn any_due(conn: &mut Conn, table: &'static str, now: Timestamp) -> Result<bool> {
+    let found: Option<(i64,)> = fetch_optional(
+        conn,
+        Query::select()
+            .column("id")
+            .from(table)
+            .and_where(Expr::col("state").eq("pending"))
+            .and_where(Expr::col("next_attempt_at").lte(micros(now)))
+            .limit(1),
+    )
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Marks up to `limit` undelivered outbox events as dispatched and returns them: the
 /// caller fans them out in the same transaction, so each is dispatched once.
 pub async fn claim_events(conn: &mut Conn, limit: u64, now: Timestamp) -> Result<Vec<OutboxEvent>> {

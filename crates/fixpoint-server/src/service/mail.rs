@@ -435,6 +435,9 @@ pub async fn send_due(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     now: Timestamp,
 ) -> ServiceResult<usize> {
+    if !rows::any_due(&mut store.read().await?, "mail_messages", now).await? {
+        return Ok(0);
+    }
     let due = {
         let mut tx = store.write().await?;
         let due = rows::claim_mail(&mut tx, now, now + LEASE, 20).await?;

@@ -186,6 +186,9 @@ pub async fn deliver_due(
     policy: &AddressPolicy,
     now: Timestamp,
 ) -> ServiceResult<usize> {
+    if !rows::any_due(&mut store.read().await?, "webhook_deliveries", now).await? {
+        return Ok(0);
+    }
     let due = {
         let mut tx = store.write().await?;
         let due = rows::claim_deliveries(&mut tx, now, now + LEASE, 50).await?;
