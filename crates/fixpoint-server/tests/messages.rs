@@ -885,3 +885,150 @@ async fn senders_are_placed_by_their_domain_and_escalations_reach_the_rule_recip
         notices[0]["subject"]
     );
 }
+
+/// Speaks SMTP to the listener line by line, as a sending server would.
+struct SmtpClient {
+    reader: tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl SmtpClient {
+    async fn connect(addr: std::net::SocketAddr) -> (Self, String) {
+        let (read, writer) = tokio::net::TcpStream::connect(addr)
+            .await
+            .unwrap()
+            .into_split();
+        let mut client = SmtpClient {
+            reader: tokio::io::BufReader::new(read),
+            writer,
+        };
+        let greeting = client.answer().await;
+        (client, greeting)
+    }
+
+    /// One reply, all of its lines.
+    async fn answer(&mut self) -> String {
+        use tokio::io::AsyncBufReadExt;
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).await.unwrap();
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all;
+            }
+        }
+    }
+
+    async fn say(&mut self, text: &str) -> String {
+        use tokio::io::AsyncWriteExt;
+        self.writer
+            .write_all(format!("{text}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.answer().await
+    }
+}
+
+#[tokio::test]
+async fn the_smtp_listener_keeps_to_the_protocol() {
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let inbox = fixpoint_server::service::inbound::Inbox {
+        domain: app.messaging.domain(),
+    };
+    tokio::spawn(fixpoint_server::smtp::serve(
+        listener,
+        app.store.clone(),
+        app.clock.clone(),
+        inbox,
+    ));
+
+    let (mut smtp, greeting) = SmtpClient::connect(addr).await;
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    let ehlo = smtp.say("EHLO mx.sender.example").await;
+    assert!(
+        ehlo.contains("250-SIZE 26214400") && ehlo.contains("250 PIPELINING"),
+        "{ehlo}"
+    );
+    assert!(smtp.say("DATA").await.starts_with("503"));
+    assert!(
+        smtp.say("RCPT TO:<desk@msp.example>")
+            .await
+            .starts_with("503"),
+        "RCPT before MAIL"
+    );
+    assert!(
+        smtp.say("MAIL FROM:<a@sender.example> SIZE=999999999")
+            .await
+            .starts_with("552"),
+        "declared too big"
+    );
+    assert!(
+        smtp.say("MAIL FROM:<a@sender.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        smtp.say("RCPT TO:<desk@msp.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(smtp.say("DATA").await.starts_with("354"));
+    // A line that starts with a dot arrives dot-stuffed and is stored without it.
+    let stored = smtp
+        .say("From: Ann <ann@sender.example>\r\nSubject: Dots\r\nMessage-ID: <dots@sender.example>\r\n\r\n..config is missing\r\nthanks\r\n.")
+        .await;
+    assert!(stored.starts_with("250 2.0.0 OK created T"), "{stored}");
+    let received = app.get("/mail/inbound?limit=1").await.expect(200);
+    let ticket = app
+        .get(&format!("/tickets/{}", received[0]["ticket_id"]))
+        .await
+        .expect(200);
+    assert_eq!(ticket["description"], ".config is missing\r\nthanks");
+
+    // Over the size limit while sending: refused, and the conversation goes on.
+    assert!(
+        smtp.say("MAIL FROM:<a@sender.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        smtp.say("RCPT TO:<desk@msp.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(smtp.say("DATA").await.starts_with("354"));
+    let chunk = "x".repeat(1000);
+    {
+        use tokio::io::AsyncWriteExt;
+        smtp.writer
+            .write_all(b"From: a@sender.example\r\nSubject: big\r\n\r\n")
+            .await
+            .unwrap();
+        for _ in 0..(26 * 1024) {
+            smtp.writer.write_all(chunk.as_bytes()).await.unwrap();
+            smtp.writer.write_all(b"\r\n").await.unwrap();
+        }
+    }
+    assert!(smtp.say(".").await.starts_with("552"), "too big");
+    assert!(smtp.say("NOOP").await.starts_with("250"));
+    assert!(smtp.say("RSET").await.starts_with("250"));
+    assert!(smtp.say("VRFY ann").await.starts_with("252"));
+    assert!(
+        smtp.say("STARTTLS").await.starts_with("502"),
+        "no TLS offered"
+    );
+    assert!(smtp.say("QUIT").await.starts_with("221"));
+    assert_eq!(
+        app.get("/mail/inbound?limit=5")
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the big one left no trace"
+    );
+}
