@@ -330,7 +330,7 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
     let contact = web
         .native(
             "/contacts",
-            json!({"company_id": company, "first_name": "Hank", "last_name": "Scorpio"}),
+            json!({"company_id": company, "first_name": "Hank", "last_name": "Scorpio", "email": "hank@globex.example"}),
         )
         .await["id"]
         .as_i64()
@@ -373,6 +373,21 @@ async fn a_technician_opens_works_and_completes_a_ticket() {
     let (_, page) = web.get(&session, &location).await;
     assert!(page.contains("VPN drops hourly") && page.contains("Hank Scorpio"));
     assert!(page.contains("First response"), "the SLA block");
+    // The acknowledgment the contact was sent shows on the timeline.
+    let outbound = fixpoint_server::messaging::Outbound::new(&web.server.messaging).unwrap();
+    fixpoint_server::messaging::run_once(
+        &web.server.store,
+        &web.server.messaging,
+        &outbound,
+        web.server.clock.now(),
+    )
+    .await
+    .unwrap();
+    let (_, page) = web.get(&session, &location).await;
+    assert!(
+        page.contains("mailed the acknowledgment to hank@globex.example"),
+        "mail on the timeline"
+    );
 
     let logged = web
         .post(

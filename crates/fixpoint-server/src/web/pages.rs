@@ -675,6 +675,29 @@ async fn render_ticket(
             },
         ));
     }
+    for mail in crate::service::mail::mail_of_ticket(&state.store, t.id).await? {
+        let kind = mail.kind.replace('_', " ");
+        let state_of = match (mail.state.as_str(), &mail.last_error) {
+            ("sent", _) => "sent".to_owned(),
+            (state, Some(error)) => format!("{state} after {} attempts: {error}", mail.attempts),
+            (state, None) => state.to_owned(),
+        };
+        let mut to = mail.recipients.join(", ");
+        if !mail.cc.is_empty() {
+            to.push_str(&format!(" (cc {})", mail.cc.join(", ")));
+        }
+        timeline.push((
+            mail.created_at,
+            Event {
+                kind: "mail".to_owned(),
+                at: when(mail.created_at),
+                who: "Fixpoint".to_owned(),
+                what: format!("mailed the {kind} to {to} — {state_of}"),
+                text: mail.subject.clone(),
+                link: String::new(),
+            },
+        ));
+    }
     for change in service::history(&state.store, t.id).await? {
         if matches!(
             change.field.as_str(),
