@@ -13,25 +13,10 @@ fn hours(h: i64) -> SignedDuration {
 
 /// A 24×7 policy, so overdue hours are plain hours: Medium 4h / 24h, Critical 1h / 4h.
 async fn round_the_clock(app: &common::App) -> i64 {
-    let calendars = app.get("/calendars").await.expect(200);
-    let always = calendars
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "24×7")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    app.post(
-        "/sla-policies",
-        json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": [
-            {"priority_id": 1, "first_response_minutes": 60, "resolution_minutes": 240},
-            {"priority_id": 3, "first_response_minutes": 240, "resolution_minutes": 1440}]}),
-    )
-    .await
-    .expect(201)["id"]
-        .as_i64()
-        .unwrap()
+    app.round_the_clock(json!([
+        {"priority_id": 1, "first_response_minutes": 60, "resolution_minutes": 240},
+        {"priority_id": 3, "first_response_minutes": 240, "resolution_minutes": 1440}]))
+        .await
 }
 
 fn levels(escalations: &Value, ticket: i64) -> Vec<i64> {

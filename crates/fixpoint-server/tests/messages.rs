@@ -497,25 +497,13 @@ async fn templates_are_an_admins_and_must_render() {
     let outbound = Outbound::new(&app.messaging).unwrap();
     let all = app.get("/mail/templates").await.expect(200);
     assert_eq!(all.as_array().unwrap().len(), 4);
-    let put = |body: Value| {
-        let app = &app;
-        async move {
-            common::read(
-                app.client
-                    .put(app.url("/mail/templates/acknowledgment"))
-                    .bearer_auth(&app.admin)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
-    };
-    put(json!({"subject": "Got it: {{ ticket.title", "body_text": "x", "body_html": "x"}))
-        .await
-        .problem(422, "invalid_field", Some("subject"));
-    put(json!({"subject": "Got it: {{ ticket.title }}", "body_text": "Hi {{ contact.first_name }}, number {{ ticket.number }}.", "body_html": "<p>{{ ticket.title }}</p>"}))
+    app.put(
+        "/mail/templates/acknowledgment",
+        json!({"subject": "Got it: {{ ticket.title", "body_text": "x", "body_html": "x"}),
+    )
+    .await
+    .problem(422, "invalid_field", Some("subject"));
+    app.put("/mail/templates/acknowledgment", json!({"subject": "Got it: {{ ticket.title }}", "body_text": "Hi {{ contact.first_name }}, number {{ ticket.number }}.", "body_html": "<p>{{ ticket.title }}</p>"}))
         .await
         .expect(204);
     let id = app
@@ -554,17 +542,12 @@ async fn templates_are_an_admins_and_must_render() {
         .post("/contacts", json!({"company_id": w.company, "first_name": "Greta", "last_name": "Gruber", "email": "greta@acme.example", "language": "de-at"}))
         .await
         .expect(201);
-    let put_de = common::read(
-        app.client
-            .put(app.url("/mail/templates/acknowledgment?language=de"))
-            .bearer_auth(&app.admin)
-            .json(&json!({"subject": "Erhalten: {{ ticket.title }}", "body_text": "Hallo {{ contact.first_name }}.", "body_html": "<p>Hallo</p>"}))
-            .send()
-            .await
-            .unwrap(),
+    app.put(
+        "/mail/templates/acknowledgment?language=de",
+        json!({"subject": "Erhalten: {{ ticket.title }}", "body_text": "Hallo {{ contact.first_name }}.", "body_html": "<p>Hallo</p>"}),
     )
-    .await;
-    put_de.expect(204);
+    .await
+    .expect(204);
     let german = app
         .post(
             "/tickets",
@@ -606,17 +589,12 @@ async fn templates_are_an_admins_and_must_render() {
         .expect(204);
     app.delete("/mail/templates/farewell").await.expect(404);
 
-    let rules = app
-        .client
-        .put(app.url("/escalation-rules/1/notify"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"notify": ["lead@msp.example", "nope"]}))
-        .send()
-        .await
-        .unwrap();
-    common::read(rules)
-        .await
-        .problem(422, "invalid_field", Some("notify[1]"));
+    app.put(
+        "/escalation-rules/1/notify",
+        json!({"notify": ["lead@msp.example", "nope"]}),
+    )
+    .await
+    .problem(422, "invalid_field", Some("notify[1]"));
 }
 
 #[tokio::test]
@@ -625,22 +603,10 @@ async fn sla_warnings_and_breaches_are_announced_once() {
     let w = app.world().await;
     let outbound = Outbound::new(&app.messaging).unwrap();
     let (receiver, url) = Receiver::start().await;
-    let calendars = app.get("/calendars").await.expect(200);
-    let always = calendars
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "24×7")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    app.post(
-        "/sla-policies",
-        json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": [
-            {"priority_id": 3, "first_response_minutes": 240, "resolution_minutes": 1440}]}),
+    app.round_the_clock(
+        json!([{"priority_id": 3, "first_response_minutes": 240, "resolution_minutes": 1440}]),
     )
-    .await
-    .expect(201);
+    .await;
     app.post(
         "/webhooks",
         json!({"url": url, "events": ["sla.at_risk", "sla.breached"]}),
@@ -832,28 +798,17 @@ async fn senders_are_placed_by_their_domain_and_escalations_reach_the_rule_recip
     // The SLA-overdue rules tell the service lead.
     let rules: Vec<i64> = (1..=3).collect();
     for rule in &rules {
-        let put = app
-            .client
-            .put(app.url(&format!("/escalation-rules/{rule}/notify")))
-            .bearer_auth(&app.admin)
-            .json(&json!({"notify": ["lead@msp.example"]}))
-            .send()
-            .await
-            .unwrap();
-        common::read(put).await.expect(200);
-    }
-    let calendars = app.get("/calendars").await.expect(200);
-    let always = calendars
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "24×7")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    app.post("/sla-policies", json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": [{"priority_id": 3, "first_response_minutes": 60, "resolution_minutes": 240}]}))
+        app.put(
+            &format!("/escalation-rules/{rule}/notify"),
+            json!({"notify": ["lead@msp.example"]}),
+        )
         .await
-        .expect(201);
+        .expect(200);
+    }
+    app.round_the_clock(
+        json!([{"priority_id": 3, "first_response_minutes": 60, "resolution_minutes": 240}]),
+    )
+    .await;
     let t0 = app.clock.now();
     let id = app
         .post(

@@ -159,6 +159,41 @@ impl App {
         .await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        read(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(&self.admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// A default SLA policy on the built-in 24×7 calendar, so that business time is
+    /// plain time; `targets` as `POST /sla-policies` takes them. Returns its id.
+    pub async fn round_the_clock(&self, targets: Value) -> i64 {
+        let calendars = self.get("/calendars").await.expect(200);
+        let always = calendars
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "24×7")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        self.post(
+            "/sla-policies",
+            json!({"name": "24x7", "calendar_id": always, "is_default": true, "targets": targets}),
+        )
+        .await
+        .expect(201)["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
         read(
             self.client
