@@ -27,25 +27,60 @@ fn due(table: &'static str, condition: sea_query::SimpleExpr, limit: u64) -> Sel
         .to_owned()
 }
 
-/// Leases up to `limit` pending rows of `table` that are due at `now` until
-/// `lease_until`, counting the attempt, and returns their `columns`.
-async fn claim<R: crate::db::Row>(
+/// Work rows that servers lease: webhook deliveries and outbound mail.
+pub trait Leased: Sized {
+    const TABLE: &'static str;
+    const COLUMNS: &'static [&'static str];
+    type Row: crate::db::Row;
+    fn from_row(row: Self::Row) -> Result<Self>;
+    fn id(&self) -> i64;
+}
+
+impl Leased for Delivery {
+    const TABLE: &'static str = "webhook_deliveries";
+    const COLUMNS: &'static [&'static str] = &DELIVERY_COLUMNS;
+    type Row = DeliveryRow;
+    fn from_row(row: DeliveryRow) -> Result<Self> {
+        row.into_delivery()
+    }
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Leased for MailMessage {
+    const TABLE: &'static str = "mail_messages";
+    const COLUMNS: &'static [&'static str] = &MAIL_COLUMNS;
+    type Row = MailRow;
+    fn from_row(row: MailRow) -> Result<Self> {
+        row.into_message()
+    }
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// Leases up to `limit` pending rows that are due at `now` until `lease_until`,
+/// counting the attempt; oldest first.
+pub async fn claim<T: Leased>(
     conn: &mut Conn,
-    table: &'static str,
-    columns: &[&'static str],
-    (now, lease_until): (Timestamp, Timestamp),
+    now: Timestamp,
+    lease_until: Timestamp,
     limit: u64,
-) -> Result<Vec<R>> {
+) -> Result<Vec<T>> {
     let condition = Expr::col("state")
         .eq("pending")
         .and(Expr::col("next_attempt_at").lte(micros(now)));
     let mut q = Query::update();
-    q.table(table)
+    q.table(T::TABLE)
         .value("next_attempt_at", micros(lease_until))
         .value("attempts", Expr::col("attempts").add(1))
-        .and_where(Expr::col("id").in_subquery(due(table, condition, limit)))
-        .returning(Query::returning().columns(columns.iter().copied()));
-    fetch_all(conn, &q).await
+        .and_where(Expr::col("id").in_subquery(due(T::TABLE, condition, limit)))
+        .returning(Query::returning().columns(T::COLUMNS.iter().copied()));
+    let rows: Vec<T::Row> = fetch_all(conn, &q).await?;
+    let mut claimed: Vec<T> = rows.into_iter().map(T::from_row).collect::<Result<_>>()?;
+    claimed.sort_by_key(T::id);
+    Ok(claimed)
 }
 
 /// Whether `table` has pending rows due at `now`: a read, so that an idle server's
@@ -315,7 +350,7 @@ pub struct Delivery {
 }
 
 #[derive(FromRow)]
-struct DeliveryRow {
+pub struct DeliveryRow {
     id: i64,
     webhook_id: i64,
     event_id: i64,
@@ -362,29 +397,6 @@ impl DeliveryRow {
             created_at: instant(self.created_at)?,
         })
     }
-}
-
-/// Claims up to `limit` due deliveries until `lease_until` and counts the attempt.
-pub async fn claim_deliveries(
-    conn: &mut Conn,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: u64,
-) -> Result<Vec<Delivery>> {
-    let rows: Vec<DeliveryRow> = claim(
-        conn,
-        "webhook_deliveries",
-        &DELIVERY_COLUMNS,
-        (now, lease_until),
-        limit,
-    )
-    .await?;
-    let mut deliveries: Vec<Delivery> = rows
-        .into_iter()
-        .map(DeliveryRow::into_delivery)
-        .collect::<Result<_>>()?;
-    deliveries.sort_by_key(|d| d.id);
-    Ok(deliveries)
 }
 
 /// How one attempt ended.
@@ -481,7 +493,7 @@ pub struct MailMessage {
 }
 
 #[derive(FromRow)]
-struct MailRow {
+pub struct MailRow {
     id: i64,
     ticket_id: i64,
     kind: String,
@@ -576,29 +588,6 @@ pub async fn insert_mail(conn: &mut Conn, m: &MailMessage) -> Result<i64> {
         ])
         .to_owned();
     insert_id(conn, q).await
-}
-
-/// Claims up to `limit` due messages until `lease_until` and counts the attempt.
-pub async fn claim_mail(
-    conn: &mut Conn,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: u64,
-) -> Result<Vec<MailMessage>> {
-    let rows: Vec<MailRow> = claim(
-        conn,
-        "mail_messages",
-        &MAIL_COLUMNS,
-        (now, lease_until),
-        limit,
-    )
-    .await?;
-    let mut messages: Vec<MailMessage> = rows
-        .into_iter()
-        .map(MailRow::into_message)
-        .collect::<Result<_>>()?;
-    messages.sort_by_key(|m| m.id);
-    Ok(messages)
 }
 
 /// Records how sending a message went: sent, failed (given up) or pending again.

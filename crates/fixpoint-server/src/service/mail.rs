@@ -440,7 +440,7 @@ pub async fn send_due(
     }
     let due = {
         let mut tx = store.write().await?;
-        let due = rows::claim_mail(&mut tx, now, now + LEASE, 20).await?;
+        let due = rows::claim::<MailMessage>(&mut tx, now, now + LEASE, 20).await?;
         Store::commit(tx).await?;
         due
     };

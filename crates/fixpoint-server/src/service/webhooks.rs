@@ -191,7 +191,7 @@ pub async fn deliver_due(
     }
     let due = {
         let mut tx = store.write().await?;
-        let due = rows::claim_deliveries(&mut tx, now, now + LEASE, 50).await?;
+        let due = rows::claim::<Delivery>(&mut tx, now, now + LEASE, 50).await?;
         Store::commit(tx).await?;
         due
     };
