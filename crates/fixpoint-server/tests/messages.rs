@@ -488,6 +488,18 @@ async fn machines_and_broken_mail_never_make_tickets() {
         .await
         .expect(200);
     assert_eq!(files["items"][0]["filename"], "log.txt");
+
+    // The same message delivered twice at once (two MX hosts): one ticket.
+    let before = app.ticket_count().await;
+    let twice = "From: pat@newclient.example\nSubject: Twice\nMessage-ID: <twice@newclient.example>\n\nonce please\n";
+    let (a, b) = tokio::join!(inbound(&app, twice.into()), inbound(&app, twice.into()));
+    let mut outcomes = [
+        a["outcome"].as_str().unwrap().to_owned(),
+        b["outcome"].as_str().unwrap().to_owned(),
+    ];
+    outcomes.sort();
+    assert_eq!(outcomes, ["created", "duplicate"]);
+    assert_eq!(app.ticket_count().await, before + 1);
 }
 
 #[tokio::test]

@@ -191,6 +191,13 @@ pub async fn receive(
     let actor = format!("email:{sender}");
 
     let mut tx = store.write().await?;
+    // Checked again where writers meet: the same message delivered twice at once.
+    if rows::inbound_by_message_id(&mut tx, &message_id)
+        .await?
+        .is_some()
+    {
+        return Ok(Received::duplicate(message_id));
+    }
     let answered = answered_ticket(&mut tx, inbox, &thread, subject.as_deref()).await?;
     let contact = find_contact(&mut tx, &sender).await?;
     let (outcome, ticket, note) = match answered {

@@ -367,14 +367,19 @@ pub(crate) async fn compose_for_event(
         _ => contact.as_ref().and_then(|c| c.language.clone()),
     };
     let tpl = template(tx, wanted.kind, reader_language.as_deref()).await?;
-    let (subject, body_text, body_html) = match render(&tpl, &context) {
+    // A template that stopped rendering must not hold up the outbox: the built-in one
+    // answers, and if even that fails the message is skipped with a warning.
+    let rendered = render(&tpl, &context).or_else(|e| {
+        tracing::warn!(template = wanted.kind, error = ?e, "a mail template no longer renders; using the built-in one");
+        built_in(wanted.kind)
+            .ok_or_else(|| unknown_template(wanted.kind))
+            .and_then(|t| render(&t, &context))
+    });
+    let (subject, body_text, body_html) = match rendered {
         Ok(parts) => parts,
         Err(e) => {
-            tracing::warn!(template = wanted.kind, error = ?e, "a mail template no longer renders; using the built-in one");
-            render(
-                &built_in(wanted.kind).ok_or_else(|| unknown_template(wanted.kind))?,
-                &context,
-            )?
+            tracing::warn!(template = wanted.kind, ticket = %wanted.ticket, error = ?e, "no mail written for this event");
+            return Ok(());
         }
     };
     let root = thread_id(wanted.ticket.0, &settings.domain);
