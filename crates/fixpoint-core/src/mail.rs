@@ -228,6 +228,18 @@ pub fn thread_id(ticket_id: i64, domain: &str) -> String {
 
 /// Finds the ticket a thread id names, if it is one of ours.
 pub fn ticket_of_thread_id(message_id: &str, domain: &str) -> Option<i64> {
+    let (ticket, rest) = ours(message_id, domain)?;
+    rest.is_empty().then_some(ticket)
+}
+
+/// Finds the ticket a message Fixpoint sent was about (`<ticket.{id}.{unique}@domain>`).
+pub fn ticket_of_message_id(message_id: &str, domain: &str) -> Option<i64> {
+    let (ticket, rest) = ours(message_id, domain)?;
+    (!rest.is_empty()).then_some(ticket)
+}
+
+/// The ticket id and what follows it in one of Fixpoint's ids, if this is one.
+fn ours<'a>(message_id: &'a str, domain: &str) -> Option<(i64, &'a str)> {
     let inner = message_id
         .trim()
         .trim_start_matches('<')
@@ -236,7 +248,14 @@ pub fn ticket_of_thread_id(message_id: &str, domain: &str) -> Option<i64> {
     if !host.eq_ignore_ascii_case(domain) {
         return None;
     }
-    local.strip_prefix("ticket.")?.parse().ok()
+    let rest = local.strip_prefix("ticket.")?;
+    let (id, unique) = rest.split_once('.').unwrap_or((rest, ""));
+    Some((id.parse().ok()?, unique))
+}
+
+/// The `Message-ID` of one message Fixpoint sends about a ticket.
+pub fn message_id(ticket_id: i64, unique: u64, domain: &str) -> String {
+    format!("<ticket.{ticket_id}.{unique:016x}@{domain}>")
 }
 
 #[cfg(test)]
@@ -372,5 +391,10 @@ mod tests {
             ticket_of_thread_id("<abc@msp.example>", "msp.example"),
             None
         );
+        let sent = message_id(42, 7, "msp.example");
+        assert_eq!(sent, "<ticket.42.0000000000000007@msp.example>");
+        assert_eq!(ticket_of_message_id(&sent, "msp.example"), Some(42));
+        assert_eq!(ticket_of_thread_id(&sent, "msp.example"), None);
+        assert_eq!(ticket_of_message_id(&id, "msp.example"), None);
     }
 }

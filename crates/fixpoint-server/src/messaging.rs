@@ -18,6 +18,8 @@ use crate::service::{mail, outbox, webhooks};
 pub struct MailSettings {
     /// `Service Desk <support@msp.example>`
     pub from: String,
+    /// The sender's address alone (`support@msp.example`).
+    pub address: String,
     /// The domain of Fixpoint's message ids (the sender's).
     pub domain: String,
     /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS) or
@@ -42,6 +44,7 @@ impl MailSettings {
             .unwrap_or_else(|| "Your service desk".into());
         Ok(Self {
             from: from.to_owned(),
+            address: mailbox.email.to_string().to_ascii_lowercase(),
             domain,
             smtp_url: smtp_url.to_owned(),
             signature,
@@ -57,6 +60,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// What the receiving side needs to know of the sending side.
+    pub fn inbox(&self) -> crate::service::inbound::Inbox {
+        crate::service::inbound::Inbox {
+            domain: self.domain(),
+            own_address: self.mail.as_ref().map(|m| m.address.clone()),
+        }
+    }
+
     /// The domain Fixpoint's thread ids carry: the sender's, or a fixed one.
     pub fn domain(&self) -> String {
         self.mail

@@ -380,6 +380,25 @@ async fn a_whole_conversation_by_mail() {
     // The same message delivered twice is taken once.
     assert_eq!(inbound(&app, reply).await["outcome"], "duplicate");
 
+    // Fixpoint's own mail coming back (a forwarding loop) is not taken in.
+    let looped = inbound(&app, format!("From: Service Desk <desk@msp.example>\nTo: pat@newclient.example\nSubject: [{number}] VPN drops every hour\nMessage-ID: {answer_id}\n\nPlease restart the VPN client.\n")).await;
+    assert_eq!(looped["outcome"], "ignored", "{looped}");
+    // A colleague who is no contact answers in the thread: a note, but not mailed on.
+    let colleague = inbound(&app, format!("From: it@newclient.example\nSubject: Re: [{number}] VPN\nMessage-ID: <it-1@newclient.example>\nIn-Reply-To: {answer_id}\n\nI restarted the concentrator too.\n")).await;
+    assert_eq!(
+        (
+            colleague["outcome"].as_str(),
+            colleague["ticket_id"].as_i64()
+        ),
+        (Some("appended"), Some(id))
+    );
+    round(&app, &outbound).await;
+    assert_eq!(
+        mail_of(&app, id).await.len(),
+        2,
+        "mail that came in is never mailed on"
+    );
+
     // A reply that lost its headers still finds the ticket by the number in its subject.
     let by_subject = inbound(&app, format!("From: pat@newclient.example\nSubject: RE: [{number}] VPN\nMessage-ID: <reply-3@newclient.example>\n\nOne more thing.\n")).await;
     assert_eq!(
@@ -902,9 +921,7 @@ async fn the_smtp_listener_keeps_to_the_protocol() {
     let app = spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let inbox = fixpoint_server::service::inbound::Inbox {
-        domain: app.messaging.domain(),
-    };
+    let inbox = app.messaging.inbox();
     tokio::spawn(fixpoint_server::smtp::serve(
         listener,
         app.store.clone(),

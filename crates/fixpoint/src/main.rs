@@ -321,9 +321,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 .take(fixpoint_core::mail::MAX_INBOUND_BYTES as u64 + 1)
                 .read_to_end(&mut raw)
                 .context("reading the message on standard input")?;
-            let inbox = fixpoint_server::service::inbound::Inbox {
-                domain: messaging_settings(&settings)?.domain(),
-            };
+            let inbox = messaging_settings(&settings)?.inbox();
             // The database being unreachable is temporary to the mail server: 75 asks it
             // to keep the message and try again.
             let store = match open(&settings).await {
@@ -414,9 +412,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             smtp,
             store.clone(),
             fixpoint_server::Clock::System,
-            fixpoint_server::service::inbound::Inbox {
-                domain: messaging.domain(),
-            },
+            messaging.inbox(),
         ));
     }
     let app = fixpoint_server::router(

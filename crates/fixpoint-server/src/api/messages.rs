@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult, Problem};
 use crate::json::Json;
-use crate::service::inbound::{self, Inbox, Received};
+use crate::service::inbound::{self, Received};
 use crate::service::mail::{self, Template};
 use crate::service::webhooks::{self, NewWebhook, WebhookPatch};
 
@@ -171,9 +171,7 @@ async fn receive(
             ),
         )
     })?;
-    let inbox = Inbox {
-        domain: s.messaging.domain(),
-    };
+    let inbox = s.messaging.inbox();
     Ok(axum::Json(
         inbound::receive(&s.store, &inbox, &raw, s.now()).await?,
     ))

@@ -41,11 +41,16 @@ impl Received {
     }
 }
 
-/// Settings the receiving side needs: the domain of Fixpoint's own message ids.
+/// What the receiving side needs: the domain of Fixpoint's own message ids and the
+/// address it sends from, to know its own mail when it comes back.
 #[derive(Debug, Clone)]
 pub struct Inbox {
     pub domain: String,
+    pub own_address: Option<String>,
 }
+
+/// Who wrote what came in by mail, as history and notes name them.
+pub const MAIL_ACTOR_PREFIX: &str = "email:";
 
 fn bracketed(id: &str) -> String {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
@@ -146,6 +151,24 @@ pub async fn receive(
         content_type: full_type.as_deref(),
         report_type: content_type.and_then(|c| c.attribute("report-type")),
     };
+    // Fixpoint's own mail, come back by a forwarding rule or a misdirected reply-to:
+    // taking it in would answer it, and so on for ever.
+    let own = mail::ticket_of_message_id(&message_id, &inbox.domain).is_some()
+        || inbox.own_address.as_deref() == Some(sender.as_str());
+    if own {
+        return record(
+            store,
+            message_id,
+            Some(sender),
+            subject,
+            "ignored",
+            Some("a message Fixpoint sent came back".into()),
+            None,
+            &[],
+            now,
+        )
+        .await;
+    }
     if let Some(why) = mail::automatic(&signals) {
         return record(
             store,
@@ -188,7 +211,7 @@ pub async fn receive(
         .header_raw("Content-Language")
         .and_then(|v| v.split(',').next())
         .and_then(mail::language_tag);
-    let actor = format!("email:{sender}");
+    let actor = format!("{MAIL_ACTOR_PREFIX}{sender}");
 
     let mut tx = store.write().await?;
     // Checked again where writers meet: the same message delivered twice at once.

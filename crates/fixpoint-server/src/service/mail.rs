@@ -399,11 +399,10 @@ pub(crate) async fn compose_for_event(
         recipients: dedup(wanted.recipients),
         cc: dedup(wanted.cc),
         subject: subject_for(&ticket.number, &subject),
-        message_id: format!(
-            "<ticket.{}.{:016x}@{}>",
+        message_id: fixpoint_core::mail::message_id(
             wanted.ticket.0,
-            rand::random::<u64>(),
-            settings.domain
+            rand::random(),
+            &settings.domain,
         ),
         in_reply_to: Some(latest.unwrap_or(root)),
         references,

@@ -157,10 +157,17 @@ fn envelope(event: &OutboxEvent, now: Timestamp) -> String {
 }
 
 /// Whether a note's event calls for mail to the client: a client-visible note that
-/// a technician (not the client) wrote.
+/// a technician wrote — not the client, and nothing that came in by mail (a reply from
+/// someone who is not a contact must not be mailed on).
 pub(crate) fn note_goes_to_client(payload: &Value) -> bool {
     let visibility: Option<Visibility> = payload
         .get("visibility")
         .and_then(|v| serde_json::from_value(v.clone()).ok());
-    visibility == Some(Visibility::External) && payload.get("contact_id").is_none_or(Value::is_null)
+    let by_mail = payload
+        .get("author")
+        .and_then(Value::as_str)
+        .is_some_and(|a| a.starts_with(super::inbound::MAIL_ACTOR_PREFIX));
+    visibility == Some(Visibility::External)
+        && payload.get("contact_id").is_none_or(Value::is_null)
+        && !by_mail
 }
