@@ -60,6 +60,58 @@ pub fn automatic(s: &Signals<'_>) -> Option<&'static str> {
     None
 }
 
+/// Who wrote what came in by mail, as notes and history name them.
+pub const MAIL_ACTOR_PREFIX: &str = "email:";
+
+/// Whether a note is mailed to the client: client-visible, written by a technician —
+/// not by the client, and nothing that came in by mail (a reply from someone who is no
+/// contact is not mailed on, or mail would answer mail).
+pub fn note_is_mailed(
+    visibility: crate::time_entry::Visibility,
+    contact_id: Option<crate::ids::ContactId>,
+    author: &str,
+) -> bool {
+    visibility == crate::time_entry::Visibility::External
+        && contact_id.is_none()
+        && !author.starts_with(MAIL_ACTOR_PREFIX)
+}
+
+/// Whether a status change finishes a ticket (into resolved or closed from an open
+/// status): the moment the client is sent the resolution.
+pub fn finishes(
+    from: Option<crate::catalog::StatusCategory>,
+    to: Option<crate::catalog::StatusCategory>,
+) -> bool {
+    let finished = |c: Option<crate::catalog::StatusCategory>| c.is_some_and(|c| !c.is_open());
+    finished(to) && !finished(from)
+}
+
+/// Text cut to at most `max` characters, ending with a line that says so: a long
+/// message still makes its ticket or note.
+pub fn fit(text: &str, max: usize) -> String {
+    let length = text.chars().count();
+    if length <= max {
+        return text.to_owned();
+    }
+    let marker = format!("\n[… cut here: the message was {length} characters]");
+    let keep = max.saturating_sub(marker.chars().count());
+    text.chars().take(keep).collect::<String>() + &marker
+}
+
+/// A new contact's first and last name from a sender: the display name split at its
+/// first space; a sender known only by an address is named by its two halves (`pat`
+/// of `newclient.example`) until someone corrects it. Each at most 100 characters.
+pub fn contact_names(display_name: Option<&str>, sender: &str) -> (String, String) {
+    let (local, domain) = sender.rsplit_once('@').unwrap_or((sender, ""));
+    let name = display_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(local);
+    let (first, last) = name.split_once(' ').unwrap_or((name, domain));
+    let cut = |s: &str| s.trim().chars().take(100).collect::<String>();
+    (cut(first), cut(last))
+}
+
 /// The ticket number a subject carries, as in `Re: [T20261124.0007] Printer down`.
 pub fn ticket_number_in_subject(subject: &str) -> Option<&str> {
     let mut rest = subject;
@@ -367,6 +419,48 @@ mod tests {
         assert!(format!("{err:?}").contains("emailto[1]"), "{err:?}");
         assert!(check_address("to", "a b@x.example").is_err());
         assert!(check_address("to", "a@localhost").is_err());
+    }
+
+    #[test]
+    fn which_notes_are_mailed() {
+        use crate::time_entry::Visibility::{External, Internal};
+        assert!(note_is_mailed(External, None, "apikey:jane"));
+        assert!(!note_is_mailed(Internal, None, "apikey:jane"));
+        assert!(!note_is_mailed(
+            External,
+            Some(crate::ids::ContactId(3)),
+            "email:ann@x.example"
+        ));
+        assert!(!note_is_mailed(External, None, "email:it@x.example"));
+    }
+
+    #[test]
+    fn finishing_moves() {
+        use crate::catalog::StatusCategory::{Closed, InProgress, Resolved};
+        assert!(finishes(Some(InProgress), Some(Resolved)));
+        assert!(!finishes(Some(Resolved), Some(Closed)), "already finished");
+        assert!(!finishes(Some(Resolved), Some(InProgress)));
+    }
+
+    #[test]
+    fn long_text_is_cut_and_says_so() {
+        assert_eq!(fit("short", 10), "short");
+        let cut = fit(&"x".repeat(100), 60);
+        assert_eq!(cut.chars().count(), 60);
+        assert!(cut.ends_with("the message was 100 characters]"), "{cut}");
+    }
+
+    #[test]
+    fn senders_get_names() {
+        assert_eq!(
+            contact_names(Some("Pat Doe"), "pat@x.example"),
+            ("Pat".into(), "Doe".into())
+        );
+        assert_eq!(
+            contact_names(None, "pat@x.example"),
+            ("pat".into(), "x.example".into())
+        );
+        assert_eq!(contact_names(Some("  "), "pat@x.example").0, "pat");
     }
 
     #[test]

@@ -631,7 +631,6 @@ mod tests {
             body: " ".into(),
             visibility: Visibility::External,
             kind: NoteKind::Phone,
-            contact_id: None,
             ..Default::default()
         };
         assert!(note.check().is_err());

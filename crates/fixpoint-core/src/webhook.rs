@@ -57,6 +57,23 @@ impl EventType {
 /// Attempts per delivery before it is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 
+/// What follows a failed attempt to deliver a webhook or send a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    RetryIn(jiff::SignedDuration),
+    GiveUp,
+}
+
+/// After attempt number `attempts` failed: retry later, or give up when the failure
+/// is permanent (a refused address) or the attempts are spent.
+pub fn after_failure(attempts: i64, permanent: bool) -> AfterFailure {
+    if permanent || attempts >= MAX_ATTEMPTS {
+        AfterFailure::GiveUp
+    } else {
+        AfterFailure::RetryIn(retry_delay(attempts))
+    }
+}
+
 /// Failed attempts in a row, across deliveries, after which a webhook is switched off
 /// until an admin switches it on again.
 pub const DISABLE_AFTER_FAILURES: i64 = 10;
@@ -181,6 +198,16 @@ mod tests {
         assert_eq!(retry_delay(2).as_secs(), 60);
         assert_eq!(retry_delay(5).as_secs(), 480);
         assert_eq!(retry_delay(30).as_secs(), 6 * 3600);
+    }
+
+    #[test]
+    fn failures_retry_until_spent_or_permanent() {
+        assert_eq!(
+            after_failure(1, false),
+            AfterFailure::RetryIn(retry_delay(1))
+        );
+        assert_eq!(after_failure(MAX_ATTEMPTS, false), AfterFailure::GiveUp);
+        assert_eq!(after_failure(1, true), AfterFailure::GiveUp);
     }
 
     #[test]

@@ -519,6 +519,27 @@ async fn machines_and_broken_mail_never_make_tickets() {
     outcomes.sort();
     assert_eq!(outcomes, ["created", "duplicate"]);
     assert_eq!(app.ticket_count().await, before + 1);
+
+    // A message longer than a ticket's description still makes its ticket, cut and
+    // saying so (refusing it would have the sending server retry for ever).
+    let long = format!(
+        "From: pat@newclient.example\nSubject: {}\nMessage-ID: <long@newclient.example>\n\n{}\n",
+        "S".repeat(400),
+        "log line\n".repeat(10_000)
+    );
+    let taken = inbound(&app, long).await;
+    assert_eq!(taken["outcome"], "created", "{taken}");
+    let ticket = app
+        .get(&format!("/tickets/{}", taken["ticket_id"]))
+        .await
+        .expect(200);
+    assert!(
+        ticket["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("characters]")
+    );
+    assert!(ticket["title"].as_str().unwrap().chars().count() <= 255);
 }
 
 #[tokio::test]

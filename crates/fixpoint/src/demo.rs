@@ -428,7 +428,6 @@ async fn note(
             body: body.into(),
             visibility,
             kind,
-            contact_id: None,
             ..Default::default()
         },
         at,

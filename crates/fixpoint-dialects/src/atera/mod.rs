@@ -856,7 +856,6 @@ async fn add_comment(
         } else {
             fixpoint_core::time_entry::Visibility::External
         },
-        kind: Default::default(),
         contact_id,
         ..Default::default()
     };

@@ -7,7 +7,7 @@ use fixpoint_core::ids::{CompanyId, ContactId, QueueId, TicketId};
 use fixpoint_core::mail::{self, Signals};
 use fixpoint_core::parties::NewContact;
 use fixpoint_core::ticket::{NewTicket, Source};
-use fixpoint_core::time_entry::{NewNote, Visibility};
+use fixpoint_core::time_entry::{NOTE_BODY_MAX, NOTE_TITLE_MAX, NewNote, Visibility};
 use fixpoint_store::messages::{self as rows, InboundMessage};
 use fixpoint_store::parties::{self, NamedTable, PartyFilter};
 use fixpoint_store::{Conn, Store};
@@ -16,7 +16,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::ServiceResult;
+use super::{ServiceError, ServiceResult};
 
 /// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -48,9 +48,6 @@ pub struct Inbox {
     pub domain: String,
     pub own_address: Option<String>,
 }
-
-/// Who wrote what came in by mail, as history and notes name them.
-pub const MAIL_ACTOR_PREFIX: &str = "email:";
 
 fn bracketed(id: &str) -> String {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
@@ -211,7 +208,7 @@ pub async fn receive(
         .header_raw("Content-Language")
         .and_then(|v| v.split(',').next())
         .and_then(mail::language_tag);
-    let actor = format!("{MAIL_ACTOR_PREFIX}{sender}");
+    let actor = format!("{}{sender}", mail::MAIL_ACTOR_PREFIX);
 
     let mut tx = store.write().await?;
     // Checked again where writers meet: the same message delivered twice at once.
@@ -221,6 +218,7 @@ pub async fn receive(
     {
         return Ok(Received::duplicate(message_id));
     }
+    let written = async {
     let answered = answered_ticket(&mut tx, inbox, &thread, subject.as_deref()).await?;
     let contact = find_contact(&mut tx, &sender).await?;
     let (outcome, ticket, note) = match answered {
@@ -230,8 +228,8 @@ pub async fn receive(
                 .filter(|(_, company)| ticket.as_ref().is_some_and(|t| t.company_id == *company))
                 .map(|(id, _)| id);
             let note = NewNote {
-                title: subject.clone().map(|s| truncate(&s, 200)),
-                body: nonempty(mail::reply_text(&body)),
+                title: subject.as_deref().map(|s| mail::fit(s, NOTE_TITLE_MAX)),
+                body: mail::fit(&nonempty(mail::reply_text(&body)), NOTE_BODY_MAX),
                 visibility: Visibility::External,
                 contact_id: author,
                 ..Default::default()
@@ -249,14 +247,15 @@ pub async fn receive(
                 }
             };
             let new = NewTicket {
-                title: truncate(
+                title: mail::fit(
                     subject
                         .as_deref()
                         .filter(|s| !s.is_empty())
                         .unwrap_or("(no subject)"),
-                    255,
+                    fixpoint_core::ticket::TITLE_MAX,
                 ),
-                description: Some(body.trim().to_owned()).filter(|b| !b.is_empty()),
+                description: Some(mail::fit(body.trim(), fixpoint_core::ticket::DESCRIPTION_MAX))
+                    .filter(|b| !b.is_empty()),
                 company_id: company,
                 contact_id: Some(contact),
                 queue_id: queue,
@@ -276,6 +275,31 @@ pub async fn receive(
             tracing::warn!(%message_id, error = %e, "an attachment of a received message was not kept");
         }
     }
+    Ok::<_, ServiceError>((outcome, ticket, note))
+    }
+    .await;
+    let (outcome, ticket, note) = match written {
+        Ok(written) => written,
+        // Nothing a retry would change (a field the core refuses): kept aside with the
+        // reason rather than refused, so the sending server does not retry for ever.
+        Err(ServiceError::Domain(e)) => {
+            drop(tx);
+            let reason = format!("the message could not become a ticket or a note: {e}");
+            return record(
+                store,
+                message_id,
+                Some(sender),
+                subject,
+                "quarantined",
+                Some(reason),
+                None,
+                raw,
+                now,
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
+    };
     let entry = InboundMessage {
         id: 0,
         message_id: message_id.clone(),
@@ -308,10 +332,6 @@ pub async fn receive(
         ticket_id: Some(ticket),
         ticket_number: number,
     })
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }
 
 fn nonempty(s: String) -> String {
@@ -433,27 +453,18 @@ async fn place_stranger(
             }
         }
     }
-    let queue = match company {
-        Some(_) => None,
-        None => {
-            company = Some(triage_company(tx, now).await?);
-            Some(triage_queue(tx).await?)
-        }
+    let (company, queue) = match company {
+        Some(company) => (company, None),
+        None => (
+            triage_company(tx, now).await?,
+            Some(triage_queue(tx).await?),
+        ),
     };
-    let company = company.expect("a company was found or made");
-    let local = sender.split('@').next().unwrap_or(sender);
-    let name = name
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(local);
-    // A contact needs both names; a sender known only by an address is named by its
-    // two halves (`pat` of `newclient.example`) until someone corrects it.
-    let domain = sender.rsplit_once('@').map_or("", |(_, d)| d);
-    let (first, last) = name.split_once(' ').unwrap_or((name, domain));
+    let (first_name, last_name) = mail::contact_names(name, sender);
     let contact = NewContact {
         company_id: company,
-        first_name: truncate(first, 100),
-        last_name: truncate(last.trim(), 100),
+        first_name,
+        last_name,
         email: Some(sender.to_owned()),
         phone: None,
         language,

@@ -4,6 +4,7 @@
 use fixpoint_core::catalog::StatusCategory;
 use fixpoint_core::ids::{NoteId, TicketId};
 use fixpoint_core::mail::{REPLY_ABOVE, subject_for, thread_id};
+use fixpoint_core::webhook::AfterFailure;
 use fixpoint_core::{DomainError, ErrorCode};
 use fixpoint_store::escalation::OutboxEvent;
 use fixpoint_store::messages::{self as rows, MailMessage, TemplateRow};
@@ -197,12 +198,11 @@ fn render(t: &TemplateRow, context: &Value) -> Result<(String, String, String), 
 
 /// The template for a reader of `language`: the admin's in that language (or its
 /// primary language), else the admin's English one, else the built-in one.
-async fn template(
-    conn: &mut Conn,
+fn template(
+    custom: &[TemplateRow],
     name: &str,
     language: Option<&str>,
-) -> ServiceResult<TemplateRow> {
-    let custom = rows::templates(conn).await?;
+) -> Result<TemplateRow, DomainError> {
     let found = fixpoint_core::mail::language_fallbacks(language)
         .iter()
         .find_map(|tag| {
@@ -211,45 +211,62 @@ async fn template(
                 .find(|t| t.name == name && &t.language == tag)
                 .cloned()
         });
-    Ok(found
+    found
         .or_else(|| built_in(name))
-        .ok_or_else(|| unknown_template(name))?)
+        .ok_or_else(|| unknown_template(name))
 }
 
 /// What one event asks to be written, if anything.
 struct Wanted {
     kind: &'static str,
     ticket: TicketId,
+    /// Besides the ticket's contact (who gets every kind but escalation notices).
     recipients: Vec<String>,
     cc: Vec<String>,
     note: Option<NoteId>,
     escalation: Option<Value>,
 }
 
-/// Queues the mail an event calls for: an acknowledgment of a new ticket, a
-/// client-visible note, the resolution, an escalation notice.
-pub(crate) async fn compose_for_event(
+/// What composing reads once per dispatched batch rather than once per event.
+pub(crate) struct Catalogue {
+    statuses: Vec<fixpoint_core::catalog::Status>,
+    priorities: Vec<fixpoint_core::catalog::Priority>,
+    templates: Vec<TemplateRow>,
+}
+
+impl Catalogue {
+    pub(crate) async fn load(tx: &mut Conn) -> ServiceResult<Self> {
+        Ok(Self {
+            statuses: catalog::statuses(tx).await?,
+            priorities: catalog::priorities(tx).await?,
+            templates: rows::templates(tx).await?,
+        })
+    }
+
+    fn category(&self, id: Option<&str>) -> Option<StatusCategory> {
+        let id: i64 = id?.parse().ok()?;
+        self.statuses
+            .iter()
+            .find(|s| s.id.0 == id)
+            .map(|s| s.category)
+    }
+}
+
+/// Which message an event calls for, decided from the event alone (the core's rules),
+/// before anything is read for it.
+async fn wanted(
     tx: &mut Conn,
-    settings: &MailSettings,
+    reference: &Catalogue,
     event: &OutboxEvent,
-    now: Timestamp,
-) -> ServiceResult<()> {
+) -> ServiceResult<Option<Wanted>> {
     let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-    let Some(ticket_id) = payload
+    let Some(ticket) = payload
         .get("ticket_id")
         .and_then(Value::as_i64)
         .map(TicketId)
     else {
-        return Ok(());
+        return Ok(None);
     };
-    let Some(ticket) = store_tickets::get(tx, ticket_id).await? else {
-        return Ok(());
-    };
-    let contact = match ticket.contact_id {
-        Some(id) => parties::contact(tx, id).await?,
-        None => None,
-    };
-    let contact_email: Vec<String> = contact.iter().filter_map(|c| c.email.clone()).collect();
     let list = |key: &str| -> Vec<String> {
         payload
             .get(key)
@@ -261,80 +278,85 @@ pub(crate) async fn compose_for_event(
             })
             .unwrap_or_default()
     };
-    let statuses = catalog::statuses(tx).await?;
-    let category = |id: Option<&str>| -> Option<StatusCategory> {
-        let id: i64 = id?.parse().ok()?;
-        statuses.iter().find(|s| s.id.0 == id).map(|s| s.category)
+    let field = |key: &str| payload.get(key).cloned().unwrap_or(Value::Null);
+    let plain = |kind| Wanted {
+        kind,
+        ticket,
+        recipients: vec![],
+        cc: vec![],
+        note: None,
+        escalation: None,
     };
-    let wanted = match event.topic.as_str() {
-        "ticket.created" => Wanted {
-            kind: "acknowledgment",
-            ticket: ticket_id,
-            recipients: contact_email,
-            cc: vec![],
-            note: None,
-            escalation: None,
-        },
-        "note.created" if super::outbox::note_goes_to_client(&payload) => {
-            let mut recipients = contact_email;
-            recipients.extend(list("email_to"));
-            let note = payload.get("note_id").and_then(Value::as_i64).map(NoteId);
-            Wanted {
-                kind: "public_note",
-                ticket: ticket_id,
-                recipients,
+    Ok(match event.topic.as_str() {
+        "ticket.created" => Some(plain("acknowledgment")),
+        "note.created" => {
+            let visibility = serde_json::from_value(field("visibility")).unwrap_or_default();
+            let contact = serde_json::from_value(field("contact_id")).unwrap_or_default();
+            let author = payload
+                .get("author")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            fixpoint_core::mail::note_is_mailed(visibility, contact, author).then(|| Wanted {
+                recipients: list("email_to"),
                 cc: list("email_cc"),
-                note,
-                escalation: None,
-            }
+                note: payload.get("note_id").and_then(Value::as_i64).map(NoteId),
+                ..plain("public_note")
+            })
         }
         "ticket.updated" => {
-            let status_change =
-                payload
-                    .get("changes")
-                    .and_then(Value::as_array)
-                    .and_then(|changes| {
-                        changes
-                            .iter()
-                            .find(|c| c.get("field").and_then(Value::as_str) == Some("status_id"))
-                    });
-            let Some(change) = status_change else {
-                return Ok(());
-            };
-            let (from, to) = (
-                category(change.get("old").and_then(Value::as_str)),
-                category(change.get("new").and_then(Value::as_str)),
-            );
-            let finished = |c: Option<StatusCategory>| c.is_some_and(|c| !c.is_open());
-            if !finished(to) || finished(from) {
-                return Ok(());
-            }
-            Wanted {
-                kind: "resolution",
-                ticket: ticket_id,
-                recipients: contact_email,
-                cc: vec![],
-                note: None,
-                escalation: None,
-            }
+            let changes = payload.get("changes").and_then(Value::as_array);
+            let status = changes.and_then(|c| {
+                c.iter()
+                    .find(|c| c.get("field").and_then(Value::as_str) == Some("status_id"))
+            });
+            status
+                .filter(|c| {
+                    fixpoint_core::mail::finishes(
+                        reference.category(c.get("old").and_then(Value::as_str)),
+                        reference.category(c.get("new").and_then(Value::as_str)),
+                    )
+                })
+                .map(|_| plain("resolution"))
         }
         "ticket.escalated" => {
             let rule = payload
                 .get("rule_id")
                 .and_then(Value::as_i64)
                 .unwrap_or_default();
-            let recipients = rows::rule_notify(tx, rule).await?;
-            Wanted {
-                kind: "escalation",
-                ticket: ticket_id,
-                recipients,
-                cc: vec![],
-                note: None,
+            Some(Wanted {
+                recipients: rows::rule_notify(tx, rule).await?,
                 escalation: Some(payload.clone()),
-            }
+                ..plain("escalation")
+            })
         }
-        _ => return Ok(()),
+        _ => None,
+    })
+}
+
+/// Queues the mail an event calls for: an acknowledgment of a new ticket, a
+/// client-visible note, the resolution, an escalation notice.
+pub(crate) async fn compose_for_event(
+    tx: &mut Conn,
+    settings: &MailSettings,
+    reference: &Catalogue,
+    event: &OutboxEvent,
+    now: Timestamp,
+) -> ServiceResult<()> {
+    let Some(mut wanted) = wanted(tx, reference, event).await? else {
+        return Ok(());
     };
+    let Some(ticket) = store_tickets::get(tx, wanted.ticket).await? else {
+        return Ok(());
+    };
+    let contact = match ticket.contact_id {
+        Some(id) => parties::contact(tx, id).await?,
+        None => None,
+    };
+    if wanted.kind != "escalation"
+        && let Some(email) = contact.as_ref().and_then(|c| c.email.clone())
+    {
+        wanted.recipients.insert(0, email);
+    }
     if wanted.recipients.is_empty() {
         return Ok(());
     }
@@ -343,12 +365,13 @@ pub(crate) async fn compose_for_event(
         None => None,
     };
     let company = parties::company(tx, ticket.company_id).await?;
-    let priorities = catalog::priorities(tx).await?;
-    let name_of_status = statuses
+    let name_of_status = reference
+        .statuses
         .iter()
         .find(|s| s.id == ticket.status_id)
         .map(|s| s.name.clone());
-    let name_of_priority = priorities
+    let name_of_priority = reference
+        .priorities
         .iter()
         .find(|p| p.id == ticket.priority_id)
         .map(|p| p.name.clone());
@@ -366,7 +389,11 @@ pub(crate) async fn compose_for_event(
         "escalation" => None,
         _ => contact.as_ref().and_then(|c| c.language.clone()),
     };
-    let tpl = template(tx, wanted.kind, reader_language.as_deref()).await?;
+    let tpl = template(
+        &reference.templates,
+        wanted.kind,
+        reader_language.as_deref(),
+    )?;
     // A template that stopped rendering must not hold up the outbox: the built-in one
     // answers, and if even that fails the message is skipped with a warning.
     let rendered = render(&tpl, &context).or_else(|e| {
@@ -464,14 +491,12 @@ pub async fn send_due(
                 ("sent", None, now)
             }
             Err((permanent, error)) => {
-                let give_up = permanent || message.attempts >= fixpoint_core::webhook::MAX_ATTEMPTS;
-                tracing::warn!(message_id = %message.message_id, attempts = message.attempts, give_up, %error, "sending mail failed");
-                let next = now + fixpoint_core::webhook::retry_delay(message.attempts);
-                (
-                    if give_up { "failed" } else { "pending" },
-                    Some(error),
-                    next,
-                )
+                let after = fixpoint_core::webhook::after_failure(message.attempts, permanent);
+                tracing::warn!(message_id = %message.message_id, attempts = message.attempts, ?after, %error, "sending mail failed");
+                match after {
+                    AfterFailure::RetryIn(delay) => ("pending", Some(error), now + delay),
+                    AfterFailure::GiveUp => ("failed", Some(error), now),
+                }
             }
         };
         let mut tx = store.write().await?;

@@ -3,7 +3,7 @@
 //! talks to.
 
 use fixpoint_core::ticket::{FieldChange, Ticket};
-use fixpoint_core::time_entry::{Note, TimeEntry, Visibility};
+use fixpoint_core::time_entry::{Note, TimeEntry};
 use fixpoint_core::webhook::EventType;
 use fixpoint_store::escalation::{OutboxEvent, enqueue_many};
 use fixpoint_store::messages::{self as rows, NewDelivery};
@@ -141,8 +141,9 @@ pub async fn dispatch(store: &Store, settings: &Settings, now: Timestamp) -> Ser
     }
     rows::insert_deliveries(&mut tx, &deliveries, now).await?;
     if let Some(mail) = &settings.mail {
+        let reference = super::mail::Catalogue::load(&mut tx).await?;
         for event in &events {
-            super::mail::compose_for_event(&mut tx, mail, event, now).await?;
+            super::mail::compose_for_event(&mut tx, mail, &reference, event, now).await?;
         }
     }
     Store::commit(tx).await?;
@@ -154,20 +155,4 @@ fn envelope(event: &OutboxEvent, now: Timestamp) -> String {
     let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
     let created_at = data.get("at").cloned().unwrap_or_else(|| json!(now));
     json!({"id": event.id, "type": event.topic, "created_at": created_at, "data": data}).to_string()
-}
-
-/// Whether a note's event calls for mail to the client: a client-visible note that
-/// a technician wrote — not the client, and nothing that came in by mail (a reply from
-/// someone who is not a contact must not be mailed on).
-pub(crate) fn note_goes_to_client(payload: &Value) -> bool {
-    let visibility: Option<Visibility> = payload
-        .get("visibility")
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
-    let by_mail = payload
-        .get("author")
-        .and_then(Value::as_str)
-        .is_some_and(|a| a.starts_with(super::inbound::MAIL_ACTOR_PREFIX));
-    visibility == Some(Visibility::External)
-        && payload.get("contact_id").is_none_or(Value::is_null)
-        && !by_mail
 }

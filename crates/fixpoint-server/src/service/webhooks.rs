@@ -2,7 +2,7 @@
 //! off after repeated failure, and never sent to an address the admin has not allowed.
 
 use fixpoint_core::webhook::{
-    self, AddressPolicy, DISABLE_AFTER_FAILURES, MAX_ATTEMPTS, check_url, parse_events,
+    self, AddressPolicy, AfterFailure, DISABLE_AFTER_FAILURES, check_url, parse_events,
 };
 use fixpoint_core::{DomainError, ErrorCode};
 use fixpoint_store::Store;
@@ -215,16 +215,20 @@ pub async fn deliver_due(
                 state: "delivered",
                 next_attempt_at: now,
             },
-            Err((status, error)) => Attempt {
-                status: *status,
-                error: Some(error.clone()),
-                state: if delivery.attempts >= MAX_ATTEMPTS || !hook.active {
-                    "failed"
-                } else {
-                    "pending"
-                },
-                next_attempt_at: now + webhook::retry_delay(delivery.attempts),
-            },
+            // A switched-off webhook's deliveries are given up at once.
+            Err((status, error)) => {
+                let (state, next_attempt_at) =
+                    match webhook::after_failure(delivery.attempts, !hook.active) {
+                        AfterFailure::RetryIn(delay) => ("pending", now + delay),
+                        AfterFailure::GiveUp => ("failed", now),
+                    };
+                Attempt {
+                    status: *status,
+                    error: Some(error.clone()),
+                    state,
+                    next_attempt_at,
+                }
+            }
         };
         let mut tx = store.write().await?;
         rows::record_attempt(&mut tx, delivery.id, &attempt, now).await?;

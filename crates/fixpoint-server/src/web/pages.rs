@@ -1086,8 +1086,6 @@ pub async fn add_note(
         } else {
             Visibility::Internal
         },
-        kind: Default::default(),
-        contact_id: None,
         ..Default::default()
     };
     let outcome =
