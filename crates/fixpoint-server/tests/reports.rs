@@ -169,11 +169,13 @@ async fn the_rollups_always_agree_with_the_tickets() {
     let loaded: Vec<Ticket> = (0..240).map(|_| new(&mut rng)).collect();
     let mut ids = tickets::insert_many(&mut tx, &loaded).await.unwrap();
     for _ in 0..40 {
-        ids.push(
-            tickets::insert(&mut tx, new(&mut rng), "test")
+        let single = vec![(new(&mut rng), "test")];
+        ids.extend(
+            tickets::insert(&mut tx, single)
                 .await
                 .unwrap()
-                .id,
+                .iter()
+                .map(|t| t.id),
         );
     }
     let entries: Vec<TimeEntry> = (0..200)

@@ -1430,3 +1430,138 @@ async fn notes_and_time_entries_are_corrected_and_removed() {
         );
     }
 }
+
+/// Posts a ticket as the admin from a task of its own: (status, body).
+fn create_at_once(app: &common::App, body: Value) -> tokio::task::JoinHandle<(u16, Value)> {
+    let request = app
+        .client
+        .post(app.url("/tickets"))
+        .bearer_auth(&app.admin)
+        .json(&body);
+    tokio::spawn(async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    })
+}
+
+#[tokio::test]
+async fn creates_arriving_together_are_written_together_and_judged_alone() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let (_, strangers_contact) = app.stranger().await;
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let body = match i % 6 {
+            0 => json!({"title": format!("ticket {i}"), "company_id": 999_999}),
+            1 => {
+                json!({"title": format!("ticket {i}"), "company_id": w.company, "contact_id": strangers_contact})
+            }
+            2 => {
+                json!({"title": format!("ticket {i}"), "company_id": w.company, "contact_id": w.contact,
+                        "assigned_resource_id": w.resource, "assigned_role_id": w.role})
+            }
+            3 => {
+                json!({"title": format!("ticket {i}"), "company_id": w.company, "queue_id": w.queue,
+                        "secondary_resource_ids": [w.resource]})
+            }
+            _ => json!({"title": format!("ticket {i}"), "company_id": w.company}),
+        };
+        tasks.push((i, create_at_once(&app, body)));
+    }
+    let mut numbers = Vec::new();
+    for (i, task) in tasks {
+        let (status, body) = task.await.unwrap();
+        match i % 6 {
+            0 => {
+                assert_eq!(status, 422, "{body}");
+                assert_eq!(body["errors"][0]["field"], "company_id", "{body}");
+            }
+            1 => {
+                assert_eq!(status, 422, "{body}");
+                assert_eq!(body["errors"][0]["field"], "contact_id", "{body}");
+            }
+            kind => {
+                assert_eq!(status, 201, "{body}");
+                assert_eq!(body["title"], format!("ticket {i}"));
+                let id = body["id"].as_i64().unwrap();
+                let stored = app.get(&format!("/tickets/{id}")).await.expect(200);
+                assert_eq!(stored["number"], body["number"]);
+                assert_eq!(stored["title"], body["title"]);
+                if kind == 2 {
+                    assert_eq!(stored["contact_id"], w.contact);
+                    assert_eq!(stored["assigned_resource_id"], w.resource);
+                }
+                if kind == 3 {
+                    assert_eq!(stored["secondary_resource_ids"], json!([w.resource]));
+                    assert_eq!(stored["queue_id"], w.queue);
+                }
+                let history = app.get(&format!("/tickets/{id}/history")).await.expect(200);
+                assert_eq!(fields(&history), ["created"], "{history}");
+                assert_eq!(history[0]["new_value"], body["number"]);
+                assert_eq!(history[0]["actor"], "apikey:admin", "{history}");
+                numbers.push(body["number"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    // Refused creates take no number: the 32 written hold the day's first 32.
+    numbers.sort();
+    let day = numbers[0].split('.').next().unwrap();
+    let expected: Vec<String> = (1..=32).map(|n| format!("{day}.{n:04}")).collect();
+    assert_eq!(numbers, expected);
+    assert_eq!(app.ticket_count().await, 32);
+}
+
+#[tokio::test]
+async fn a_statement_failing_for_a_batch_fails_only_the_create_that_caused_it() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    // A database trigger that refuses one title stands in for any error only the
+    // database sees (a constraint, a full disk on one page).
+    if app.database_url.starts_with("postgres") {
+        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+               IF NEW.title = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; \
+             END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_poison BEFORE INSERT ON tickets \
+               FOR EACH ROW EXECUTE FUNCTION refuse_poison();",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+    } else {
+        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON tickets WHEN NEW.title = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let title = if i % 8 == 3 {
+            "poison".to_owned()
+        } else {
+            format!("ticket {i}")
+        };
+        let body = json!({"title": title, "company_id": w.company});
+        tasks.push((title, create_at_once(&app, body)));
+    }
+    let mut written = 0;
+    for (title, task) in tasks {
+        let (status, body) = task.await.unwrap();
+        if title == "poison" {
+            assert_eq!(status, 500, "{body}");
+            assert_eq!(body["code"], "internal", "{body}");
+        } else {
+            assert_eq!(status, 201, "{body}");
+            assert_eq!(body["title"], title);
+            written += 1;
+        }
+    }
+    assert_eq!(written, 21);
+    assert_eq!(app.ticket_count().await, 21);
+}

@@ -487,15 +487,24 @@ pub async fn issue_types(conn: &mut Conn) -> Result<Vec<IssueType>> {
 }
 
 pub async fn issue_type(conn: &mut Conn, id: IssueTypeId) -> Result<Option<IssueType>> {
-    let row: Option<IssueTypeRow> = fetch_optional(
+    Ok(issue_types_by_id(conn, &[id]).await?.pop())
+}
+
+/// The issue types with these ids; missing ids are simply absent.
+pub async fn issue_types_by_id(conn: &mut Conn, ids: &[IssueTypeId]) -> Result<Vec<IssueType>> {
+    let ids = crate::db::distinct(ids.iter().map(|i| i.0));
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<IssueTypeRow> = fetch_all(
         conn,
         Query::select()
             .columns(["id", "name", "parent_id", "active"])
             .from("issue_types")
-            .and_where(Expr::col("id").eq(id.0)),
+            .and_where(Expr::col("id").is_in(ids)),
     )
     .await?;
-    Ok(row.map(Into::into))
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn insert_issue_type(

@@ -101,6 +101,14 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Ids for an `IN (…)` list: each once, in order.
+pub(crate) fn distinct(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
@@ -113,6 +121,24 @@ pub struct Store {
     /// SQLite's writers, committed together (see [`crate::group`]).
     writers: std::sync::Arc<crate::group::WriteGroup>,
     reference: std::sync::Arc<crate::reference::ReferenceCache>,
+    shared: std::sync::Arc<Shared>,
+}
+
+/// State the users of one store keep together, one value per type (see [`Store::shared`]).
+#[derive(Default)]
+struct Shared(
+    std::sync::Mutex<
+        std::collections::HashMap<
+            std::any::TypeId,
+            std::sync::Arc<dyn std::any::Any + Send + Sync>,
+        >,
+    >,
+);
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -142,6 +168,7 @@ impl Store {
             pool,
             writers: Default::default(),
             reference: Default::default(),
+            shared: Default::default(),
         };
         store.migrate().await?;
         store.analyze().await?;
@@ -291,6 +318,20 @@ impl Store {
             Pool::Sqlite(p) => Tx::Sqlite(self.writers.clone().join(p).await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// The one `T` that every clone of this store shares, made on first use: state a
+    /// layer above keeps per database, such as creates waiting to be written together.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> std::sync::Arc<T> {
+        let mut values = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+        let value = values
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| std::sync::Arc::new(T::default()))
+            .clone();
+        drop(values);
+        value
+            .downcast::<T>()
+            .expect("the value under a type's id is of that type")
     }
 
     /// Commits a transaction from [`Store::write`]; returns once it is durable.

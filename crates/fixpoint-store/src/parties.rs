@@ -52,6 +52,27 @@ where
     .await
 }
 
+/// The rows with these ids, in no particular order; missing ids are simply absent.
+async fn by_ids<R>(
+    conn: &mut Conn,
+    table: &'static str,
+    columns: &[&'static str],
+    ids: Vec<i64>,
+) -> Result<Vec<R>>
+where
+    R: crate::db::Row,
+{
+    let ids = crate::db::distinct(ids);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    fetch_all(
+        conn,
+        select(table, columns).and_where(Expr::col("id").is_in(ids)),
+    )
+    .await
+}
+
 async fn list<R>(conn: &mut Conn, mut q: SelectStatement, page: &Page) -> Result<Vec<R>>
 where
     R: crate::db::Row,
@@ -121,6 +142,17 @@ pub async fn company(conn: &mut Conn, id: CompanyId) -> Result<Option<Company>> 
         .await?
         .map(CompanyRow::into_company)
         .transpose()
+}
+
+pub async fn companies_by_id(conn: &mut Conn, ids: &[CompanyId]) -> Result<Vec<Company>> {
+    let rows: Vec<CompanyRow> = by_ids(
+        conn,
+        "companies",
+        COMPANY,
+        ids.iter().map(|i| i.0).collect(),
+    )
+    .await?;
+    rows.into_iter().map(CompanyRow::into_company).collect()
 }
 
 pub async fn companies(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<Company>> {
@@ -217,6 +249,17 @@ pub async fn location(conn: &mut Conn, id: LocationId) -> Result<Option<Location
     )
 }
 
+pub async fn locations_by_id(conn: &mut Conn, ids: &[LocationId]) -> Result<Vec<Location>> {
+    let rows: Vec<LocationRow> = by_ids(
+        conn,
+        "company_locations",
+        LOCATION,
+        ids.iter().map(|i| i.0).collect(),
+    )
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 /// Locations of one company, or of every company.
 pub async fn locations(
     conn: &mut Conn,
@@ -289,6 +332,12 @@ pub async fn contact(conn: &mut Conn, id: ContactId) -> Result<Option<Contact>> 
     Ok(get::<ContactRow>(conn, "contacts", CONTACT, id.0)
         .await?
         .map(Into::into))
+}
+
+pub async fn contacts_by_id(conn: &mut Conn, ids: &[ContactId]) -> Result<Vec<Contact>> {
+    let rows: Vec<ContactRow> =
+        by_ids(conn, "contacts", CONTACT, ids.iter().map(|i| i.0).collect()).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn contacts(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<Contact>> {
@@ -381,12 +430,11 @@ pub async fn resource(conn: &mut Conn, id: ResourceId) -> Result<Option<Resource
 }
 
 pub async fn resources_by_id(conn: &mut Conn, ids: &[ResourceId]) -> Result<Vec<Resource>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<ResourceRow> = fetch_all(
+    let rows: Vec<ResourceRow> = by_ids(
         conn,
-        select("resources", RESOURCE).and_where(Expr::col("id").is_in(ids.iter().map(|i| i.0))),
+        "resources",
+        RESOURCE,
+        ids.iter().map(|i| i.0).collect(),
     )
     .await?;
     Ok(rows.into_iter().map(Into::into).collect())
@@ -442,6 +490,26 @@ struct NamedRow {
     active: bool,
 }
 
+impl From<NamedRow> for Role {
+    fn from(r: NamedRow) -> Self {
+        Role {
+            id: RoleId(r.id),
+            name: r.name,
+            active: r.active,
+        }
+    }
+}
+
+impl From<NamedRow> for Queue {
+    fn from(r: NamedRow) -> Self {
+        Queue {
+            id: QueueId(r.id),
+            name: r.name,
+            active: r.active,
+        }
+    }
+}
+
 /// The two tables that hold nothing but a name and an active flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamedTable {
@@ -464,15 +532,25 @@ async fn named(conn: &mut Conn, table: NamedTable, id: i64) -> Result<Option<Nam
     get(conn, table.table(), NAMED, id).await
 }
 
-async fn named_list(
+async fn named_list<T: From<NamedRow>>(
     conn: &mut Conn,
     table: NamedTable,
     f: &PartyFilter,
     page: &Page,
-) -> Result<Vec<NamedRow>> {
+) -> Result<Vec<T>> {
     let mut q = select(table.table(), NAMED);
     active_filter(&mut q, f);
-    list(conn, q, page).await
+    let rows: Vec<NamedRow> = list(conn, q, page).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+async fn named_by_id<T: From<NamedRow>>(
+    conn: &mut Conn,
+    table: NamedTable,
+    ids: Vec<i64>,
+) -> Result<Vec<T>> {
+    let rows: Vec<NamedRow> = by_ids(conn, table.table(), NAMED, ids).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn insert_named(
@@ -508,43 +586,27 @@ pub async fn update_named(
 }
 
 pub async fn role(conn: &mut Conn, id: RoleId) -> Result<Option<Role>> {
-    Ok(named(conn, NamedTable::Roles, id.0).await?.map(|r| Role {
-        id: RoleId(r.id),
-        name: r.name,
-        active: r.active,
-    }))
+    Ok(named(conn, NamedTable::Roles, id.0).await?.map(Into::into))
+}
+
+pub async fn roles_by_id(conn: &mut Conn, ids: &[RoleId]) -> Result<Vec<Role>> {
+    named_by_id(conn, NamedTable::Roles, ids.iter().map(|i| i.0).collect()).await
 }
 
 pub async fn roles(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<Role>> {
-    let rows = named_list(conn, NamedTable::Roles, f, page).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Role {
-            id: RoleId(r.id),
-            name: r.name,
-            active: r.active,
-        })
-        .collect())
+    named_list(conn, NamedTable::Roles, f, page).await
 }
 
 pub async fn queue(conn: &mut Conn, id: QueueId) -> Result<Option<Queue>> {
-    Ok(named(conn, NamedTable::Queues, id.0).await?.map(|r| Queue {
-        id: QueueId(r.id),
-        name: r.name,
-        active: r.active,
-    }))
+    Ok(named(conn, NamedTable::Queues, id.0).await?.map(Into::into))
+}
+
+pub async fn queues_by_id(conn: &mut Conn, ids: &[QueueId]) -> Result<Vec<Queue>> {
+    named_by_id(conn, NamedTable::Queues, ids.iter().map(|i| i.0).collect()).await
 }
 
 pub async fn queues(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<Queue>> {
-    let rows = named_list(conn, NamedTable::Queues, f, page).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Queue {
-            id: QueueId(r.id),
-            name: r.name,
-            active: r.active,
-        })
-        .collect())
+    named_list(conn, NamedTable::Queues, f, page).await
 }
 
 // --- contracts ---
@@ -576,6 +638,17 @@ pub async fn contract(conn: &mut Conn, id: ContractId) -> Result<Option<Contract
     Ok(get::<ContractRow>(conn, "contracts", CONTRACT, id.0)
         .await?
         .map(Into::into))
+}
+
+pub async fn contracts_by_id(conn: &mut Conn, ids: &[ContractId]) -> Result<Vec<Contract>> {
+    let rows: Vec<ContractRow> = by_ids(
+        conn,
+        "contracts",
+        CONTRACT,
+        ids.iter().map(|i| i.0).collect(),
+    )
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn contracts(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<Contract>> {

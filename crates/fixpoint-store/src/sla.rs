@@ -1,7 +1,7 @@
 //! Business calendars and SLA policies.
 
 use fixpoint_core::calendar::{Calendar, CalendarSpec};
-use fixpoint_core::ids::{CalendarId, PriorityId, SlaPolicyId};
+use fixpoint_core::ids::{CalendarId, PriorityId, QueueId, SlaPolicyId};
 use fixpoint_core::sla::{AT_RISK_PERCENT_DEFAULT, SlaPolicy, SlaTarget, vendor_defaults};
 use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::FromRow;
@@ -221,18 +221,31 @@ pub async fn set_queue_policy(
     .map(drop)
 }
 
-pub async fn queue_policy(conn: &mut Conn, queue: i64) -> Result<Option<SlaPolicyId>> {
+/// The SLA policy each of these queues names (queues that name none are absent).
+pub async fn queue_policies(
+    conn: &mut Conn,
+    queues: &[QueueId],
+) -> Result<Vec<(QueueId, SlaPolicyId)>> {
     #[derive(FromRow)]
     struct Row {
-        sla_policy_id: Option<i64>,
+        id: i64,
+        sla_policy_id: i64,
     }
-    let row: Option<Row> = crate::db::fetch_optional(
+    let ids = crate::db::distinct(queues.iter().map(|i| i.0));
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = fetch_all(
         conn,
         Query::select()
-            .column("sla_policy_id")
+            .columns(["id", "sla_policy_id"])
             .from("queues")
-            .and_where(Expr::col("id").eq(queue)),
+            .and_where(Expr::col("id").is_in(ids))
+            .and_where(Expr::col("sla_policy_id").is_not_null()),
     )
     .await?;
-    Ok(row.and_then(|r| r.sla_policy_id).map(SlaPolicyId))
+    Ok(rows
+        .into_iter()
+        .map(|r| (QueueId(r.id), SlaPolicyId(r.sla_policy_id)))
+        .collect())
 }

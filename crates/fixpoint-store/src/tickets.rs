@@ -14,7 +14,7 @@ use sqlx::FromRow;
 
 use crate::db::{
     Backend, Conn, Result, StoreError, backend, enum_text, execute, fetch_all, fetch_optional,
-    fetch_scalar, insert_id, instant, micros, opt_instant, parse_enum,
+    fetch_scalar, instant, micros, opt_instant, parse_enum,
 };
 
 const COLUMNS: &[&str] = &[
@@ -236,12 +236,6 @@ fn values(t: &Ticket) -> Vec<Expr> {
 
 /// Hands out the next number of the ticket's creation day, in the caller's
 /// transaction, so numbers are unique and a rolled-back create leaves at most a gap.
-async fn next_number(conn: &mut Conn, created_at: Timestamp) -> Result<String> {
-    let day = ticket::number_day(created_at);
-    let last = reserve_numbers(conn, day, 1).await?;
-    Ok(ticket::ticket_number(day, last))
-}
-
 /// Takes the next `count` numbers of `day` from its sequence; returns the last one.
 async fn reserve_numbers(conn: &mut Conn, day: jiff::civil::Date, count: i64) -> Result<i64> {
     let key = day.strftime("%Y%m%d").to_string();
@@ -261,25 +255,47 @@ async fn reserve_numbers(conn: &mut Conn, day: jiff::civil::Date, count: i64) ->
     fetch_scalar(conn, &q).await
 }
 
-/// Writes a new ticket with its number, secondary resources and a history row.
-/// Returns the ticket as stored.
-pub async fn insert(conn: &mut Conn, mut t: Ticket, actor: &str) -> Result<Ticket> {
-    t.number = next_number(conn, t.created_at).await?;
-    let q = Query::insert()
-        .into_table("tickets")
-        .columns(COLUMNS[1..].iter().copied())
-        .values_panic(values(&t))
-        .to_owned();
-    t.id = TicketId(insert_id(conn, q).await?);
-    write_secondaries(conn, t.id, &t.secondary_resource_ids).await?;
-    crate::search::refresh(conn, &[t.id]).await?;
-    let created = FieldChange {
-        field: "created".to_owned(),
-        old: None,
-        new: Some(t.number.clone()),
-    };
-    write_history(conn, t.id, t.version, t.created_at, actor, &[created]).await?;
-    Ok(t)
+/// Writes new tickets, each with the next number of its day, its secondary resources
+/// and a `created` history row by the actor beside it, in a few statements for the
+/// lot (concurrent creates are written together). Returns them as stored, in order.
+pub async fn insert(conn: &mut Conn, new: Vec<(Ticket, &str)>) -> Result<Vec<Ticket>> {
+    let (mut tickets, actors): (Vec<Ticket>, Vec<&str>) = new.into_iter().unzip();
+    for t in &mut tickets {
+        t.number.clear();
+    }
+    write_rows(conn, &mut tickets).await?;
+    let secondaries: Vec<(TicketId, usize, ResourceId)> = tickets
+        .iter()
+        .flat_map(|t| {
+            t.secondary_resource_ids
+                .iter()
+                .enumerate()
+                .map(|(position, r)| (t.id, position, *r))
+        })
+        .collect();
+    write_secondary_rows(conn, &secondaries).await?;
+    let created: Vec<FieldChange> = tickets
+        .iter()
+        .map(|t| FieldChange {
+            field: "created".to_owned(),
+            old: None,
+            new: Some(t.number.clone()),
+        })
+        .collect();
+    let history: Vec<HistoryRow<'_>> = tickets
+        .iter()
+        .zip(&actors)
+        .zip(&created)
+        .map(|((t, actor), change)| HistoryRow {
+            ticket: t.id,
+            version: t.version,
+            at: t.created_at,
+            actor,
+            change,
+        })
+        .collect();
+    insert_history(conn, &history).await?;
+    Ok(tickets)
 }
 
 /// Writes many tickets in the caller's transaction, a few hundred rows a statement:
@@ -288,6 +304,13 @@ pub async fn insert(conn: &mut Conn, mut t: Ticket, actor: &str) -> Result<Ticke
 /// creates never collide with an import. Returns the new ids in order.
 pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<TicketId>> {
     let mut tickets = tickets.to_vec();
+    write_rows(conn, &mut tickets).await?;
+    Ok(tickets.iter().map(|t| t.id).collect())
+}
+
+/// Numbers the tickets that have no number, writes their rows and search documents,
+/// and sets their ids.
+async fn write_rows(conn: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
     let mut days: Vec<(jiff::civil::Date, Vec<usize>)> = Vec::new();
     for (i, t) in tickets
         .iter()
@@ -307,21 +330,29 @@ pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<Tick
             tickets[i].number = ticket::ticket_number(day, first + n as i64);
         }
     }
-    let mut ids = Vec::with_capacity(tickets.len());
-    for chunk in tickets.chunks(500) {
+    for chunk in tickets.chunks_mut(500) {
         let mut q = Query::insert();
         q.into_table("tickets")
             .columns(COLUMNS[1..].iter().copied())
-            .returning_col("id");
-        for t in chunk {
+            .returning(Query::returning().columns(["id", "number"]));
+        for t in chunk.iter() {
             q.values_panic(values(t));
         }
-        let rows: Vec<(i64,)> = fetch_all(conn, &q).await?;
-        let chunk_ids: Vec<TicketId> = rows.into_iter().map(|(id,)| TicketId(id)).collect();
-        crate::search::refresh(conn, &chunk_ids).await?;
-        ids.extend(chunk_ids);
+        // RETURNING promises no order: each row is matched to its ticket by number.
+        let rows: HashMap<String, i64> = fetch_all::<(i64, String)>(conn, &q)
+            .await?
+            .into_iter()
+            .map(|(id, number)| (number, id))
+            .collect();
+        for t in chunk.iter_mut() {
+            t.id = TicketId(rows.get(&t.number).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("ticket {} was not written", t.number))
+            })?);
+        }
+        let ids: Vec<TicketId> = chunk.iter().map(|t| t.id).collect();
+        crate::search::refresh(conn, &ids).await?;
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// Deletes a ticket and everything recorded on it (notes, time, history,
@@ -429,16 +460,32 @@ pub async fn update(
 }
 
 async fn write_secondaries(conn: &mut Conn, ticket: TicketId, ids: &[ResourceId]) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
+    let rows: Vec<(TicketId, usize, ResourceId)> = ids
+        .iter()
+        .enumerate()
+        .map(|(position, id)| (ticket, position, *id))
+        .collect();
+    write_secondary_rows(conn, &rows).await
+}
+
+/// `(ticket, position, resource)` rows, a few hundred per statement.
+async fn write_secondary_rows(
+    conn: &mut Conn,
+    rows: &[(TicketId, usize, ResourceId)],
+) -> Result<()> {
+    for chunk in rows.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table("ticket_secondary_resources").columns([
+            "ticket_id",
+            "resource_id",
+            "position",
+        ]);
+        for (ticket, position, id) in chunk {
+            q.values_panic([ticket.0.into(), id.0.into(), (*position as i64).into()]);
+        }
+        execute(conn, &q).await?;
     }
-    let mut q = Query::insert();
-    q.into_table("ticket_secondary_resources")
-        .columns(["ticket_id", "resource_id", "position"]);
-    for (position, id) in ids.iter().enumerate() {
-        q.values_panic([ticket.0.into(), id.0.into(), (position as i64).into()]);
-    }
-    execute(conn, &q).await.map(drop)
+    Ok(())
 }
 
 const HISTORY: &[&str] = &[
@@ -472,19 +519,41 @@ pub async fn write_history_rows(
     at: Timestamp,
     actor: &str,
 ) -> Result<()> {
+    let rows: Vec<HistoryRow<'_>> = rows
+        .iter()
+        .map(|(ticket, version, change)| HistoryRow {
+            ticket: *ticket,
+            version: *version,
+            at,
+            actor,
+            change,
+        })
+        .collect();
+    insert_history(conn, &rows).await
+}
+
+struct HistoryRow<'a> {
+    ticket: TicketId,
+    version: i64,
+    at: Timestamp,
+    actor: &'a str,
+    change: &'a FieldChange,
+}
+
+async fn insert_history(conn: &mut Conn, rows: &[HistoryRow<'_>]) -> Result<()> {
     for chunk in rows.chunks(500) {
         let mut q = Query::insert();
         q.into_table("ticket_history")
             .columns(HISTORY[1..].iter().copied());
-        for (ticket, version, c) in chunk {
+        for row in chunk {
             q.values_panic([
-                ticket.0.into(),
-                (*version).into(),
-                micros(at).into(),
-                actor.into(),
-                c.field.clone().into(),
-                c.old.clone().into(),
-                c.new.clone().into(),
+                row.ticket.0.into(),
+                row.version.into(),
+                micros(row.at).into(),
+                row.actor.into(),
+                row.change.field.clone().into(),
+                row.change.old.clone().into(),
+                row.change.new.clone().into(),
             ]);
         }
         execute(conn, &q).await?;
@@ -601,15 +670,20 @@ pub async fn get(conn: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
     Ok(hydrate(conn, row.into_iter().collect()).await?.pop())
 }
 
-/// What the problem/incident rules need to know about a ticket.
-pub async fn linked(conn: &mut Conn, id: TicketId) -> Result<Option<LinkedTicket>> {
+/// What the problem/incident rules need to know about these tickets (missing ids are
+/// simply absent).
+pub async fn linked_by_id(conn: &mut Conn, ids: &[TicketId]) -> Result<Vec<LinkedTicket>> {
     #[derive(FromRow)]
     struct Row {
         id: i64,
         kind: String,
         problem_ticket_id: Option<i64>,
     }
-    let row: Option<Row> = fetch_optional(
+    let ids = crate::db::distinct(ids.iter().map(|i| i.0));
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = fetch_all(
         conn,
         Query::select()
             .column(("tickets", "id"))
@@ -620,17 +694,18 @@ pub async fn linked(conn: &mut Conn, id: TicketId) -> Result<Option<LinkedTicket
                 "ticket_types",
                 Expr::col(("ticket_types", "id")).equals(("tickets", "type_id")),
             )
-            .and_where(Expr::col(("tickets", "id")).eq(id.0)),
+            .and_where(Expr::col(("tickets", "id")).is_in(ids)),
     )
     .await?;
-    row.map(|r| {
-        Ok(LinkedTicket {
-            id: TicketId(r.id),
-            kind: parse_enum::<TicketKind>(&r.kind)?,
-            problem_ticket_id: r.problem_ticket_id.map(TicketId),
+    rows.into_iter()
+        .map(|r| {
+            Ok(LinkedTicket {
+                id: TicketId(r.id),
+                kind: parse_enum::<TicketKind>(&r.kind)?,
+                problem_ticket_id: r.problem_ticket_id.map(TicketId),
+            })
         })
-    })
-    .transpose()
+        .collect()
 }
 
 /// Titles of a company's tickets in these statuses, the most recent `limit` (the

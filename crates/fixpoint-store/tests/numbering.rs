@@ -42,9 +42,12 @@ async fn imported_tickets_and_later_creates_never_share_a_number() {
     kept.number = "LEGACY-1".into();
     let batch = vec![new("a", at), new("b", yesterday), new("c", at), kept];
     let ids = tickets::insert_many(&mut tx, &batch).await.unwrap();
-    let single = tickets::insert(&mut tx, new("d", at), "test")
-        .await
-        .unwrap();
+    let created = tickets::insert(
+        &mut tx,
+        vec![(new("d", at), "test"), (new("e", yesterday), "other")],
+    )
+    .await
+    .unwrap();
     Store::commit(tx).await.unwrap();
 
     let mut conn = store.read().await.unwrap();
@@ -52,7 +55,14 @@ async fn imported_tickets_and_later_creates_never_share_a_number() {
     for id in ids {
         numbers.push(tickets::get(&mut conn, id).await.unwrap().unwrap().number);
     }
-    numbers.push(single.number);
+    for t in &created {
+        let stored = tickets::get(&mut conn, t.id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.title.as_str(), &stored.number),
+            (t.title.as_str(), &t.number)
+        );
+        numbers.push(stored.number);
+    }
     assert_eq!(
         numbers,
         [
@@ -60,7 +70,8 @@ async fn imported_tickets_and_later_creates_never_share_a_number() {
             "T20261123.0001",
             "T20261124.0002",
             "LEGACY-1",
-            "T20261124.0003"
+            "T20261124.0003",
+            "T20261123.0002"
         ]
     );
 }

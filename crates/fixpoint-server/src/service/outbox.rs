@@ -24,18 +24,27 @@ async fn enqueue(
     Ok(())
 }
 
-pub(crate) async fn ticket_created(
+/// One `ticket.created` event per ticket opened, each with who opened it and when.
+pub(crate) async fn tickets_created(
     tx: &mut Conn,
-    t: &Ticket,
-    actor: &str,
-    at: Timestamp,
+    opened: &[(&Ticket, &str, Timestamp)],
 ) -> ServiceResult<()> {
-    let payload = json!({
-        "ticket_id": t.id, "number": t.number, "title": t.title, "company_id": t.company_id,
-        "contact_id": t.contact_id, "queue_id": t.queue_id, "status_id": t.status_id,
-        "priority_id": t.priority_id, "source": t.source, "actor": actor, "at": at,
-    });
-    enqueue(tx, EventType::TicketCreated, payload, at).await
+    let Some(latest) = opened.iter().map(|(_, _, at)| *at).max() else {
+        return Ok(());
+    };
+    let payloads: Vec<Value> = opened
+        .iter()
+        .map(|(t, actor, at)| {
+            json!({
+                "ticket_id": t.id, "number": t.number, "title": t.title,
+                "company_id": t.company_id, "contact_id": t.contact_id, "queue_id": t.queue_id,
+                "status_id": t.status_id, "priority_id": t.priority_id, "source": t.source,
+                "actor": actor, "at": at,
+            })
+        })
+        .collect();
+    enqueue_many(tx, EventType::TicketCreated.as_str(), &payloads, latest).await?;
+    Ok(())
 }
 
 pub(crate) async fn ticket_updated(

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use fixpoint_core::catalog::{Catalog, SlaClock};
 use fixpoint_core::filter::Sort;
-use fixpoint_core::ids::{CompanyId, NoteId, SlaPolicyId, StatusId, TicketId, TimeEntryId};
+use fixpoint_core::ids::{
+    CompanyId, NoteId, QueueId, SlaPolicyId, StatusId, TicketId, TimeEntryId,
+};
 use fixpoint_core::query::Node;
 use fixpoint_core::rules::{self, Refs};
 use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
@@ -23,7 +25,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ServiceResult;
+use super::{ServiceError, ServiceResult};
 
 /// A ticket with its SLA clocks as of now.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -110,6 +112,8 @@ pub enum Created {
     Replayed(StoredResponse),
 }
 
+/// Opens a ticket. Creates without an idempotency key are written together with the
+/// others arriving at the same moment (see [`CreateQueue`]).
 pub async fn create(
     store: &Store,
     actor: &str,
@@ -117,7 +121,158 @@ pub async fn create(
     idempotency: Option<Idempotency<'_>>,
     at: Timestamp,
 ) -> ServiceResult<Created> {
-    create_with(store, actor, new, None, idempotency, at).await
+    if idempotency.is_some() {
+        return create_with(store, actor, new, None, idempotency, at).await;
+    }
+    let opening = Opening {
+        actor: actor.to_owned(),
+        new,
+        at,
+    };
+    let outcome = CreateQueue::write(store, opening).await?;
+    Ok(Created::New(Box::new(outcome)))
+}
+
+/// A ticket to open: what was asked, by whom, when.
+#[derive(Clone)]
+pub(crate) struct Opening {
+    pub actor: String,
+    pub new: NewTicket,
+    pub at: Timestamp,
+}
+
+/// Creates waiting to be written, one writer per store at a time.
+///
+/// A create is a dozen statements, nearly all of them the same for every ticket
+/// (reference data, the number sequence, one insert each into tickets, history, the
+/// search index and the outbox), and each statement costs a round trip to the
+/// database (a thread hand-off for SQLite, a socket for PostgreSQL). So the writer
+/// takes every create that queued while it wrote the previous batch and writes them
+/// with the same dozen statements in one transaction: the rules still judge each
+/// ticket alone, and one refused ticket only fails itself. If a statement fails for
+/// the batch, each create is tried again alone, so the error lands on the create
+/// that caused it.
+#[derive(Default)]
+pub struct CreateQueue {
+    waiting: std::sync::Mutex<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    jobs: Vec<(Opening, Answer)>,
+    writing: bool,
+}
+
+type Answer = tokio::sync::oneshot::Sender<ServiceResult<TicketOutcome>>;
+
+/// Bounds a batch so that its statements stay small and its first create does not wait
+/// on an ever longer list.
+const CREATES_PER_BATCH_MAX: usize = 64;
+
+impl CreateQueue {
+    async fn write(store: &Store, opening: Opening) -> ServiceResult<TicketOutcome> {
+        let queue = store.shared::<CreateQueue>();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        if queue.push(opening, answer) {
+            let store = store.clone();
+            tokio::spawn(async move { queue.write_all(&store).await });
+        }
+        answered.await.unwrap_or_else(|_| {
+            Err(fixpoint_store::StoreError::Commit(
+                "the ticket was not written: its writer stopped".into(),
+            )
+            .into())
+        })
+    }
+
+    /// Queues a create; true when nobody is writing and the caller must start a writer.
+    fn push(&self, opening: Opening, answer: Answer) -> bool {
+        let mut waiting = self.lock();
+        waiting.jobs.push((opening, answer));
+        !std::mem::replace(&mut waiting.writing, true)
+    }
+
+    /// The next batch; an empty one ends the writer's turn.
+    fn next_batch(&self) -> Vec<(Opening, Answer)> {
+        let mut waiting = self.lock();
+        let take = waiting.jobs.len().min(CREATES_PER_BATCH_MAX);
+        let batch: Vec<_> = waiting.jobs.drain(..take).collect();
+        if batch.is_empty() {
+            waiting.writing = false;
+        }
+        batch
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn write_all(&self, store: &Store) {
+        let _turn = WriterTurn(self);
+        loop {
+            let batch = self.next_batch();
+            if batch.is_empty() {
+                return;
+            }
+            write_batch(store, batch).await;
+        }
+    }
+}
+
+/// Ends a writer that panicked: the creates it left are answered with an error (their
+/// senders drop) and the next create starts a new writer.
+struct WriterTurn<'a>(&'a CreateQueue);
+
+impl Drop for WriterTurn<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut waiting = self.0.lock();
+            waiting.jobs.clear();
+            waiting.writing = false;
+        }
+    }
+}
+
+async fn write_batch(store: &Store, batch: Vec<(Opening, Answer)>) {
+    let (openings, answers): (Vec<Opening>, Vec<Answer>) = batch.into_iter().unzip();
+    let written = async {
+        let mut tx = store.write().await?;
+        let outcomes = create_many_in(store, &mut tx, &openings).await?;
+        ServiceResult::Ok((tx, outcomes))
+    }
+    .await;
+    match written {
+        Ok((tx, outcomes)) => {
+            let committed = Store::commit(tx).await.map_err(|e| e.to_string());
+            for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                let outcome = match (&committed, outcome) {
+                    (Err(message), Ok(_)) => {
+                        Err(fixpoint_store::StoreError::Commit(message.clone()).into())
+                    }
+                    (_, outcome) => outcome,
+                };
+                // A create whose caller went away is written all the same.
+                let _ = answer.send(outcome);
+            }
+        }
+        Err(e) if openings.len() == 1 => {
+            if let Some(answer) = answers.into_iter().next() {
+                let _ = answer.send(Err(e));
+            }
+        }
+        Err(_) => {
+            for (opening, answer) in openings.into_iter().zip(answers) {
+                let _ = answer.send(create_alone(store, opening).await);
+            }
+        }
+    }
+}
+
+async fn create_alone(store: &Store, opening: Opening) -> ServiceResult<TicketOutcome> {
+    let mut tx = store.write().await?;
+    let outcome = create_in(store, &mut tx, &opening.actor, opening.new, opening.at).await?;
+    Store::commit(tx).await?;
+    Ok(outcome)
 }
 
 /// Opens a ticket for a contact created with it, in one transaction: both are
@@ -185,34 +340,99 @@ pub(crate) async fn create_in(
     new: NewTicket,
     at: Timestamp,
 ) -> ServiceResult<TicketOutcome> {
+    let opening = Opening {
+        actor: actor.to_owned(),
+        new,
+        at,
+    };
+    create_many_in(store, tx, std::slice::from_ref(&opening))
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(unanswered()))
+}
+
+/// Opens tickets inside a caller's transaction, with their `ticket.created` events:
+/// each judged alone by the rules, all written together. The outer error is the
+/// store's (nothing written); each inner one refuses its ticket only.
+pub(crate) async fn create_many_in(
+    store: &Store,
+    tx: &mut Conn,
+    openings: &[Opening],
+) -> ServiceResult<Vec<ServiceResult<TicketOutcome>>> {
     let setup = SlaSetup::load(store, tx).await?;
     let catalog = setup.catalog();
-    let mut candidate = new
-        .with_category_defaults(catalog, at, &setup.home_zone())
-        .into_ticket(catalog, at);
-    if let Some(status) = catalog.status(candidate.status_id) {
-        ticket::apply_status_effects(&mut candidate, None, status, at);
+    let home_zone = setup.home_zone();
+    let candidates: Vec<Ticket> = openings
+        .iter()
+        .map(|o| {
+            let mut candidate = o
+                .new
+                .clone()
+                .with_category_defaults(catalog, o.at, &home_zone)
+                .into_ticket(catalog, o.at);
+            if let Some(status) = catalog.status(candidate.status_id) {
+                ticket::apply_status_effects(&mut candidate, None, status, o.at);
+            }
+            candidate
+        })
+        .collect();
+    let refs = load_refs_many(tx, &candidates).await?;
+    let queues: Vec<QueueId> = candidates.iter().filter_map(|t| t.queue_id).collect();
+    let queue_policies = sla_rows::queue_policies(tx, &queues).await?;
+    let mut judged = Vec::with_capacity(openings.len());
+    let mut accepted = Vec::with_capacity(openings.len());
+    for ((mut candidate, refs), opening) in candidates.into_iter().zip(refs).zip(openings) {
+        let warnings = rules::check_ticket(catalog, None, &candidate, &refs)
+            .map_err(ServiceError::from)
+            .and_then(|w| check_policy(&setup, candidate.sla_policy_id).map(|()| w));
+        if warnings.is_ok() {
+            let queue_policy = queue_policies
+                .iter()
+                .find(|(q, _)| Some(*q) == candidate.queue_id)
+                .map(|(_, p)| *p);
+            candidate.sla_policy_id = inherited_policy(&setup, &candidate, &refs, queue_policy);
+            let clock = clock_of(catalog, candidate.status_id);
+            sla::advance(
+                setup.context(candidate.sla_policy_id),
+                None,
+                None,
+                &mut candidate,
+                clock,
+                opening.at,
+            );
+            accepted.push((candidate, opening.actor.as_str()));
+        }
+        judged.push(warnings);
     }
-    let refs = load_refs(tx, &candidate, false).await?;
-    let warnings = rules::check_ticket(catalog, None, &candidate, &refs)?;
-    check_policy(&setup, candidate.sla_policy_id)?;
-    candidate.sla_policy_id = inherited_policy(tx, &setup, &candidate, &refs).await?;
-    let clock = clock_of(catalog, candidate.status_id);
-    sla::advance(
-        setup.context(candidate.sla_policy_id),
-        None,
-        None,
-        &mut candidate,
-        clock,
-        at,
-    );
-    let ticket = store_tickets::insert(tx, candidate, actor).await?;
-    let outcome = TicketOutcome {
-        view: setup.view(ticket, at),
-        warnings,
-    };
-    super::outbox::ticket_created(tx, &outcome.view.ticket, actor, at).await?;
-    Ok(outcome)
+    let written = store_tickets::insert(tx, accepted).await?;
+    let mut written = written.into_iter();
+    let outcomes: Vec<ServiceResult<TicketOutcome>> = judged
+        .into_iter()
+        .zip(openings)
+        .map(|(warnings, opening)| {
+            let warnings = warnings?;
+            let ticket = written.next().ok_or_else(unanswered)?;
+            Ok(TicketOutcome {
+                view: setup.view(ticket, opening.at),
+                warnings,
+            })
+        })
+        .collect();
+    let opened: Vec<(&Ticket, &str, Timestamp)> = outcomes
+        .iter()
+        .zip(openings)
+        .filter_map(|(outcome, o)| {
+            let outcome = outcome.as_ref().ok()?;
+            Some((&outcome.view.ticket, o.actor.as_str(), o.at))
+        })
+        .collect();
+    super::outbox::tickets_created(tx, &opened).await?;
+    Ok(outcomes)
+}
+
+/// Every create in a batch gets an answer; this one says a write lost track of one.
+fn unanswered() -> ServiceError {
+    fixpoint_store::StoreError::Corrupt("a ticket of the batch was not written".into()).into()
 }
 
 async fn replay(store: &Store, idem: &Idempotency<'_>) -> ServiceResult<Created> {
@@ -260,10 +480,15 @@ pub async fn update(
         ticket::apply_status_effects(&mut after, Some(from), to, at);
     }
     rules::check_resolution_plan(&before, &after, at)?;
-    let refs = load_refs(&mut tx, &after, true).await?;
+    let refs = load_refs(&mut tx, &after).await?;
     let warnings = rules::check_ticket(catalog, Some(&before), &after, &refs)?;
     if policy_cleared {
-        after.sla_policy_id = inherited_policy(&mut tx, &setup, &after, &refs).await?;
+        let queues: Vec<QueueId> = after.queue_id.into_iter().collect();
+        let queue_policy = sla_rows::queue_policies(&mut tx, &queues)
+            .await?
+            .pop()
+            .map(|(_, policy)| policy);
+        after.sla_policy_id = inherited_policy(&setup, &after, &refs, queue_policy);
     } else if after.sla_policy_id != before.sla_policy_id {
         check_policy(&setup, after.sla_policy_id)?;
     }
@@ -328,12 +553,13 @@ fn check_policy(setup: &SlaSetup, policy: Option<SlaPolicyId>) -> ServiceResult<
 }
 
 /// The ticket's own policy, else its contract's, its queue's, its category's, else the default.
-async fn inherited_policy(
-    conn: &mut Conn,
+/// The policy a ticket falls under, given the one its queue names.
+fn inherited_policy(
     setup: &SlaSetup,
     t: &Ticket,
     refs: &Refs,
-) -> ServiceResult<Option<SlaPolicyId>> {
+    queue_policy: Option<SlaPolicyId>,
+) -> Option<SlaPolicyId> {
     let known = |id: &SlaPolicyId| setup.policies().iter().any(|p| p.id == *id);
     let contract = refs
         .contract
@@ -341,22 +567,18 @@ async fn inherited_policy(
         .and_then(|c| c.sla_policy_id)
         .map(SlaPolicyId)
         .filter(known);
-    let queue = match t.queue_id {
-        Some(q) => sla_rows::queue_policy(conn, q.0).await?.filter(known),
-        None => None,
-    };
     let category = t
         .ticket_category_id
         .and_then(|id| setup.catalog().category(id))
         .and_then(|c| c.sla_policy_id)
         .filter(known);
-    Ok(sla::choose_policy(
+    sla::choose_policy(
         t.sla_policy_id,
         contract,
-        queue,
+        queue_policy.filter(known),
         category,
         setup.default_policy(),
-    ))
+    )
 }
 
 fn stale(id: TicketId, sent: i64, current: i64) -> DomainError {
@@ -368,45 +590,91 @@ fn stale(id: TicketId, sent: i64, current: i64) -> DomainError {
     }
 }
 
-/// Everything the rules look at, read in the caller's transaction.
-async fn load_refs(conn: &mut Conn, t: &Ticket, existing: bool) -> ServiceResult<Refs> {
-    let company = parties::company(conn, t.company_id).await?;
-    let mut refs = Refs {
-        company,
-        ..Refs::default()
-    };
-    if let Some(id) = t.location_id {
-        refs.location = parties::location(conn, id).await?;
-    }
-    if let Some(id) = t.contact_id {
-        refs.contact = parties::contact(conn, id).await?;
-    }
-    if let Some(id) = t.queue_id {
-        refs.queue = parties::queue(conn, id).await?;
-    }
-    if let Some(id) = t.contract_id {
-        refs.contract = parties::contract(conn, id).await?;
-    }
-    if let Some(id) = t.assigned_resource_id {
-        refs.assigned_resource = parties::resource(conn, id).await?;
-    }
-    if let Some(id) = t.assigned_role_id {
-        refs.assigned_role = parties::role(conn, id).await?;
-    }
-    refs.secondary_resources = parties::resources_by_id(conn, &t.secondary_resource_ids).await?;
-    if let Some(id) = t.issue_type_id {
-        refs.issue_type = catalog::issue_type(conn, id).await?;
-    }
-    if let Some(id) = t.sub_issue_type_id {
-        refs.sub_issue_type = catalog::issue_type(conn, id).await?;
-    }
-    if let Some(id) = t.problem_ticket_id {
-        refs.problem_ticket = store_tickets::linked(conn, id).await?;
-    }
-    if existing {
-        refs.incident_count = store_tickets::incident_count(conn, t.id).await?;
-    }
+/// Everything the rules look at for a changed ticket, read in the caller's transaction.
+async fn load_refs(conn: &mut Conn, t: &Ticket) -> ServiceResult<Refs> {
+    let mut refs = load_refs_many(conn, std::slice::from_ref(t))
+        .await?
+        .pop()
+        .unwrap_or_default();
+    refs.incident_count = store_tickets::incident_count(conn, t.id).await?;
     Ok(refs)
+}
+
+/// What the rules look at for each of these tickets, one query per kind of record.
+async fn load_refs_many(conn: &mut Conn, tickets: &[Ticket]) -> ServiceResult<Vec<Refs>> {
+    fn found<T: Clone, I: PartialEq>(
+        rows: &[T],
+        id: Option<I>,
+        id_of: impl Fn(&T) -> I,
+    ) -> Option<T> {
+        let id = id?;
+        rows.iter().find(|r| id_of(r) == id).cloned()
+    }
+    fn ids<I>(tickets: &[Ticket], of: impl Fn(&Ticket) -> Vec<I>) -> Vec<I> {
+        tickets.iter().flat_map(of).collect()
+    }
+    let companies = parties::companies_by_id(conn, &ids(tickets, |t| vec![t.company_id])).await?;
+    let locations =
+        parties::locations_by_id(conn, &ids(tickets, |t| t.location_id.into_iter().collect()))
+            .await?;
+    let contacts =
+        parties::contacts_by_id(conn, &ids(tickets, |t| t.contact_id.into_iter().collect()))
+            .await?;
+    let queues =
+        parties::queues_by_id(conn, &ids(tickets, |t| t.queue_id.into_iter().collect())).await?;
+    let contracts =
+        parties::contracts_by_id(conn, &ids(tickets, |t| t.contract_id.into_iter().collect()))
+            .await?;
+    let resources = parties::resources_by_id(
+        conn,
+        &ids(tickets, |t| {
+            let mut ids = t.secondary_resource_ids.clone();
+            ids.extend(t.assigned_resource_id);
+            ids
+        }),
+    )
+    .await?;
+    let roles = parties::roles_by_id(
+        conn,
+        &ids(tickets, |t| t.assigned_role_id.into_iter().collect()),
+    )
+    .await?;
+    let issue_types = catalog::issue_types_by_id(
+        conn,
+        &ids(tickets, |t| {
+            t.issue_type_id
+                .into_iter()
+                .chain(t.sub_issue_type_id)
+                .collect()
+        }),
+    )
+    .await?;
+    let problems = store_tickets::linked_by_id(
+        conn,
+        &ids(tickets, |t| t.problem_ticket_id.into_iter().collect()),
+    )
+    .await?;
+    Ok(tickets
+        .iter()
+        .map(|t| Refs {
+            company: found(&companies, Some(t.company_id), |c| c.id),
+            location: found(&locations, t.location_id, |l| l.id),
+            contact: found(&contacts, t.contact_id, |c| c.id),
+            queue: found(&queues, t.queue_id, |q| q.id),
+            contract: found(&contracts, t.contract_id, |c| c.id),
+            assigned_resource: found(&resources, t.assigned_resource_id, |r| r.id),
+            assigned_role: found(&roles, t.assigned_role_id, |r| r.id),
+            secondary_resources: t
+                .secondary_resource_ids
+                .iter()
+                .filter_map(|id| found(&resources, Some(*id), |r| r.id))
+                .collect(),
+            issue_type: found(&issue_types, t.issue_type_id, |i| i.id),
+            sub_issue_type: found(&issue_types, t.sub_issue_type_id, |i| i.id),
+            problem_ticket: found(&problems, t.problem_ticket_id, |p| p.id),
+            incident_count: 0,
+        })
+        .collect())
 }
 
 pub async fn get(store: &Store, id: TicketId, now: Timestamp) -> ServiceResult<TicketView> {
