@@ -146,15 +146,22 @@ pub(crate) struct Opening {
 /// A create is a dozen statements, nearly all of them the same for every ticket
 /// (reference data, the number sequence, one insert each into tickets, history, the
 /// search index and the outbox), and each statement costs a round trip to the
-/// database (a thread hand-off for SQLite, a socket for PostgreSQL). So the writer
-/// takes every create that queued while it wrote the previous batch and writes them
-/// with the same dozen statements in one transaction: the rules still judge each
+/// database (a thread hand-off for SQLite, a socket for PostgreSQL). So a writer
+/// takes every create that queued while the previous batch was written and writes
+/// them with the same dozen statements in one transaction: the rules still judge each
 /// ticket alone, and one refused ticket only fails itself. If a statement fails for
 /// the batch, each create is tried again alone, so the error lands on the create
 /// that caused it.
+///
+/// Under load the callers of one batch are all answered at once and come back
+/// together, a moment after the writer has started on the few that arrived in
+/// between; so after a large batch the writer waits up to [`LINGER`] for the queue to
+/// fill again (PostgreSQL's `commit_delay` does the same for commits). A lone create
+/// never waits.
 #[derive(Default)]
 pub struct CreateQueue {
     waiting: std::sync::Mutex<Waiting>,
+    arrived: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -168,6 +175,12 @@ type Answer = tokio::sync::oneshot::Sender<ServiceResult<TicketOutcome>>;
 /// Bounds a batch so that its statements stay small and its first create does not wait
 /// on an ever longer list.
 const CREATES_PER_BATCH_MAX: usize = 64;
+
+/// How long a writer waits for the callers of its last batch to come back.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// A batch at least this large means the desk is busy enough to linger after it.
+const LINGER_AFTER: usize = 4;
 
 impl CreateQueue {
     async fn write(store: &Store, opening: Opening) -> ServiceResult<TicketOutcome> {
@@ -189,7 +202,32 @@ impl CreateQueue {
     fn push(&self, opening: Opening, answer: Answer) -> bool {
         let mut waiting = self.lock();
         waiting.jobs.push((opening, answer));
-        !std::mem::replace(&mut waiting.writing, true)
+        let start = !std::mem::replace(&mut waiting.writing, true);
+        drop(waiting);
+        self.arrived.notify_one();
+        start
+    }
+
+    fn queued(&self) -> usize {
+        self.lock().jobs.len()
+    }
+
+    /// After a batch of `last`: waits [`LINGER`] for the queue to fill (a full batch
+    /// ends the wait).
+    async fn linger(&self, last: usize) {
+        if last < LINGER_AFTER {
+            return;
+        }
+        let refilled = async {
+            loop {
+                let arrived = self.arrived.notified();
+                if self.queued() >= CREATES_PER_BATCH_MAX {
+                    return;
+                }
+                arrived.await;
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, refilled).await;
     }
 
     /// The next batch; an empty one ends the writer's turn.
@@ -214,7 +252,9 @@ impl CreateQueue {
             if batch.is_empty() {
                 return;
             }
+            let size = batch.len();
             write_batch(store, batch).await;
+            self.linger(size).await;
         }
     }
 }
@@ -235,6 +275,7 @@ impl Drop for WriterTurn<'_> {
 
 async fn write_batch(store: &Store, batch: Vec<(Opening, Answer)>) {
     let (openings, answers): (Vec<Opening>, Vec<Answer>) = batch.into_iter().unzip();
+    let started = std::time::Instant::now();
     let written = async {
         let mut tx = store.write().await?;
         let outcomes = create_many_in(store, &mut tx, &openings).await?;
@@ -244,6 +285,11 @@ async fn write_batch(store: &Store, batch: Vec<(Opening, Answer)>) {
     match written {
         Ok((tx, outcomes)) => {
             let committed = Store::commit(tx).await.map_err(|e| e.to_string());
+            tracing::debug!(
+                creates = openings.len(),
+                micros = started.elapsed().as_micros() as u64,
+                "creates written together"
+            );
             for (answer, outcome) in answers.into_iter().zip(outcomes) {
                 let outcome = match (&committed, outcome) {
                     (Err(message), Ok(_)) => {
