@@ -49,11 +49,9 @@ async fn each_level_is_recorded_once_even_when_sweeps_overlap() {
         "response due at +4h"
     );
     assert_eq!(sweep(&app.store, at(4, 1)).await.unwrap().escalated, 1);
-    assert_eq!(
-        sweep(&app.store, at(4, 2)).await.unwrap().escalated,
-        0,
-        "already recorded"
-    );
+    let again = sweep(&app.store, at(4, 2)).await.unwrap();
+    assert_eq!(again.escalated, 0, "already recorded");
+    assert_eq!(again.candidates, 1, "levels 2 and 3 are still to come");
     app.clock.set(at(8, 0));
     assert_eq!(
         sweep(&app.store, at(8, 0)).await.unwrap().escalated,
@@ -71,6 +69,9 @@ async fn each_level_is_recorded_once_even_when_sweeps_overlap() {
         a.unwrap().escalated + b.unwrap().escalated + c.unwrap().escalated,
         1
     );
+    // Every overdue level recorded: later sweeps no longer read the ticket at all.
+    let later = sweep(&app.store, at(20, 0)).await.unwrap();
+    assert_eq!((later.candidates, later.escalated), (0, 0));
 
     let escalations = app.get("/escalations").await.expect(200);
     assert_eq!(levels(&escalations, id), [1, 2, 3]);

@@ -123,8 +123,9 @@ struct CandidateRow {
     resolution_due_at: Option<i64>,
 }
 
-/// Open tickets some active rule might have crossed by `now`, found through indexes:
-/// unmet deadlines already passed, stale waiting statuses, unassigned urgent tickets.
+/// Open tickets some active rule might have crossed by `now` and that rule is not yet
+/// recorded for, found through indexes: unmet deadlines already passed, stale
+/// waiting statuses, unassigned urgent tickets.
 pub async fn candidates(
     conn: &mut Conn,
     rules: &[EscalationRule],
@@ -134,44 +135,62 @@ pub async fn candidates(
     let now_us = micros(now);
     // One query per kind of trouble, each answered by its own index, rather than one
     // OR that SQLite would answer with a full scan.
-    let mut branches: Vec<Condition> = Vec::new();
-    if rules
+    // Each branch with the rules it serves: a ticket stays a candidate while one of
+    // them is not yet recorded for it, so a sweep reads only what may be new.
+    let mut branches: Vec<(Condition, Vec<i64>)> = Vec::new();
+    let overdue_rules: Vec<i64> = rules
         .iter()
-        .any(|r| r.active && r.kind == RuleKind::SlaOverdue)
-    {
-        branches.push(
+        .filter(|r| r.active && r.kind == RuleKind::SlaOverdue)
+        .map(|r| r.id)
+        .collect();
+    if !overdue_rules.is_empty() {
+        branches.push((
             Condition::all()
                 .add(col("first_response_at").is_null())
                 .add(col("response_due_at").lt(now_us)),
-        );
-        branches.push(
+            overdue_rules.clone(),
+        ));
+        branches.push((
             Condition::all()
                 .add(col("resolved_at").is_null())
                 .add(col("resolution_due_at").lt(now_us)),
-        );
+            overdue_rules,
+        ));
     }
     for r in rules.iter().filter(|r| r.active) {
         let since = micros(now - SignedDuration::from_mins(r.threshold_minutes));
         match (r.kind, r.status_id, r.priority_id) {
             (RuleKind::StaleWaiting, Some(status), _) => {
-                branches.push(
+                branches.push((
                     Condition::all()
                         .add(col("status_id").eq(status.0))
                         .add(col("last_activity_at").lt(since)),
-                );
+                    vec![r.id],
+                ));
             }
-            (RuleKind::CriticalUnassigned, _, Some(priority)) => branches.push(
+            (RuleKind::CriticalUnassigned, _, Some(priority)) => branches.push((
                 Condition::all()
                     .add(col("priority_id").eq(priority.0))
                     .add(col("assigned_resource_id").is_null())
                     .add(col("created_at").lte(since)),
-            ),
+                vec![r.id],
+            )),
             _ => {}
         }
     }
     let mut found: std::collections::BTreeMap<i64, CandidateRow> =
         std::collections::BTreeMap::new();
-    for branch in branches {
+    for (branch, rule_ids) in branches {
+        let unrecorded = rule_ids.into_iter().fold(Condition::any(), |any, rule| {
+            any.add(Expr::not_exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from("escalations")
+                    .and_where(Expr::col(("escalations", "ticket_id")).equals(("tickets", "id")))
+                    .and_where(Expr::col(("escalations", "rule_id")).eq(rule))
+                    .to_owned(),
+            ))
+        });
         let closed = Query::select()
             .column("id")
             .from("statuses")
@@ -183,6 +202,7 @@ pub async fn candidates(
                 .columns(CANDIDATE.iter().map(|c| ("tickets", *c)))
                 .from("tickets")
                 .cond_where(branch)
+                .cond_where(unrecorded)
                 .and_where(col("status_id").not_in_subquery(closed)),
         )
         .await?;

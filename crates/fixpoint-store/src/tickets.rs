@@ -670,6 +670,23 @@ pub async fn get(conn: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
     Ok(hydrate(conn, row.into_iter().collect()).await?.pop())
 }
 
+/// The current version of each of these tickets that exists.
+pub async fn versions(conn: &mut Conn, ids: &[TicketId]) -> Result<HashMap<TicketId, i64>> {
+    let ids = crate::db::distinct(ids.iter().map(|i| i.0));
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, i64)> = fetch_all(
+        conn,
+        Query::select()
+            .columns(["id", "version"])
+            .from("tickets")
+            .and_where(Expr::col("id").is_in(ids)),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(id, v)| (TicketId(id), v)).collect())
+}
+
 /// What the problem/incident rules need to know about these tickets (missing ids are
 /// simply absent).
 pub async fn linked_by_id(conn: &mut Conn, ids: &[TicketId]) -> Result<Vec<LinkedTicket>> {

@@ -26,23 +26,55 @@ pub struct SweepReport {
     pub escalated: usize,
 }
 
+/// Tickets recorded per transaction: bounds the sweep's memory and how long it holds
+/// SQLite's one writer when many tickets cross at once (an import, a long outage).
+const SWEEP_CHUNK: usize = 1000;
+
 /// Records every rule each open ticket has crossed by `now` and not yet recorded: a
-/// history entry, an internal note, and an outbox event, in one transaction; and the
-/// SLA targets that turned at risk or breached since the last sweeps (`sla.at_risk`,
-/// `sla.breached` events, once each).
+/// history entry, an internal note, and an outbox event, in one transaction per
+/// [`SWEEP_CHUNK`] tickets; and the SLA targets that turned at risk or breached since
+/// the last sweeps (`sla.at_risk`, `sla.breached` events, once each).
 pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> {
+    let (rules, candidates) = {
+        let mut conn = store.read().await?;
+        let rules = rows::rules(&mut conn).await?;
+        let candidates = rows::candidates(&mut conn, &rules, now).await?;
+        (rules, candidates)
+    };
+    let mut report = SweepReport {
+        candidates: candidates.len(),
+        escalated: 0,
+    };
+    for chunk in candidates.chunks(SWEEP_CHUNK) {
+        let crossed: Vec<(TicketId, Crossed)> = chunk
+            .iter()
+            .flat_map(|c| {
+                escalation::crossed(&rules, c, now)
+                    .into_iter()
+                    .map(move |x| (c.ticket_id, x))
+            })
+            .collect();
+        if crossed.is_empty() {
+            continue;
+        }
+        let mut tx = store.write().await?;
+        report.escalated += record(&mut tx, &crossed, now).await?;
+        Store::commit(tx).await?;
+    }
     let mut tx = store.write().await?;
-    let rules = rows::rules(&mut tx).await?;
-    let candidates = rows::candidates(&mut tx, &rules, now).await?;
-    let crossed: Vec<(TicketId, Crossed)> = candidates
-        .iter()
-        .flat_map(|c| {
-            escalation::crossed(&rules, c, now)
-                .into_iter()
-                .map(move |x| (c.ticket_id, x))
-        })
-        .collect();
-    let recorded: HashSet<(TicketId, i64)> = rows::record_new(&mut tx, &crossed, now)
+    super::outbox::sla_alerts(&mut tx, now).await?;
+    Store::commit(tx).await?;
+    Ok(report)
+}
+
+/// Records the crossings no sweep recorded before, with their history, notes and
+/// events; returns how many were new.
+async fn record(
+    tx: &mut fixpoint_store::Conn,
+    crossed: &[(TicketId, Crossed)],
+    now: Timestamp,
+) -> ServiceResult<usize> {
+    let recorded: HashSet<(TicketId, i64)> = rows::record_new(tx, crossed, now)
         .await?
         .into_iter()
         .collect();
@@ -50,10 +82,9 @@ pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> 
         .iter()
         .filter(|(t, x)| recorded.contains(&(*t, x.rule_id)))
         .collect();
-    let versions: HashMap<TicketId, i64> = candidates
-        .iter()
-        .map(|c| (c.ticket_id, c.version))
-        .collect();
+    // Read in this transaction: a change since the candidates were read moved it on.
+    let ids: Vec<TicketId> = new.iter().map(|(t, _)| *t).collect();
+    let versions: HashMap<TicketId, i64> = tickets::versions(tx, &ids).await?;
     let version = |ticket: TicketId| versions.get(&ticket).copied().unwrap_or(0);
     let changes: Vec<FieldChange> = new
         .iter()
@@ -68,7 +99,7 @@ pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> 
         .zip(&changes)
         .map(|((t, _), change)| (*t, version(*t), change))
         .collect();
-    tickets::write_history_rows(&mut tx, &history, now, ACTOR).await?;
+    tickets::write_history_rows(tx, &history, now, ACTOR).await?;
     let notes: Vec<Note> = new
         .iter()
         .map(|(t, x)| Note {
@@ -83,18 +114,13 @@ pub async fn sweep(store: &Store, now: Timestamp) -> ServiceResult<SweepReport> 
             created_at: now,
         })
         .collect();
-    work::insert_notes(&mut tx, &notes).await?;
+    work::insert_notes(tx, &notes).await?;
     let events: Vec<serde_json::Value> = new
         .iter()
         .map(|(t, x)| json!({"ticket_id": t, "rule_id": x.rule_id, "level": x.level, "reason": x.reason, "at": now}))
         .collect();
-    rows::enqueue_many(&mut tx, "ticket.escalated", &events, now).await?;
-    super::outbox::sla_alerts(&mut tx, now).await?;
-    Store::commit(tx).await?;
-    Ok(SweepReport {
-        candidates: candidates.len(),
-        escalated: new.len(),
-    })
+    rows::enqueue_many(tx, "ticket.escalated", &events, now).await?;
+    Ok(new.len())
 }
 
 pub async fn open_escalations(
