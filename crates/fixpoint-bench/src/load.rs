@@ -21,6 +21,8 @@ pub enum Scenario {
     UpdateStatus,
     AddNote,
     ListQueue,
+    /// The same page without its `total` (`total=false`), as the web UI's queue asks.
+    ListQueueUncounted,
     Search,
     Report,
     /// The same create through the Atera dialect (`POST /api/v3/tickets`).
@@ -44,13 +46,14 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [(Scenario, &'static str); 17] = [
+    pub const ALL: [(Scenario, &'static str); 18] = [
         (Self::Ceiling, "ceiling"),
         (Self::Create, "create"),
         (Self::Get, "get"),
         (Self::UpdateStatus, "update_status"),
         (Self::AddNote, "add_note"),
         (Self::ListQueue, "list_queue"),
+        (Self::ListQueueUncounted, "list_queue_uncounted"),
         (Self::Search, "search"),
         (Self::Report, "report"),
         (Self::AteraCreate, "atera_create"),
@@ -459,6 +462,14 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
             Method::GET,
             format!(
                 "/api/v1/tickets?queue_id={}&open=true&sort=due_at&limit=50",
+                t.queue_id
+            ),
+            None,
+        ),
+        Scenario::ListQueueUncounted => (
+            Method::GET,
+            format!(
+                "/api/v1/tickets?queue_id={}&open=true&sort=due_at&limit=50&total=false",
                 t.queue_id
             ),
             None,

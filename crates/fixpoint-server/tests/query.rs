@@ -67,6 +67,23 @@ async fn search_finds_words_in_notes_and_ranks_title_matches_first() {
         .expect(200);
     assert_eq!(listed["total"], 2);
     assert_eq!(listed["items"][0]["id"], in_title["id"]);
+
+    // A client that shows no count can skip counting; the page is the same.
+    let uncounted = app
+        .get("/tickets?q=TONER&sort=-created_at&total=false")
+        .await
+        .expect(200);
+    assert!(uncounted.get("total").is_none(), "{uncounted}");
+    assert_eq!(uncounted["items"], listed["items"]);
+    let searched = app
+        .post("/tickets/search", json!({"q": "toner", "total": false}))
+        .await
+        .expect(200);
+    assert!(searched.get("total").is_none(), "{searched}");
+    assert_eq!(searched["items"].as_array().unwrap().len(), 2);
+    app.get("/tickets?total=maybe")
+        .await
+        .problem(422, "invalid_field", Some("total"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -38,7 +38,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .map_err(|err| {
                 let path = err.path().to_string();
                 let message = err.inner().to_string();
-                let field = backticked(&message).unwrap_or(path);
+                // A bad value has its parameter's path; an unknown parameter is named
+                // only in the message ("unknown field `x`").
+                let field = match path.as_str() {
+                    "" | "." => backticked(&message).unwrap_or(path),
+                    _ => path,
+                };
                 ApiError::field(
                     field,
                     ErrorCode::InvalidField,

@@ -243,6 +243,9 @@ pub struct TicketListParams {
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page (with the same filters and sort).
     pub cursor: Option<String>,
+    /// `false` leaves out `total`: counting every match costs as much again as the
+    /// page on a large result (a queue view that shows no count has no need of it).
+    pub total: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -250,8 +253,10 @@ pub struct TicketList {
     pub items: Vec<TicketView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
-    /// How many tickets match the filters, across all pages.
-    pub total: i64,
+    /// How many tickets match the filters, across all pages; absent when the request
+    /// said `total=false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// List tickets, filtered and sorted, a page at a time.
@@ -293,7 +298,15 @@ async fn list(
             (None, _) => None,
         },
     };
-    page_of(&state, filter.to_query(), p.sort, p.limit, p.cursor).await
+    page_of(
+        &state,
+        filter.to_query(),
+        p.sort,
+        p.limit,
+        p.cursor,
+        p.total,
+    )
+    .await
 }
 
 /// Search request: a filter tree, optional text, sort and paging.
@@ -318,6 +331,8 @@ pub struct TicketSearch {
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page of the same search.
     pub cursor: Option<String>,
+    /// `false` leaves out `total` (see the list).
+    pub total: Option<bool>,
 }
 
 /// Search tickets with a filter tree: nested and / or / not over any ticket field,
@@ -353,6 +368,7 @@ async fn search(
         search.sort,
         search.limit,
         search.cursor,
+        search.total,
     )
     .await
 }
@@ -364,6 +380,7 @@ async fn page_of(
     sort: Option<String>,
     limit_param: Option<u64>,
     cursor: Option<String>,
+    total: Option<bool>,
 ) -> ApiResult<axum::Json<TicketList>> {
     let has_text = !filter.text_queries().is_empty();
     let sort = match sort.as_deref() {
@@ -401,13 +418,17 @@ async fn page_of(
         limit,
         after,
         state.now(),
-        service::Total::Count,
+        if total == Some(false) {
+            service::Total::Skip
+        } else {
+            service::Total::Count
+        },
     )
     .await?;
     Ok(axum::Json(TicketList {
         items: page.items,
         next_cursor: page.next_cursor.map(Cursor::encode),
-        total: page.total.unwrap_or_default(),
+        total: page.total,
     }))
 }
 
