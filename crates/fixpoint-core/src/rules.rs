@@ -427,6 +427,8 @@ pub fn check_secondary_resources(
                 ticket::SECONDARY_RESOURCES_MAX
             ),
         );
+        // Only the first ones were looked up; judging each of the rest says nothing more.
+        return;
     }
     let was_secondary = |id| before.is_some_and(|b| b.secondary_resource_ids.contains(&id));
     for (i, id) in after.secondary_resource_ids.iter().enumerate() {

@@ -927,6 +927,18 @@ impl SmtpClient {
         }
     }
 
+    /// MAIL, RCPT and DATA for one message to the desk, each accepted.
+    async fn open_message(&mut self) {
+        for (command, reply) in [
+            ("MAIL FROM:<a@sender.example>", "250"),
+            ("RCPT TO:<desk@msp.example>", "250"),
+            ("DATA", "354"),
+        ] {
+            let answer = self.say(command).await;
+            assert!(answer.starts_with(reply), "{command}: {answer}");
+        }
+    }
+
     async fn say(&mut self, text: &str) -> String {
         use tokio::io::AsyncWriteExt;
         self.writer
@@ -970,17 +982,7 @@ async fn the_smtp_listener_keeps_to_the_protocol() {
             .starts_with("552"),
         "declared too big"
     );
-    assert!(
-        smtp.say("MAIL FROM:<a@sender.example>")
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.say("RCPT TO:<desk@msp.example>")
-            .await
-            .starts_with("250")
-    );
-    assert!(smtp.say("DATA").await.starts_with("354"));
+    smtp.open_message().await;
     // A line that starts with a dot arrives dot-stuffed and is stored without it.
     let stored = smtp
         .say("From: Ann <ann@sender.example>\r\nSubject: Dots\r\nMessage-ID: <dots@sender.example>\r\n\r\n..config is missing\r\nthanks\r\n.")
@@ -994,17 +996,7 @@ async fn the_smtp_listener_keeps_to_the_protocol() {
     assert_eq!(ticket["description"], ".config is missing\r\nthanks");
 
     // Over the size limit while sending: refused, and the conversation goes on.
-    assert!(
-        smtp.say("MAIL FROM:<a@sender.example>")
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.say("RCPT TO:<desk@msp.example>")
-            .await
-            .starts_with("250")
-    );
-    assert!(smtp.say("DATA").await.starts_with("354"));
+    smtp.open_message().await;
     let chunk = "x".repeat(1000);
     {
         use tokio::io::AsyncWriteExt;

@@ -1565,3 +1565,20 @@ async fn a_statement_failing_for_a_batch_fails_only_the_create_that_caused_it() 
     assert_eq!(written, 21);
     assert_eq!(app.ticket_count().await, 21);
 }
+
+#[tokio::test]
+async fn a_secondary_resource_list_past_the_limit_is_refused_whole() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    // More ids than either database takes as parameters of one statement.
+    let ids: Vec<i64> = (1..=70_000).collect();
+    let refused = app
+        .post(
+            "/tickets",
+            json!({"title": "Too many helpers", "company_id": w.company, "secondary_resource_ids": ids}),
+        )
+        .await
+        .problem(422, "too_many", Some("secondary_resource_ids"));
+    assert_eq!(refused["errors"].as_array().unwrap().len(), 1, "{refused}");
+    assert_eq!(app.ticket_count().await, 0);
+}

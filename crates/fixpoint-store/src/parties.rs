@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sqlx::FromRow;
 
-use crate::db::{Conn, Result, execute, fetch_all, fetch_optional, insert_id, instant, micros};
+use crate::db::{Conn, Result, execute, fetch_all, insert_id, instant, micros};
 
 /// One page of a list ordered by id: `after` is the last id of the previous page.
 #[derive(Debug, Clone, Default)]
@@ -45,11 +45,7 @@ async fn get<R>(
 where
     R: crate::db::Row,
 {
-    fetch_optional(
-        conn,
-        select(table, columns).and_where(Expr::col("id").eq(id)),
-    )
-    .await
+    Ok(by_ids(conn, table, columns, vec![id]).await?.pop())
 }
 
 /// The rows with these ids, in no particular order; missing ids are simply absent.

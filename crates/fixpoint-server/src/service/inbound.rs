@@ -62,39 +62,34 @@ pub async fn receive(
     now: Timestamp,
 ) -> ServiceResult<Received> {
     let digest_id = || format!("<sha256.{:x}@fixpoint.invalid>", Sha256::digest(raw));
+    let set_aside = |message_id, sender, subject, aside, reason| {
+        record(
+            store,
+            (message_id, sender, subject),
+            aside,
+            reason,
+            raw,
+            now,
+        )
+    };
     if raw.len() > mail::MAX_INBOUND_BYTES {
         let reason = format!(
             "the message is {} bytes; the limit is {}",
             raw.len(),
             mail::MAX_INBOUND_BYTES
         );
-        return record(
-            store,
-            digest_id(),
-            None,
-            None,
-            "quarantined",
-            Some(reason),
-            None,
-            raw,
-            now,
-        )
-        .await;
+        return set_aside(digest_id(), None, None, Aside::Quarantined, reason).await;
     }
     let Some(message) = MessageParser::default()
         .parse(raw)
         .filter(|m| m.from().is_some() || m.message_id().is_some())
     else {
-        return record(
-            store,
+        return set_aside(
             digest_id(),
             None,
             None,
-            "quarantined",
-            Some("not a readable RFC 822 message (no headers)".into()),
-            None,
-            raw,
-            now,
+            Aside::Quarantined,
+            "not a readable RFC 822 message (no headers)".into(),
         )
         .await;
     };
@@ -117,16 +112,12 @@ pub async fn receive(
         }
     }
     let Some(sender) = sender.filter(|s| mail::check_address("from", s).is_ok()) else {
-        return record(
-            store,
+        return set_aside(
             message_id,
             None,
             subject,
-            "quarantined",
-            Some("the message has no sender address (From)".into()),
-            None,
-            raw,
-            now,
+            Aside::Quarantined,
+            "the message has no sender address (From)".into(),
         )
         .await;
     };
@@ -153,30 +144,22 @@ pub async fn receive(
     let own = mail::ticket_of_message_id(&message_id, &inbox.domain).is_some()
         || inbox.own_address.as_deref() == Some(sender.as_str());
     if own {
-        return record(
-            store,
+        return set_aside(
             message_id,
             Some(sender),
             subject,
-            "ignored",
-            Some("a message Fixpoint sent came back".into()),
-            None,
-            &[],
-            now,
+            Aside::Ignored,
+            "a message Fixpoint sent came back".into(),
         )
         .await;
     }
     if let Some(why) = mail::automatic(&signals) {
-        return record(
-            store,
+        return set_aside(
             message_id,
             Some(sender),
             subject,
-            "ignored",
-            Some(why.into()),
-            None,
-            &[],
-            now,
+            Aside::Ignored,
+            why.into(),
         )
         .await;
     }
@@ -285,16 +268,12 @@ pub async fn receive(
         Err(ServiceError::Domain(e)) => {
             drop(tx);
             let reason = format!("the message could not become a ticket or a note: {e}");
-            return record(
-                store,
+            return set_aside(
                 message_id,
                 Some(sender),
                 subject,
-                "quarantined",
-                Some(reason),
-                None,
-                raw,
-                now,
+                Aside::Quarantined,
+                reason,
             )
             .await;
         }
@@ -343,30 +322,41 @@ fn nonempty(s: String) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Why a message became no ticket and no note.
+#[derive(Clone, Copy)]
+enum Aside {
+    /// A machine's message (auto-reply, bounce, list) or Fixpoint's own come back.
+    Ignored,
+    /// Unreadable or refused: kept whole, with the reason, for an admin to look at.
+    Quarantined,
+}
+
+/// Records a message set aside, so that the same Message-ID is taken once.
 async fn record(
     store: &Store,
-    message_id: String,
-    sender: Option<String>,
-    subject: Option<String>,
-    outcome: &str,
-    reason: Option<String>,
-    ticket: Option<TicketId>,
+    (message_id, sender, subject): (String, Option<String>, Option<String>),
+    aside: Aside,
+    reason: String,
     raw: &[u8],
     now: Timestamp,
 ) -> ServiceResult<Received> {
+    let outcome = match aside {
+        Aside::Ignored => "ignored",
+        Aside::Quarantined => "quarantined",
+    };
     let entry = InboundMessage {
         id: 0,
         message_id: message_id.clone(),
         sender,
         subject,
         outcome: outcome.into(),
-        reason: reason.clone(),
-        ticket_id: ticket,
+        reason: Some(reason.clone()),
+        ticket_id: None,
         note_id: None,
         size: raw.len() as i64,
         received_at: now,
     };
-    let keep = (outcome == "quarantined").then(|| raw.to_vec());
+    let keep = matches!(aside, Aside::Quarantined).then(|| raw.to_vec());
     let mut tx = store.write().await?;
     match rows::insert_inbound(&mut tx, &entry, keep).await {
         Ok(_) => Store::commit(tx).await?,
@@ -377,9 +367,9 @@ async fn record(
     }
     Ok(Received {
         outcome: outcome.into(),
-        reason,
+        reason: Some(reason),
         message_id,
-        ticket_id: ticket,
+        ticket_id: None,
         ticket_number: None,
     })
 }

@@ -674,7 +674,14 @@ async fn load_refs_many(conn: &mut Conn, tickets: &[Ticket]) -> ServiceResult<Ve
     let resources = parties::resources_by_id(
         conn,
         &ids(tickets, |t| {
-            let mut ids = t.secondary_resource_ids.clone();
+            // Past the limit the rules refuse the list whole: no need to look it all up
+            // (nor to send the database more parameters than it takes).
+            let mut ids: Vec<_> = t
+                .secondary_resource_ids
+                .iter()
+                .take(fixpoint_core::ticket::SECONDARY_RESOURCES_MAX)
+                .copied()
+                .collect();
             ids.extend(t.assigned_resource_id);
             ids
         }),

@@ -5,7 +5,7 @@
 use fixpoint_server::Clock;
 use fixpoint_server::testing::TestServer;
 use fixpoint_store::Store;
-use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
 pub struct App {
@@ -118,28 +118,21 @@ impl App {
         builder.bearer_auth(key)
     }
 
+    /// One request as `key`, with a JSON body when there is one.
+    async fn send(&self, method: Method, key: &str, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
-        read(
-            self.client
-                .get(self.url(path))
-                .bearer_auth(&self.admin)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(Method::GET, &self.admin, path, None).await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
-        read(
-            self.client
-                .delete(self.url(path))
-                .bearer_auth(&self.admin)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(Method::DELETE, &self.admin, path, None).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
@@ -147,29 +140,11 @@ impl App {
     }
 
     pub async fn post_as(&self, key: &str, path: &str, body: Value) -> Reply {
-        read(
-            self.client
-                .post(self.url(path))
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(Method::POST, key, path, Some(body)).await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        read(
-            self.client
-                .put(self.url(path))
-                .bearer_auth(&self.admin)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(Method::PUT, &self.admin, path, Some(body)).await
     }
 
     /// A default SLA policy on the built-in 24×7 calendar, so that business time is
@@ -195,16 +170,8 @@ impl App {
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        read(
-            self.client
-                .patch(self.url(path))
-                .bearer_auth(&self.admin)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(Method::PATCH, &self.admin, path, Some(body))
+            .await
     }
 
     pub async fn patch_if(&self, path: &str, version: i64, body: Value) -> Reply {
