@@ -52,33 +52,14 @@ impl Compiler<'_> {
                 .fold(Condition::all(), |c, n| c.add(self.node(n)))
                 .not(),
             Node::Text(query) => Condition::all().add(self.text(query)),
+            // A status set as literal ids, from the catalogue: an index on status_id
+            // serves, and PostgreSQL's estimate sees how rare open statuses are (a join
+            // with statuses hid that and made it scan).
             Node::Leaf(Field::StatusCategory, test) => {
-                // The category's statuses as literal ids, from the catalogue: an index on
-                // status_id serves, and PostgreSQL's estimate sees how rare open
-                // statuses are (a join with statuses hid that and made it scan).
-                let (names, negated) = match test {
-                    Test::Eq(v) => (std::slice::from_ref(v), false),
-                    Test::In(vs) => (vs.as_slice(), false),
-                    Test::NotEq(v) => (std::slice::from_ref(v), true),
-                    Test::NotIn(vs) => (vs.as_slice(), true),
-                    _ => return never(),
-                };
-                let named = |category| {
-                    names
-                        .iter()
-                        .any(|n| matches!(n, Scalar::Text(t) if t == category_name(category)))
-                };
-                let ids: Vec<i64> = self
-                    .catalog
-                    .statuses
-                    .iter()
-                    .filter(|s| named(s.category) != negated)
-                    .map(|s| s.id.0)
-                    .collect();
-                if ids.is_empty() {
-                    return never();
+                match category_statuses(test, self.catalog) {
+                    Some(ids) => status_in(ids),
+                    None => never(),
                 }
-                Condition::all().add(Expr::col(("tickets", "status_id")).is_in(ids))
             }
             Node::Leaf(Field::SlaState, test) => self.named(test, |names| {
                 names
@@ -89,44 +70,13 @@ impl Compiler<'_> {
                     })
             }),
             Node::Leaf(field @ Field::Column(Column::StatusId), test) => {
-                let excluded = match test {
-                    Test::NotEq(v) => std::slice::from_ref(v),
-                    Test::NotIn(vs) => vs.as_slice(),
-                    _ => &[],
-                };
-                self.other_statuses(excluded)
-                    .unwrap_or_else(|| self.leaf(field, test))
+                match other_statuses(test, self.catalog) {
+                    Some(ids) => status_in(ids),
+                    None => self.leaf(field, test),
+                }
             }
             Node::Leaf(field, test) => self.leaf(field, test),
         }
-    }
-
-    /// "Status is not Complete" as the statuses it leaves, literally: the (queue,
-    /// status) index then reads only those, where the negation made SQLite walk every
-    /// closed ticket of the queue (97% of them) for a page of open ones. `status_id`
-    /// is never NULL and always a catalogue status, so the two mean the same.
-    fn other_statuses(&self, excluded: &[Scalar]) -> Option<Condition> {
-        if excluded.is_empty() || self.catalog.statuses.is_empty() {
-            return None;
-        }
-        let excluded: Vec<i64> = excluded
-            .iter()
-            .map(|v| match v {
-                Scalar::Integer(id) => Some(*id),
-                _ => None,
-            })
-            .collect::<Option<_>>()?;
-        let ids: Vec<i64> = self
-            .catalog
-            .statuses
-            .iter()
-            .map(|s| s.id.0)
-            .filter(|id| !excluded.contains(id))
-            .collect();
-        if ids.is_empty() {
-            return Some(never());
-        }
-        Some(Condition::all().add(Expr::col(("tickets", "status_id")).is_in(ids)))
     }
 
     /// `eq` / `in` (and their negations) over a field whose values are names that
@@ -240,6 +190,123 @@ pub fn relevance(queries: &[&str], backend: Backend) -> Expr {
             [Expr::val(quoted_words(&all, backend, false))],
         ),
     }
+}
+
+/// The tree split by status: when one of its top-level conjuncts keeps tickets to
+/// named statuses (a status, a category, `open`), the tree once per status with that
+/// conjunct narrowed to the one status. Together the branches select what the tree
+/// does, each ticket in one branch; None when any status may match.
+pub fn status_branches(node: &Node, catalog: &Catalog) -> Option<Vec<Node>> {
+    let only = |status| {
+        Node::Leaf(
+            Field::Column(Column::StatusId),
+            Test::Eq(Scalar::Integer(status)),
+        )
+    };
+    match node {
+        Node::And(items) => {
+            let (at, statuses) = items
+                .iter()
+                .enumerate()
+                .find_map(|(at, item)| Some((at, kept_statuses(item, catalog)?)))?;
+            Some(
+                statuses
+                    .into_iter()
+                    .map(|status| {
+                        let mut items = items.clone();
+                        items[at] = only(status);
+                        Node::And(items)
+                    })
+                    .collect(),
+            )
+        }
+        leaf => Some(
+            kept_statuses(leaf, catalog)?
+                .into_iter()
+                .map(only)
+                .collect(),
+        ),
+    }
+}
+
+/// The statuses a leaf keeps tickets to, as literal ids.
+fn kept_statuses(node: &Node, catalog: &Catalog) -> Option<Vec<i64>> {
+    match node {
+        Node::Leaf(Field::StatusCategory, test) => category_statuses(test, catalog),
+        Node::Leaf(Field::Column(Column::StatusId), test) => {
+            other_statuses(test, catalog).or_else(|| match test {
+                Test::Eq(v) => integers(std::slice::from_ref(v)),
+                Test::In(vs) => integers(vs),
+                _ => None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The statuses in (or, negated, not in) the named categories; None for a test that
+/// names no category set.
+fn category_statuses(test: &Test, catalog: &Catalog) -> Option<Vec<i64>> {
+    let (names, negated) = match test {
+        Test::Eq(v) => (std::slice::from_ref(v), false),
+        Test::In(vs) => (vs.as_slice(), false),
+        Test::NotEq(v) => (std::slice::from_ref(v), true),
+        Test::NotIn(vs) => (vs.as_slice(), true),
+        _ => return None,
+    };
+    let named = |category| {
+        names
+            .iter()
+            .any(|n| matches!(n, Scalar::Text(t) if t == category_name(category)))
+    };
+    Some(
+        catalog
+            .statuses
+            .iter()
+            .filter(|s| named(s.category) != negated)
+            .map(|s| s.id.0)
+            .collect(),
+    )
+}
+
+/// "Status is not Complete" as the statuses it leaves, literally: the (queue, status)
+/// index then reads only those, where the negation made SQLite walk every closed ticket
+/// of the queue (97% of them) for a page of open ones. `status_id` is never NULL and
+/// always a catalogue status, so the two mean the same.
+fn other_statuses(test: &Test, catalog: &Catalog) -> Option<Vec<i64>> {
+    let excluded = match test {
+        Test::NotEq(v) => integers(std::slice::from_ref(v))?,
+        Test::NotIn(vs) => integers(vs)?,
+        _ => return None,
+    };
+    if excluded.is_empty() || catalog.statuses.is_empty() {
+        return None;
+    }
+    Some(
+        catalog
+            .statuses
+            .iter()
+            .map(|s| s.id.0)
+            .filter(|id| !excluded.contains(id))
+            .collect(),
+    )
+}
+
+fn integers(values: &[Scalar]) -> Option<Vec<i64>> {
+    values
+        .iter()
+        .map(|v| match v {
+            Scalar::Integer(id) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn status_in(ids: Vec<i64>) -> Condition {
+    if ids.is_empty() {
+        return never();
+    }
+    Condition::all().add(Expr::col(("tickets", "status_id")).is_in(ids))
 }
 
 fn never() -> Condition {

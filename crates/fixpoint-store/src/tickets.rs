@@ -9,7 +9,7 @@ use fixpoint_core::query::Node;
 use fixpoint_core::rules::LinkedTicket;
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, Ticket};
 use jiff::Timestamp;
-use sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, UnionType};
 use sqlx::FromRow;
 
 use crate::db::{
@@ -850,6 +850,17 @@ fn sort_value(sort: Sort, t: &Ticket, ranks: &HashMap<PriorityId, i64>) -> i64 {
     }
 }
 
+/// The filter once per status, to read a page from status by status, when it keeps to
+/// a few named statuses and the order is one an index can give within a status.
+fn split_by_status(q: &ListQuery<'_>) -> Option<Vec<Node>> {
+    const MOST_BRANCHES: usize = 16;
+    if matches!(q.sort.key, SortKey::Relevance | SortKey::Priority) {
+        return None;
+    }
+    crate::query::status_branches(q.filter, q.catalog)
+        .filter(|branches| (2..=MOST_BRANCHES).contains(&branches.len()))
+}
+
 /// How many tickets a filter selects. Apart from [`list`]: counting walks every match
 /// (15,000 index entries for a large queue), which a page alone never needs.
 pub async fn count(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
@@ -875,13 +886,19 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
     };
     let key = sort_expr(q.sort, q.filter, backend);
     // The page's ids first, from indexes where they serve, then only those rows.
-    let mut page = Query::select();
-    page.column(("tickets", "id"))
-        .from("tickets")
-        .cond_where(condition);
-    let mut offset = 0;
-    match q.after {
-        Some(Cursor::After { value, id }) if q.sort.key != SortKey::Relevance => {
+    let ranked = |condition: Condition, with_key: bool| {
+        let mut page = Query::select();
+        page.column(("tickets", "id"))
+            .from("tickets")
+            .cond_where(condition);
+        if with_key {
+            page.expr_as(key.clone(), "sort_key");
+        }
+        // A keyset cursor cannot continue a relevance order (`Cursor::fits` refuses it
+        // at the edge).
+        if let Some(Cursor::After { value, id }) = q.after
+            && q.sort.key != SortKey::Relevance
+        {
             let id_col = Expr::col(("tickets", "id"));
             let (beyond, id_beyond) = if q.sort.descending {
                 (key.clone().lt(value), id_col.lt(id))
@@ -894,18 +911,46 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
                     .add(Condition::all().add(key.clone().eq(value)).add(id_beyond)),
             );
         }
+        page.order_by_expr(key.clone(), order.clone())
+            .order_by(("tickets", "id"), order.clone())
+            .limit(q.limit + 1);
+        page
+    };
+    let mut offset = 0;
+    let page = match (q.after, split_by_status(q)) {
         // Relevance pages by position; so do dialects whose clients ask for page N.
-        Some(Cursor::Offset(n)) => {
+        (Some(Cursor::Offset(n)), _) => {
             offset = n;
+            let mut page = ranked(condition, false);
             page.offset(n);
+            page
         }
-        // A keyset cursor cannot continue a relevance order (`Cursor::fits` refuses it
-        // at the edge).
-        Some(Cursor::After { .. }) | None => {}
-    }
-    page.order_by_expr(key.clone(), order.clone())
-        .order_by(("tickets", "id"), order.clone())
-        .limit(q.limit + 1);
+        (_, None) => ranked(condition, false),
+        // Each status's first page from its own stretch of a (…, status, key) index, then
+        // the first of those: a few hundred index entries where one `status IN (…)` scan
+        // reads every match (15,000 open tickets of a large queue) to sort them.
+        (_, Some(branches)) => {
+            let mut branches = branches.iter().map(|branch| {
+                let condition = crate::query::condition(branch, backend, q.now, q.catalog);
+                let mut ranked_branch = Query::select();
+                ranked_branch
+                    .columns(["id", "sort_key"])
+                    .from_subquery(ranked(condition, true), "branch");
+                ranked_branch
+            });
+            let mut merged = branches.next().expect("split_by_status gives two or more");
+            for branch in branches {
+                merged.union(UnionType::All, branch);
+            }
+            merged
+                .order_by("sort_key", order.clone())
+                .order_by("id", order.clone())
+                .limit(q.limit + 1);
+            let mut page = Query::select();
+            page.column("id").from_subquery(merged, "merged");
+            page
+        }
+    };
     let mut select = select();
     select
         .and_where(Expr::col(("tickets", "id")).in_subquery(page))
