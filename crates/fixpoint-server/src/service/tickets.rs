@@ -155,9 +155,9 @@ pub(crate) struct Opening {
 ///
 /// Under load the callers of one batch are all answered at once and come back
 /// together, a moment after the writer has started on the few that arrived in
-/// between; so after a large batch the writer waits up to [`LINGER`] for the queue to
-/// fill again (PostgreSQL's `commit_delay` does the same for commits). A lone create
-/// never waits.
+/// between; so after a large batch the writer waits up to [`LINGER`] for as many
+/// creates to queue again (PostgreSQL's `commit_delay` does the same for commits). A
+/// lone create never waits.
 #[derive(Default)]
 pub struct CreateQueue {
     waiting: std::sync::Mutex<Waiting>,
@@ -212,8 +212,9 @@ impl CreateQueue {
         self.lock().jobs.len()
     }
 
-    /// After a batch of `last`: waits [`LINGER`] for the queue to fill (a full batch
-    /// ends the wait).
+    /// After a batch of `last`: waits up to [`LINGER`] for as many creates as it held
+    /// (its callers coming back), and no longer: the writer idles only while the
+    /// batch it expects is still arriving.
     async fn linger(&self, last: usize) {
         if last < LINGER_AFTER {
             return;
@@ -221,7 +222,7 @@ impl CreateQueue {
         let refilled = async {
             loop {
                 let arrived = self.arrived.notified();
-                if self.queued() >= CREATES_PER_BATCH_MAX {
+                if self.queued() >= last {
                     return;
                 }
                 arrived.await;
