@@ -1146,6 +1146,22 @@ async fn admins_delete_tickets_but_not_a_problem_with_incidents() {
         found["total"], 0,
         "the search document went with the ticket"
     );
+    // SQLite gives the newest ticket's id to the next one: it is indexed afresh.
+    let successor = app
+        .post(
+            "/tickets",
+            json!({"title": "Scanner jammed", "company_id": w.company}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let found = app
+        .post("/tickets/search", json!({"q": "scanner"}))
+        .await
+        .expect(200);
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["items"][0]["id"], successor);
 }
 
 #[tokio::test]

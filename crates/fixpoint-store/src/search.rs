@@ -24,6 +24,19 @@ pub async fn refresh(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
     Ok(())
 }
 
+/// Writes the documents of tickets just inserted. They have none to replace (a
+/// ticket's document is deleted with it), so SQLite is spared the delete `refresh`
+/// makes.
+pub async fn index_new(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
+    let backend = backend(conn);
+    for chunk in tickets.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|t| t.0).collect();
+        let tickets = Condition::all().add(Expr::col(("t", "id")).is_in(ids));
+        execute(conn, &documents(backend, tickets)).await?;
+    }
+    Ok(())
+}
+
 /// Rewrites every document: after a bulk copy into a database.
 pub async fn rebuild_all(conn: &mut Conn) -> Result<()> {
     rewrite(conn, Condition::all()).await

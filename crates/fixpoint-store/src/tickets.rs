@@ -350,7 +350,7 @@ async fn write_rows(conn: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
             })?);
         }
         let ids: Vec<TicketId> = chunk.iter().map(|t| t.id).collect();
-        crate::search::refresh(conn, &ids).await?;
+        crate::search::index_new(conn, &ids).await?;
     }
     Ok(())
 }
