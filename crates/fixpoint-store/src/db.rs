@@ -111,15 +111,24 @@ pub(crate) fn distinct(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// SQLite's connections: readers, and the one connection every write goes through.
+/// Only that connection writes, so its page cache stays valid from one write to the
+/// next (SQLite drops a connection's whole cache when another has written), and the
+/// hot pages of the tickets' indexes are not read back for every batch.
+#[derive(Clone, Debug)]
+pub(crate) struct SqlitePools {
+    pub(crate) read: SqlitePool,
+    /// Writes, committed together (see [`crate::group`]).
+    writers: std::sync::Arc<crate::group::WriteGroup>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
-    /// SQLite's writers, committed together (see [`crate::group`]).
-    writers: std::sync::Arc<crate::group::WriteGroup>,
     reference: std::sync::Arc<crate::reference::ReferenceCache>,
     shared: std::sync::Arc<Shared>,
 }
@@ -166,7 +175,6 @@ impl Store {
         };
         let store = Self {
             pool,
-            writers: Default::default(),
             reference: Default::default(),
             shared: Default::default(),
         };
@@ -184,7 +192,7 @@ impl Store {
 
     pub async fn migrate(&self) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p.writers.pool()).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         let mut tx = self.write().await?;
@@ -200,8 +208,8 @@ impl Store {
     /// lookups where a covering index would serve; run at start and periodically.
     pub async fn analyze(&self) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut conn = p.acquire().await?;
+            Pool::Sqlite(pools) => {
+                let mut conn = pools.writers.pool().acquire().await?;
                 sqlx::query("PRAGMA analysis_limit = 1000")
                     .execute(&mut *conn)
                     .await?;
@@ -220,11 +228,14 @@ impl Store {
                 // one). Hold each open connection once and have it reread them; one
                 // busy for over a second is left for the next pass.
                 let mut held = Vec::new();
-                for _ in 0..p.size() {
-                    match tokio::time::timeout(std::time::Duration::from_secs(1), p.acquire()).await
-                    {
-                        Ok(connection) => held.push(connection?),
-                        Err(_) => break,
+                for p in [&pools.read, pools.writers.pool()] {
+                    for _ in 0..p.size() {
+                        match tokio::time::timeout(std::time::Duration::from_secs(1), p.acquire())
+                            .await
+                        {
+                            Ok(connection) => held.push(connection?),
+                            Err(_) => break,
+                        }
                     }
                 }
                 for connection in &mut held {
@@ -249,7 +260,7 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => {
                 sqlx::query("INSERT INTO ticket_search (ticket_search) VALUES ('optimize')")
-                    .execute(p)
+                    .execute(p.writers.pool())
                     .await?;
             }
             Pool::Postgres(p) => {
@@ -270,7 +281,7 @@ impl Store {
     /// A consistent copy of a live SQLite database in a new file (`VACUUM INTO`:
     /// readers and writers carry on meanwhile). PostgreSQL has pg_dump for this.
     pub async fn backup_to(&self, path: &Path) -> Result<()> {
-        let Pool::Sqlite(pool) = &self.pool else {
+        let Pool::Sqlite(SqlitePools { read: pool, .. }) = &self.pool else {
             return Err(StoreError::UnsupportedUrl(
                 "backup copies SQLite databases; for PostgreSQL use pg_dump".into(),
             ));
@@ -303,7 +314,7 @@ impl Store {
     /// A connection for reads.
     pub async fn read(&self) -> Result<Read> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Read::Sqlite(p.acquire().await?),
+            Pool::Sqlite(p) => Read::Sqlite(p.read.acquire().await?),
             Pool::Postgres(p) => Read::Postgres(p.acquire().await?),
         })
     }
@@ -315,7 +326,7 @@ impl Store {
     /// locks and unique keys. Never hold a `Tx` while asking for another.
     pub async fn write(&self) -> Result<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(self.writers.clone().join(p).await?),
+            Pool::Sqlite(p) => Tx::Sqlite(p.writers.clone().join().await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -346,7 +357,7 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         match &self.pool {
             Pool::Sqlite(p) => {
-                sqlx::query("SELECT 1").execute(p).await?;
+                sqlx::query("SELECT 1").execute(&p.read).await?;
             }
             Pool::Postgres(p) => {
                 sqlx::query("SELECT 1").execute(p).await?;
@@ -357,13 +368,16 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => {
+                p.read.close().await;
+                p.writers.pool().close().await;
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }
 }
 
-async fn open_sqlite(url: &str) -> Result<SqlitePool> {
+async fn open_sqlite(url: &str) -> Result<SqlitePools> {
     let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -383,10 +397,18 @@ async fn open_sqlite(url: &str) -> Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    Ok(SqlitePoolOptions::new()
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?;
+    let read = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
-        .await?)
+        .await?;
+    Ok(SqlitePools {
+        read,
+        writers: std::sync::Arc::new(crate::group::WriteGroup::new(write)),
+    })
 }
 
 /// Creates database `name` on the PostgreSQL server `admin` connects to (a role that

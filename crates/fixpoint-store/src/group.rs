@@ -22,8 +22,9 @@ use crate::db::StoreError;
 /// waits on an ever-growing batch.
 const WRITES_PER_COMMIT_MAX: usize = 256;
 
-#[derive(Default)]
 pub struct WriteGroup {
+    /// The connection writes go through (one: see `db::SqlitePools`).
+    pool: SqlitePool,
     batch: Arc<Mutex<Batch>>,
     /// Writers queued for the mutex: while any are, the holder leaves the batch open.
     queued: AtomicUsize,
@@ -58,17 +59,26 @@ const RELEASE: &str = "RELEASE SAVEPOINT fixpoint_write";
 const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT fixpoint_write";
 
 impl WriteGroup {
+    pub(crate) fn new(pool: SqlitePool) -> Self {
+        Self {
+            pool,
+            batch: Default::default(),
+            queued: Default::default(),
+        }
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Joins the open batch (or opens one) with a savepoint of this write's own.
-    pub(crate) async fn join(
-        self: Arc<Self>,
-        pool: &SqlitePool,
-    ) -> Result<SqliteWrite, StoreError> {
+    pub(crate) async fn join(self: Arc<Self>) -> Result<SqliteWrite, StoreError> {
         let queued = Queued::new(self.clone());
         let mut batch = self.batch.clone().lock_owned().await;
         queued.served();
         tidy(&mut batch).await;
         if batch.open.is_none() {
-            let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             batch.open = Some(Open {
                 tx,
                 savepoint: false,

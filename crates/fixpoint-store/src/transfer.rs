@@ -74,7 +74,9 @@ pub async fn copy_installation(
     to: &Store,
     mut progress: impl FnMut(&str, i64, i64),
 ) -> Result<Vec<(&'static str, i64)>> {
-    let (Pool::Sqlite(source), Pool::Postgres(target)) = (&from.pool, &to.pool) else {
+    let (Pool::Sqlite(crate::db::SqlitePools { read: source, .. }), Pool::Postgres(target)) =
+        (&from.pool, &to.pool)
+    else {
         return Err(StoreError::UnsupportedUrl(
             "migrate-data moves a SQLite installation to PostgreSQL".into(),
         ));
