@@ -319,6 +319,16 @@ impl Store {
         })
     }
 
+    /// A connection for reads if one is free now, without waiting: for a second read
+    /// beside one the caller already holds (waiting for it could wait forever, with
+    /// every connection held by callers doing the same).
+    pub fn spare_read(&self) -> Option<Read> {
+        match &self.pool {
+            Pool::Sqlite(p) => p.read.try_acquire().map(Read::Sqlite),
+            Pool::Postgres(p) => p.try_acquire().map(Read::Postgres),
+        }
+    }
+
     /// A write transaction. On SQLite, concurrent writes share one database
     /// transaction, each in a savepoint of its own, and commit together: one writer at
     /// a time either way, but one commit for a burst instead of one per write

@@ -772,10 +772,25 @@ pub async fn list(
         limit,
         after,
     };
-    let page = store_tickets::list(&mut conn, &query).await?;
-    let total = match total {
-        Total::Count => Some(store_tickets::count(&mut conn, &query).await?),
+    // The count is a second walk over the matches, independent of the page: on a
+    // spare connection it runs beside the page instead of after it.
+    let spare = match total {
+        Total::Count => store.spare_read(),
         Total::Skip => None,
+    };
+    let (page, total) = match (total, spare) {
+        (Total::Skip, _) => (store_tickets::list(&mut conn, &query).await?, None),
+        (Total::Count, Some(mut spare)) => {
+            let (page, total) = tokio::join!(
+                store_tickets::list(&mut conn, &query),
+                store_tickets::count(&mut spare, &query)
+            );
+            (page?, Some(total?))
+        }
+        (Total::Count, None) => {
+            let page = store_tickets::list(&mut conn, &query).await?;
+            (page, Some(store_tickets::count(&mut conn, &query).await?))
+        }
     };
     Ok(ViewPage {
         items: page.items.into_iter().map(|t| setup.view(t, now)).collect(),
