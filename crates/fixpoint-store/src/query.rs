@@ -229,6 +229,15 @@ pub fn status_branches(node: &Node, catalog: &Catalog) -> Option<Vec<Node>> {
     }
 }
 
+/// Whether one of the tree's top-level conjuncts holds `column` to one value.
+pub fn fixes(node: &Node, column: Column) -> bool {
+    let fixed = |n: &Node| matches!(n, Node::Leaf(Field::Column(c), Test::Eq(_)) if *c == column);
+    match node {
+        Node::And(items) => items.iter().any(fixed),
+        leaf => fixed(leaf),
+    }
+}
+
 /// The statuses a leaf keeps tickets to, as literal ids.
 fn kept_statuses(node: &Node, catalog: &Catalog) -> Option<Vec<i64>> {
     match node {
