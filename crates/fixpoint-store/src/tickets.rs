@@ -874,7 +874,7 @@ pub async fn count(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
     fetch_scalar(
         conn,
         Query::select()
-            .expr(Expr::col(("tickets", "id")).count())
+            .expr(Expr::col(sea_query::Asterisk).count())
             .from("tickets")
             .cond_where(condition),
     )
