@@ -587,7 +587,7 @@ fn lists_kept_to_some_statuses_page_in_order() {
     ]);
     let case = (
         statuses,
-        0i64..4,
+        (0i64..4, any::<bool>()),
         proptest::option::of(tree()),
         keys,
         any::<bool>(),
@@ -598,36 +598,45 @@ fn lists_kept_to_some_statuses_page_in_order() {
         ..Config::default()
     });
     runner
-        .run(&case, |(statuses, queue, rest, key, descending, limit)| {
-            let queue = json!({"op": "eq", "field": "queue_id", "value": queue});
-            let json = match rest {
-                Some(rest) => json!({"op": "and", "items": [statuses, queue, rest]}),
-                None => json!({"op": "and", "items": [queue, statuses]}),
-            };
-            let node = query::parse(&json, "filter").expect("generated filters are valid");
-            let sort = Sort { key, descending };
-            let sort_key = |t: &Ticket| match key {
-                SortKey::DueAt => t.due_at.map(|d| d.as_microsecond()),
-                SortKey::CreatedAt => Some(t.created_at.as_microsecond()),
-                SortKey::UpdatedAt => Some(t.updated_at.as_microsecond()),
-                _ => Some(t.id.0),
-            };
-            let mut expected = world.expected(&node, now);
-            // Tickets without a due date last in either direction.
-            expected.sort_by(|a, b| {
-                let (ka, kb) = (sort_key(a), sort_key(b));
-                ka.is_none().cmp(&kb.is_none()).then_with(|| {
-                    let order = ka.cmp(&kb).then(a.id.cmp(&b.id));
-                    if descending { order.reverse() } else { order }
-                })
-            });
-            let expected: Vec<i64> = expected.iter().map(|t| t.id.0).collect();
-            let actual = world
-                .rt
-                .block_on(paged_ids(&world.app.store, &node, now, sort, limit));
-            prop_assert_eq!(actual, expected, "filter {} sorted {:?}", json, sort);
-            Ok(())
-        })
+        .run(
+            &case,
+            |(statuses, (queue, listed), rest, key, descending, limit)| {
+                // `in` with one value is how the REST filters (`?queue_id=1`) put it.
+                let queue = if listed {
+                    json!({"op": "in", "field": "queue_id", "value": [queue]})
+                } else {
+                    json!({"op": "eq", "field": "queue_id", "value": queue})
+                };
+                let json = match rest {
+                    Some(rest) => json!({"op": "and", "items": [statuses, queue, rest]}),
+                    None => json!({"op": "and", "items": [queue, statuses]}),
+                };
+                let node = query::parse(&json, "filter").expect("generated filters are valid");
+                let sort = Sort { key, descending };
+                let sort_key = |t: &Ticket| match key {
+                    SortKey::DueAt => t.due_at.map(|d| d.as_microsecond()),
+                    SortKey::CreatedAt => Some(t.created_at.as_microsecond()),
+                    SortKey::UpdatedAt => Some(t.updated_at.as_microsecond()),
+                    _ => Some(t.id.0),
+                };
+                let mut expected = world.expected(&node, now);
+                // Tickets without a due date last in either direction.
+                expected.sort_by(|a, b| {
+                    let (ka, kb) = (sort_key(a), sort_key(b));
+                    ka.is_none().cmp(&kb.is_none()).then_with(|| {
+                        let order = ka.cmp(&kb).then(a.id.cmp(&b.id));
+                        if descending { order.reverse() } else { order }
+                    })
+                });
+                let expected: Vec<i64> = expected.iter().map(|t| t.id.0).collect();
+                let actual =
+                    world
+                        .rt
+                        .block_on(paged_ids(&world.app.store, &node, now, sort, limit));
+                prop_assert_eq!(actual, expected, "filter {} sorted {:?}", json, sort);
+                Ok(())
+            },
+        )
         .unwrap();
 }
 

@@ -229,9 +229,14 @@ pub fn status_branches(node: &Node, catalog: &Catalog) -> Option<Vec<Node>> {
     }
 }
 
-/// Whether one of the tree's top-level conjuncts holds `column` to one value.
+/// Whether one of the tree's top-level conjuncts holds `column` to one value (`eq`, or
+/// `in` with one value as the REST filters write it).
 pub fn fixes(node: &Node, column: Column) -> bool {
-    let fixed = |n: &Node| matches!(n, Node::Leaf(Field::Column(c), Test::Eq(_)) if *c == column);
+    let fixed = |n: &Node| match n {
+        Node::Leaf(Field::Column(c), Test::Eq(_)) => *c == column,
+        Node::Leaf(Field::Column(c), Test::In(values)) => *c == column && values.len() == 1,
+        _ => false,
+    };
     match node {
         Node::And(items) => items.iter().any(fixed),
         leaf => fixed(leaf),

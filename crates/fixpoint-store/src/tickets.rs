@@ -1025,3 +1025,64 @@ pub async fn custom_field_names(conn: &mut Conn) -> Result<Vec<String>> {
     let rows: Vec<Name> = crate::db::fetch_all_sql(conn, sql).await?;
     Ok(rows.into_iter().map(|r| r.name).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fixpoint_core::catalog::default_catalog;
+    use fixpoint_core::filter::TicketFilter;
+
+    fn split(filter: &TicketFilter, key: SortKey) -> Option<usize> {
+        let catalog = default_catalog();
+        let node = filter.to_query();
+        split_by_status(&ListQuery {
+            filter: &node,
+            catalog: &catalog,
+            now: Timestamp::UNIX_EPOCH,
+            sort: Sort {
+                key,
+                descending: false,
+            },
+            limit: 50,
+            after: None,
+        })
+        .map(|branches| branches.len())
+    }
+
+    #[test]
+    fn a_queues_open_tickets_by_due_date_are_read_status_by_status() {
+        // `GET /tickets?queue_id=1&open=true&sort=due_at`, the technician's queue view.
+        let queue_view = TicketFilter {
+            queue_ids: vec![QueueId(1)],
+            open: Some(true),
+            ..TicketFilter::default()
+        };
+        let open_statuses = default_catalog()
+            .statuses
+            .iter()
+            .filter(|s| s.category.is_open())
+            .count();
+        assert_eq!(split(&queue_view, SortKey::DueAt), Some(open_statuses));
+    }
+
+    #[test]
+    fn pages_no_index_orders_per_status_stay_one_query() {
+        let queue_view = TicketFilter {
+            queue_ids: vec![QueueId(1)],
+            open: Some(true),
+            ..TicketFilter::default()
+        };
+        assert_eq!(split(&queue_view, SortKey::CreatedAt), None);
+        let two_queues = TicketFilter {
+            queue_ids: vec![QueueId(1), QueueId(2)],
+            ..queue_view.clone()
+        };
+        assert_eq!(split(&two_queues, SortKey::DueAt), None);
+        let a_companys = TicketFilter {
+            company_ids: vec![CompanyId(5)],
+            open: Some(true),
+            ..TicketFilter::default()
+        };
+        assert_eq!(split(&a_companys, SortKey::DueAt), None);
+    }
+}
