@@ -564,8 +564,9 @@ fn sql_and_memory_agree_on_random_filters() {
 }
 
 /// A queue's filter kept to a few statuses is read status by status and merged (by
-/// due date), or in one query (other orders); paged by cursor either way, it visits the
-/// same tickets in the same order as sorting the in-memory matches.
+/// due date on PostgreSQL), or in one query (other orders, SQLite); paged by cursor
+/// either way, it visits the same tickets in the same order as sorting the in-memory
+/// matches.
 #[test]
 fn lists_kept_to_some_statuses_page_in_order() {
     let world = Differential::new();
