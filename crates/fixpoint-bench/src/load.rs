@@ -458,22 +458,16 @@ fn request(t: &Target, scenario: Scenario, rng: u64) -> (Method, String, Option<
                 json!({"body": "Checked in with the user; still investigating.", "visibility": "internal"}),
             ),
         ),
-        Scenario::ListQueue => (
-            Method::GET,
-            format!(
+        Scenario::ListQueue | Scenario::ListQueueUncounted => {
+            let mut path = format!(
                 "/api/v1/tickets?queue_id={}&open=true&sort=due_at&limit=50",
                 t.queue_id
-            ),
-            None,
-        ),
-        Scenario::ListQueueUncounted => (
-            Method::GET,
-            format!(
-                "/api/v1/tickets?queue_id={}&open=true&sort=due_at&limit=50&total=false",
-                t.queue_id
-            ),
-            None,
-        ),
+            );
+            if scenario == Scenario::ListQueueUncounted {
+                path.push_str("&total=false");
+            }
+            (Method::GET, path, None)
+        }
         Scenario::Search => (
             Method::POST,
             "/api/v1/tickets/search".into(),

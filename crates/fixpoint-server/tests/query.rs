@@ -463,18 +463,8 @@ impl Differential {
         let (app, stored, categories, notes) = rt.block_on(async {
             let app = spawn_app().await;
             let world = app.world().await;
-            let other = app
-                .post("/companies", json!({"name": "Globex"}))
-                .await
-                .expect(201)["id"]
-                .as_i64()
-                .unwrap();
-            let queue = app
-                .post("/queues", json!({"name": "Projects"}))
-                .await
-                .expect(201)["id"]
-                .as_i64()
-                .unwrap();
+            let other = app.created("/companies", json!({"name": "Globex"})).await;
+            let queue = app.created("/queues", json!({"name": "Projects"})).await;
             let mut tx = app.store.write().await.unwrap();
             let policies: Vec<i64> = fixpoint_store::sla::policies(&mut tx)
                 .await

@@ -1147,15 +1147,7 @@ async fn admins_delete_tickets_but_not_a_problem_with_incidents() {
         "the search document went with the ticket"
     );
     // SQLite gives the newest ticket's id to the next one: it is indexed afresh.
-    let successor = app
-        .post(
-            "/tickets",
-            json!({"title": "Scanner jammed", "company_id": w.company}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .unwrap();
+    let successor = app.ticket(&w, "Scanner jammed").await["id"].clone();
     let found = app
         .post("/tickets/search", json!({"q": "scanner"}))
         .await

@@ -13,26 +13,26 @@ const BODY_POSTGRES: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SEL
 
 /// Rewrites the documents of these tickets from their current text.
 pub async fn refresh(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
-    for chunk in tickets.chunks(500) {
-        let ids: Vec<i64> = chunk.iter().map(|t| t.0).collect();
-        rewrite(
-            conn,
-            Condition::all().add(Expr::col(("t", "id")).is_in(ids)),
-        )
-        .await?;
-    }
-    Ok(())
+    write_documents(conn, tickets, true).await
 }
 
 /// Writes the documents of tickets just inserted. They have none to replace (a
 /// ticket's document is deleted with it), so SQLite is spared the delete `refresh`
 /// makes.
 pub async fn index_new(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
+    write_documents(conn, tickets, false).await
+}
+
+async fn write_documents(conn: &mut Conn, tickets: &[TicketId], replace: bool) -> Result<()> {
     let backend = backend(conn);
     for chunk in tickets.chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|t| t.0).collect();
-        let tickets = Condition::all().add(Expr::col(("t", "id")).is_in(ids));
-        execute(conn, &documents(backend, tickets)).await?;
+        let chunk = Condition::all().add(Expr::col(("t", "id")).is_in(ids));
+        if replace {
+            rewrite(conn, chunk).await?;
+        } else {
+            execute(conn, &documents(backend, chunk)).await?;
+        }
     }
     Ok(())
 }

@@ -887,8 +887,6 @@ pub async fn count(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
 
 pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
     let backend = backend(conn);
-    let condition = crate::query::condition(q.filter, backend, q.now, q.catalog);
-
     let order = if q.sort.descending {
         Order::Desc
     } else {
@@ -926,39 +924,48 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
             .limit(q.limit + 1);
         page
     };
+    let condition = |filter: &Node| crate::query::condition(filter, backend, q.now, q.catalog);
     let mut offset = 0;
-    let page = match (q.after, split_by_status(q, backend)) {
+    let page = match q.after {
         // Relevance pages by position; so do dialects whose clients ask for page N.
-        (Some(Cursor::Offset(n)), _) => {
+        Some(Cursor::Offset(n)) => {
             offset = n;
-            let mut page = ranked(condition, false);
+            let mut page = ranked(condition(q.filter), false);
             page.offset(n);
             page
         }
-        (_, None) => ranked(condition, false),
-        // Each status's first page from its own stretch of a (…, status, key) index, then
-        // the first of those: a few hundred index entries where one `status IN (…)` scan
-        // reads every match (15,000 open tickets of a large queue) to sort them.
-        (_, Some(branches)) => {
-            let mut branches = branches.iter().map(|branch| {
-                let condition = crate::query::condition(branch, backend, q.now, q.catalog);
-                let mut ranked_branch = Query::select();
-                ranked_branch
-                    .columns(["id", "sort_key"])
-                    .from_subquery(ranked(condition, true), "branch");
-                ranked_branch
+        _ => {
+            // Each status's first page from its own stretch of a (…, status, key) index,
+            // then the first of those: a few hundred index entries where one `status IN
+            // (…)` scan reads every match (15,000 open tickets of a large queue) to sort
+            // them.
+            let merged = split_by_status(q, backend).and_then(|branches| {
+                branches
+                    .iter()
+                    .map(|branch| {
+                        let mut ranked_branch = Query::select();
+                        ranked_branch
+                            .columns(["id", "sort_key"])
+                            .from_subquery(ranked(condition(branch), true), "branch");
+                        ranked_branch
+                    })
+                    .reduce(|mut merged, branch| {
+                        merged.union(UnionType::All, branch);
+                        merged
+                    })
             });
-            let mut merged = branches.next().expect("split_by_status gives two or more");
-            for branch in branches {
-                merged.union(UnionType::All, branch);
+            match merged {
+                Some(mut merged) => {
+                    merged
+                        .order_by("sort_key", order.clone())
+                        .order_by("id", order.clone())
+                        .limit(q.limit + 1);
+                    let mut page = Query::select();
+                    page.column("id").from_subquery(merged, "merged");
+                    page
+                }
+                None => ranked(condition(q.filter), false),
             }
-            merged
-                .order_by("sort_key", order.clone())
-                .order_by("id", order.clone())
-                .limit(q.limit + 1);
-            let mut page = Query::select();
-            page.column("id").from_subquery(merged, "merged");
-            page
         }
     };
     let mut select = select();
@@ -1056,14 +1063,18 @@ mod tests {
         .map(|branches| branches.len())
     }
 
-    #[test]
-    fn a_queues_open_tickets_by_due_date_are_read_status_by_status_on_postgres() {
-        // `GET /tickets?queue_id=1&open=true&sort=due_at`, the technician's queue view.
-        let queue_view = TicketFilter {
+    /// `GET /tickets?queue_id=1&open=true`, the technician's queue view.
+    fn queue_view() -> TicketFilter {
+        TicketFilter {
             queue_ids: vec![QueueId(1)],
             open: Some(true),
             ..TicketFilter::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_queues_open_tickets_by_due_date_are_read_status_by_status_on_postgres() {
+        let queue_view = queue_view();
         let open_statuses = default_catalog()
             .statuses
             .iter()
@@ -1078,11 +1089,7 @@ mod tests {
 
     #[test]
     fn pages_no_index_orders_per_status_stay_one_query() {
-        let queue_view = TicketFilter {
-            queue_ids: vec![QueueId(1)],
-            open: Some(true),
-            ..TicketFilter::default()
-        };
+        let queue_view = queue_view();
         assert_eq!(
             split(&queue_view, SortKey::CreatedAt, Backend::Postgres),
             None

@@ -321,7 +321,6 @@ fn nonempty(s: String) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Why a message became no ticket and no note.
 #[derive(Clone, Copy)]
 enum Aside {

@@ -202,40 +202,31 @@ impl App {
         .await
     }
 
+    /// Creates a record through the API (201 expected) and returns its id.
+    pub async fn created(&self, path: &str, body: Value) -> i64 {
+        self.post(path, body).await.expect(201)["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// A company with a contact, a technician with a role, and a queue.
     pub async fn world(&self) -> World {
         let company = self
-            .post("/companies", json!({"name": "Acme Corporation"}))
-            .await
-            .expect(201);
-        let company = company["id"].as_i64().unwrap();
+            .created("/companies", json!({"name": "Acme Corporation"}))
+            .await;
         let contact = self
-            .post("/contacts", json!({"company_id": company, "first_name": "John", "last_name": "Smith", "email": "john.smith@acme.example"}))
-            .await
-            .expect(201)["id"]
-            .as_i64()
-            .unwrap();
+            .created("/contacts", json!({"company_id": company, "first_name": "John", "last_name": "Smith", "email": "john.smith@acme.example"}))
+            .await;
         let resource = self
-            .post(
+            .created(
                 "/resources",
                 json!({"first_name": "Jane", "last_name": "Tech", "email": "jane@msp.example"}),
             )
-            .await
-            .expect(201)["id"]
-            .as_i64()
-            .unwrap();
-        let role = self
-            .post("/roles", json!({"name": "Tier 1"}))
-            .await
-            .expect(201)["id"]
-            .as_i64()
-            .unwrap();
+            .await;
+        let role = self.created("/roles", json!({"name": "Tier 1"})).await;
         let queue = self
-            .post("/queues", json!({"name": "Service Desk"}))
-            .await
-            .expect(201)["id"]
-            .as_i64()
-            .unwrap();
+            .created("/queues", json!({"name": "Service Desk"}))
+            .await;
         World {
             company,
             contact,
@@ -247,21 +238,13 @@ impl App {
 
     /// Another client company with one contact of its own: (company, contact).
     pub async fn stranger(&self) -> (i64, i64) {
-        let company = self
-            .post("/companies", json!({"name": "Globex"}))
-            .await
-            .expect(201)["id"]
-            .as_i64()
-            .unwrap();
+        let company = self.created("/companies", json!({"name": "Globex"})).await;
         let contact = self
-            .post(
+            .created(
                 "/contacts",
                 json!({"company_id": company, "first_name": "Hank", "last_name": "Scorpio"}),
             )
-            .await
-            .expect(201)["id"]
-            .as_i64()
-            .unwrap();
+            .await;
         (company, contact)
     }
 
