@@ -624,6 +624,8 @@ fn lists_kept_to_some_statuses_page_in_order() {
                     world
                         .rt
                         .block_on(paged_ids(&world.app.store, &node, now, sort, limit));
+                let counted = world.rt.block_on(counted(&world.app.store, &node, now));
+                prop_assert_eq!(counted, expected.len(), "count of {}", json);
                 prop_assert_eq!(actual, expected, "filter {} sorted {:?}", json, sort);
                 Ok(())
             },
@@ -660,6 +662,136 @@ async fn paged_ids(
             None => return ids,
         }
     }
+}
+
+/// How many tickets the store counts for a filter (a queue view's from the queue counts).
+async fn counted(store: &fixpoint_store::Store, node: &Node, now: Timestamp) -> usize {
+    let mut conn = store.read().await.unwrap();
+    let reference = store.reference(&mut conn).await.unwrap();
+    let query = ListQuery {
+        filter: node,
+        catalog: &reference.catalog,
+        now,
+        sort: Sort::default(),
+        limit: 1,
+        after: None,
+    };
+    store_tickets::count(&mut conn, &query).await.unwrap() as usize
+}
+
+/// The queue counts follow a ticket through every move that changes its queue or
+/// status (create, status change, move between queues, into and out of no queue,
+/// delete), before and after the maintenance pass folds them: a queue view counts the
+/// same as counting its tickets, through the store and in the REST list's total.
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_counts_follow_tickets_through_every_move() {
+    const IN_PROGRESS: i64 = 2;
+    const WAITING_CUSTOMER: i64 = 5;
+    let app = spawn_app().await;
+    let world = app.world().await;
+    let other = app.created("/queues", json!({"name": "Projects"})).await;
+    let mut tickets = Vec::new();
+    for (i, queue) in [
+        Some(world.queue),
+        Some(world.queue),
+        Some(world.queue),
+        Some(other),
+        Some(other),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = app
+            .created(
+                "/tickets",
+                json!({"title": format!("Ticket {i}"), "company_id": world.company, "queue_id": queue}),
+            )
+            .await;
+        tickets.push(id);
+    }
+    let views = |queue: i64| {
+        [
+            json!({"op": "in", "field": "status_category", "value": ["new", "in_progress", "waiting"]}),
+            json!({"op": "noteq", "field": "status_category", "value": "closed"}),
+            json!({"op": "eq", "field": "status_id", "value": IN_PROGRESS}),
+            json!({"op": "in", "field": "status_id", "value": [1, WAITING_CUSTOMER, 99]}),
+        ]
+        .map(|statuses| json!({"op": "and", "items": [{"op": "in", "field": "queue_id", "value": [queue]}, statuses]}))
+    };
+    let check = |moment: &'static str| {
+        let app = &app;
+        let queues = [world.queue, other];
+        async move {
+            for queue in queues {
+                for view in views(queue) {
+                    let node = query::parse(&view, "filter").unwrap();
+                    // A third conjunct that keeps everything: counted from the tickets.
+                    let Node::And(mut items) = node.clone() else {
+                        unreachable!()
+                    };
+                    items.push(
+                        query::parse(&json!({"op": "gte", "field": "id", "value": 0}), "filter")
+                            .unwrap(),
+                    );
+                    let now = Timestamp::now();
+                    assert_eq!(
+                        counted(&app.store, &node, now).await,
+                        counted(&app.store, &Node::And(items), now).await,
+                        "{moment}: {view}"
+                    );
+                }
+                let open = app
+                    .get(&format!("/tickets?queue_id={queue}&open=true&limit=1"))
+                    .await
+                    .expect(200);
+                let all = app
+                    .get(&format!("/tickets?queue_id={queue}&limit=200"))
+                    .await
+                    .expect(200);
+                let still_open = all["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| ![9, 10].contains(&t["status_id"].as_i64().unwrap()))
+                    .count();
+                assert_eq!(
+                    open["total"].as_u64(),
+                    Some(still_open as u64),
+                    "{moment}: queue {queue}"
+                );
+            }
+        }
+    };
+    check("created").await;
+    let moves = [
+        (tickets[0], json!({"status_id": IN_PROGRESS})),
+        (tickets[1], json!({"queue_id": other})),
+        (
+            tickets[2],
+            json!({"queue_id": other, "status_id": WAITING_CUSTOMER}),
+        ),
+        (tickets[3], json!({"queue_id": null})),
+        (
+            tickets[5],
+            json!({"queue_id": world.queue, "status_id": IN_PROGRESS}),
+        ),
+        (
+            tickets[4],
+            json!({"status_id": 9, "resolution": "Replaced the toner."}),
+        ),
+    ];
+    for (id, patch) in moves {
+        app.patch(&format!("/tickets/{id}"), patch)
+            .await
+            .expect(200);
+    }
+    app.delete(&format!("/tickets/{}", tickets[2]))
+        .await
+        .expect(204);
+    check("moved").await;
+    assert!(app.store.fold_rollups().await.unwrap() > 0);
+    check("folded").await;
 }
 
 async fn list_ids(store: &fixpoint_store::Store, node: &Node, now: Timestamp) -> Vec<i64> {

@@ -478,6 +478,32 @@ pub(crate) async fn fetch_all<T: Row>(conn: &mut Conn, stmt: &impl SqlxBinder) -
     })
 }
 
+/// [`fetch_all`] for a statement whose plan is the same whatever its values: PostgreSQL
+/// plans it once per connection instead of at every call. Left to itself it plans a
+/// parametrised statement anew each time while it judges the generic plan costlier,
+/// which for the queue page (a merge of the statuses' index ranges, whichever queue and
+/// statuses) took 0.7–1.0 ms of the query's 1.0–1.3. Inside a caller's transaction the
+/// statement is planned as usual.
+pub(crate) async fn fetch_all_same_plan<T: Row>(
+    conn: &mut Conn,
+    stmt: &impl SqlxBinder,
+) -> Result<Vec<T>> {
+    match conn.raw() {
+        Raw::Postgres(c) if !sqlx::Connection::is_in_transaction(c) => {
+            let (sql, values) = render(stmt, true);
+            let mut tx = sqlx::Connection::begin_with(
+                c,
+                "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan",
+            )
+            .await?;
+            let rows = sqlx::query_as_with(sql, values).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(rows)
+        }
+        _ => fetch_all(conn, stmt).await,
+    }
+}
+
 /// A fixed statement with no parameters, for SQL that differs per backend.
 pub(crate) async fn fetch_all_sql<T: Row>(conn: &mut Conn, sql: &'static str) -> Result<Vec<T>> {
     Ok(match conn.raw() {

@@ -194,9 +194,9 @@ pub fn relevance(queries: &[&str], backend: Backend) -> Expr {
 
 /// The tree split by status: when one of its top-level conjuncts keeps tickets to
 /// named statuses (a status, a category, `open`), the tree once per status with that
-/// conjunct narrowed to the one status. Together the branches select what the tree
-/// does, each ticket in one branch; None when any status may match.
-pub fn status_branches(node: &Node, catalog: &Catalog) -> Option<Vec<Node>> {
+/// conjunct narrowed to the one status, beside its status. Together the branches select
+/// what the tree does, each ticket in one branch; None when any status may match.
+pub fn status_branches(node: &Node, catalog: &Catalog) -> Option<Vec<(i64, Node)>> {
     let only = |status| {
         Node::Leaf(
             Field::Column(Column::StatusId),
@@ -215,7 +215,7 @@ pub fn status_branches(node: &Node, catalog: &Catalog) -> Option<Vec<Node>> {
                     .map(|status| {
                         let mut items = items.clone();
                         items[at] = only(status);
-                        Node::And(items)
+                        (status, Node::And(items))
                     })
                     .collect(),
             )
@@ -223,24 +223,44 @@ pub fn status_branches(node: &Node, catalog: &Catalog) -> Option<Vec<Node>> {
         leaf => Some(
             kept_statuses(leaf, catalog)?
                 .into_iter()
-                .map(only)
+                .map(|status| (status, only(status)))
                 .collect(),
         ),
     }
 }
 
-/// Whether one of the tree's top-level conjuncts holds `column` to one value (`eq`, or
-/// `in` with one value as the REST filters write it).
-pub fn fixes(node: &Node, column: Column) -> bool {
-    let fixed = |n: &Node| match n {
-        Node::Leaf(Field::Column(c), Test::Eq(_)) => *c == column,
-        Node::Leaf(Field::Column(c), Test::In(values)) => *c == column && values.len() == 1,
-        _ => false,
+/// The one integer a top-level conjunct of the tree holds `column` to (`eq`, or `in`
+/// with one value as the REST filters write it).
+pub fn fixed(node: &Node, column: Column) -> Option<i64> {
+    let value = |n: &Node| match n {
+        Node::Leaf(Field::Column(c), Test::Eq(Scalar::Integer(v))) if *c == column => Some(*v),
+        Node::Leaf(Field::Column(c), Test::In(values)) if *c == column => match values.as_slice() {
+            [Scalar::Integer(v)] => Some(*v),
+            _ => None,
+        },
+        _ => None,
     };
     match node {
-        Node::And(items) => items.iter().any(fixed),
-        leaf => fixed(leaf),
+        Node::And(items) => items.iter().find_map(value),
+        leaf => value(leaf),
     }
+}
+
+/// A queue's tickets in some statuses and nothing more, the queue view's filter
+/// (`queue_id=…&open=true`, a status category or list), as the queue and its statuses:
+/// such a filter is counted from the queue counts instead of the tickets.
+pub fn queue_and_statuses(node: &Node, catalog: &Catalog) -> Option<(i64, Vec<i64>)> {
+    let Node::And(items) = node else {
+        return None;
+    };
+    let [first, second] = items.as_slice() else {
+        return None;
+    };
+    let queue = fixed(node, Column::QueueId)?;
+    let statuses = [first, second]
+        .into_iter()
+        .find_map(|item| kept_statuses(item, catalog))?;
+    Some((queue, statuses))
 }
 
 /// The statuses a leaf keeps tickets to, as literal ids.

@@ -362,15 +362,18 @@ async fn ticket_minutes(conn: &mut Conn, scope: &ReportScope) -> Result<(i64, i6
 struct Rollup {
     table: &'static str,
     key: &'static str,
+    /// The key's first column: a fold takes the change rows of some of its values.
+    part: &'static str,
     sums: &'static str,
     /// A folded row with nothing left in it (every change cancelled out) is dropped.
     something: &'static str,
 }
 
-const ROLLUPS: [Rollup; 2] = [
+const ROLLUPS: [Rollup; 3] = [
     Rollup {
         table: "ticket_rollup",
         key: "day, status_id, priority_id",
+        part: "day",
         sums: "tickets, resolved, wall_micros, business_seconds, business_count, \
                response_counted, response_met, resolution_counted, resolution_met",
         // Each ticket counts in exactly one key, so a key with no tickets sums to zero.
@@ -379,13 +382,21 @@ const ROLLUPS: [Rollup; 2] = [
     Rollup {
         table: "time_rollup",
         key: "day",
+        part: "day",
         sums: "billable_minutes, non_billable_minutes",
         something: "SUM(billable_minutes) <> 0 OR SUM(non_billable_minutes) <> 0",
     },
+    Rollup {
+        table: "ticket_queue_counts",
+        key: "queue_id, status_id",
+        part: "queue_id",
+        sums: "tickets",
+        something: "SUM(tickets) <> 0",
+    },
 ];
 
-/// Folds the rollups' change rows into one row per key, for the days that have more
-/// than one; returns how many days it folded. Run by the maintenance pass and after
+/// Folds the rollups' change rows into one row per key, for the days (queues) that have
+/// more than one; returns how many days (queues) it folded. Run by the maintenance pass and after
 /// bulk loads; a report is right either way, only slower with many rows to sum. Safe
 /// on several servers at once: on PostgreSQL a fold deletes exactly the rows it sums
 /// (one statement); on SQLite the write lock serialises folds.
@@ -395,24 +406,25 @@ pub async fn fold_rollups(conn: &mut Conn) -> Result<u64> {
         let Rollup {
             table,
             key,
+            part,
             sums,
             something,
         } = rollup;
         #[derive(FromRow)]
-        struct Day {
-            day: i64,
+        struct Part {
+            part: i64,
         }
-        let mut days: Vec<i64> = fetch_all::<Day>(
+        let mut days: Vec<i64> = fetch_all::<Part>(
             conn,
             Query::select()
-                .column("day")
+                .expr_as(Expr::col(*part), "part")
                 .from(*table)
                 .add_group_by(key.split(", ").map(|c| Expr::col(c.to_owned())))
                 .and_having(Expr::cust("COUNT(*) > 1")),
         )
         .await?
         .into_iter()
-        .map(|d| d.day)
+        .map(|d| d.part)
         .collect();
         // Grouped rows come in no promised order (PostgreSQL hashes them).
         days.sort_unstable();
@@ -426,7 +438,7 @@ pub async fn fold_rollups(conn: &mut Conn) -> Result<u64> {
             .collect::<Vec<_>>()
             .join(", ");
         for chunk in days.chunks(1000) {
-            // Days are integers read from the table above: safe to write into the SQL.
+            // Days (queues) are integers read from the table above: safe to write into the SQL.
             let days = chunk
                 .iter()
                 .map(i64::to_string)
@@ -437,7 +449,7 @@ pub async fn fold_rollups(conn: &mut Conn) -> Result<u64> {
                     execute_sql(
                         conn,
                         format!(
-                            "WITH gone AS (DELETE FROM {table} WHERE day IN ({days}) RETURNING *) \
+                            "WITH gone AS (DELETE FROM {table} WHERE {part} IN ({days}) RETURNING *) \
                              INSERT INTO {table} ({key}, {sums}) SELECT {key}, {summed} FROM gone \
                              GROUP BY {key} HAVING {something}"
                         ),
@@ -457,13 +469,13 @@ pub async fn fold_rollups(conn: &mut Conn) -> Result<u64> {
                         conn,
                         format!(
                             "INSERT INTO {table} ({key}, {sums}) SELECT {key}, {summed} FROM {table} \
-                             WHERE id <= {last} AND day IN ({days}) GROUP BY {key} HAVING {something}"
+                             WHERE id <= {last} AND {part} IN ({days}) GROUP BY {key} HAVING {something}"
                         ),
                     )
                     .await?;
                     execute_sql(
                         conn,
-                        format!("DELETE FROM {table} WHERE id <= {last} AND day IN ({days})"),
+                        format!("DELETE FROM {table} WHERE id <= {last} AND {part} IN ({days})"),
                     )
                     .await?;
                 }

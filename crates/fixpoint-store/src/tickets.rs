@@ -859,21 +859,67 @@ fn sort_value(sort: Sort, t: &Ticket, ranks: &HashMap<PriorityId, i64>) -> i64 {
 /// ms split), so it keeps the one query. Nowhere else: with no index in that order, a
 /// status with few matches (of a company, of a technician) reads every ticket of the
 /// index it walks to fill its page — 8 ms grew to 100–370 ms on 1M tickets.
-fn split_by_status(q: &ListQuery<'_>, backend: Backend) -> Option<Vec<Node>> {
+fn split_by_status(q: &ListQuery<'_>, backend: Backend) -> Option<(i64, Vec<(i64, Node)>)> {
     const MOST_BRANCHES: usize = 16;
-    if backend != Backend::Postgres
-        || q.sort.key != SortKey::DueAt
-        || !crate::query::fixes(q.filter, fixpoint_core::query::Column::QueueId)
-    {
+    if backend != Backend::Postgres || q.sort.key != SortKey::DueAt {
         return None;
     }
-    crate::query::status_branches(q.filter, q.catalog)
-        .filter(|branches| (2..=MOST_BRANCHES).contains(&branches.len()))
+    let queue = crate::query::fixed(q.filter, fixpoint_core::query::Column::QueueId)?;
+    let branches = crate::query::status_branches(q.filter, q.catalog)
+        .filter(|branches| (2..=MOST_BRANCHES).contains(&branches.len()))?;
+    Some((queue, branches))
+}
+
+/// The branches whose status holds any of the queue's tickets (by the queue counts):
+/// an empty status costs its branch's planning and index probe for nothing, and a
+/// queue's tickets sit in a few of the eight open statuses. At least one stays, to
+/// read the empty page.
+async fn stocked(
+    conn: &mut Conn,
+    queue: i64,
+    mut branches: Vec<(i64, Node)>,
+) -> Result<Vec<(i64, Node)>> {
+    #[derive(FromRow)]
+    struct Stocked {
+        status_id: i64,
+    }
+    let stocked: Vec<i64> = fetch_all::<Stocked>(
+        conn,
+        Query::select()
+            .column("status_id")
+            .from("ticket_queue_counts")
+            .and_where(Expr::col("queue_id").eq(queue))
+            .and_where(Expr::col("status_id").is_in(branches.iter().map(|(status, _)| *status)))
+            .group_by_col("status_id")
+            .and_having(Expr::cust("SUM(tickets) <> 0")),
+    )
+    .await?
+    .into_iter()
+    .map(|s| s.status_id)
+    .collect();
+    if stocked.is_empty() {
+        branches.truncate(1);
+    } else {
+        branches.retain(|(status, _)| stocked.contains(status));
+    }
+    Ok(branches)
 }
 
 /// How many tickets a filter selects. Apart from [`list`]: counting walks every match
-/// (15,000 index entries for a large queue), which a page alone never needs.
+/// (15,000 index entries for a large queue), which a page alone never needs; a queue
+/// view's count sums the queue's counts per status instead (a few rows).
 pub async fn count(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
+    if let Some((queue, statuses)) = crate::query::queue_and_statuses(q.filter, q.catalog) {
+        return fetch_scalar(
+            conn,
+            Query::select()
+                .expr(Expr::cust("CAST(COALESCE(SUM(tickets), 0) AS BIGINT)"))
+                .from("ticket_queue_counts")
+                .and_where(Expr::col("queue_id").eq(queue))
+                .and_where(Expr::col("status_id").is_in(statuses)),
+        )
+        .await;
+    }
     let condition = crate::query::condition(q.filter, backend(conn), q.now, q.catalog);
     fetch_scalar(
         conn,
@@ -925,6 +971,13 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
         page
     };
     let condition = |filter: &Node| crate::query::condition(filter, backend, q.now, q.catalog);
+    // Each status's first page from its own stretch of a (…, status, key) index, then
+    // the first of those: a few hundred index entries where one `status IN (…)` scan
+    // reads every match (15,000 open tickets of a large queue) to sort them.
+    let branches = match (q.after, split_by_status(q, backend)) {
+        (Some(Cursor::Offset(_)), _) | (_, None) => None,
+        (_, Some((queue, branches))) => Some(stocked(conn, queue, branches).await?),
+    };
     let mut offset = 0;
     let page = match q.after {
         // Relevance pages by position; so do dialects whose clients ask for page N.
@@ -934,46 +987,41 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
             page.offset(n);
             page
         }
-        _ => {
-            // Each status's first page from its own stretch of a (…, status, key) index,
-            // then the first of those: a few hundred index entries where one `status IN
-            // (…)` scan reads every match (15,000 open tickets of a large queue) to sort
-            // them.
-            let merged = split_by_status(q, backend).and_then(|branches| {
-                branches
-                    .iter()
-                    .map(|branch| {
-                        let mut ranked_branch = Query::select();
-                        ranked_branch
-                            .columns(["id", "sort_key"])
-                            .from_subquery(ranked(condition(branch), true), "branch");
-                        ranked_branch
-                    })
-                    .reduce(|mut merged, branch| {
-                        merged.union(UnionType::All, branch);
-                        merged
-                    })
-            });
-            match merged {
-                Some(mut merged) => {
-                    merged
-                        .order_by("sort_key", order.clone())
-                        .order_by("id", order.clone())
-                        .limit(q.limit + 1);
-                    let mut page = Query::select();
-                    page.column("id").from_subquery(merged, "merged");
-                    page
+        _ => match branches.as_deref() {
+            Some([(_, only)]) => ranked(condition(only), false),
+            Some([first, rest @ ..]) => {
+                let ranked_branch = |branch: &Node| {
+                    let mut ranked_branch = Query::select();
+                    ranked_branch
+                        .columns(["id", "sort_key"])
+                        .from_subquery(ranked(condition(branch), true), "branch");
+                    ranked_branch
+                };
+                let mut merged = ranked_branch(&first.1);
+                for (_, branch) in rest {
+                    merged.union(UnionType::All, ranked_branch(branch));
                 }
-                None => ranked(condition(q.filter), false),
+                merged
+                    .order_by("sort_key", order.clone())
+                    .order_by("id", order.clone())
+                    .limit(q.limit + 1);
+                let mut page = Query::select();
+                page.column("id").from_subquery(merged, "merged");
+                page
             }
-        }
+            _ => ranked(condition(q.filter), false),
+        },
     };
     let mut select = select();
     select
         .and_where(Expr::col(("tickets", "id")).in_subquery(page))
         .order_by_expr(key, order.clone())
         .order_by(("tickets", "id"), order);
-    let rows: Vec<TicketRow> = fetch_all(conn, &select).await?;
+    let rows: Vec<TicketRow> = if branches.is_some() {
+        crate::db::fetch_all_same_plan(conn, &select).await?
+    } else {
+        fetch_all(conn, &select).await?
+    };
     let mut items = hydrate(conn, rows).await?;
     let next_cursor = if items.len() as u64 > q.limit {
         items.truncate(q.limit as usize);
@@ -1060,7 +1108,7 @@ mod tests {
             },
             backend,
         )
-        .map(|branches| branches.len())
+        .map(|(_, branches)| branches.len())
     }
 
     /// `GET /tickets?queue_id=1&open=true`, the technician's queue view.
@@ -1085,6 +1133,42 @@ mod tests {
             Some(open_statuses)
         );
         assert_eq!(split(&queue_view, SortKey::DueAt, Backend::Sqlite), None);
+    }
+
+    #[test]
+    fn only_a_queue_view_is_counted_from_the_queue_counts() {
+        let catalog = default_catalog();
+        let counted = |filter: &TicketFilter| {
+            crate::query::queue_and_statuses(&filter.to_query(), &catalog)
+                .map(|(queue, statuses)| (queue, statuses.len()))
+        };
+        let open_statuses = catalog
+            .statuses
+            .iter()
+            .filter(|s| s.category.is_open())
+            .count();
+        assert_eq!(counted(&queue_view()), Some((1, open_statuses)));
+        let listed = TicketFilter {
+            queue_ids: vec![QueueId(1)],
+            status_ids: vec![StatusId(1), StatusId(2)],
+            ..TicketFilter::default()
+        };
+        assert_eq!(counted(&listed), Some((1, 2)));
+        let a_queues_all = TicketFilter {
+            queue_ids: vec![QueueId(1)],
+            ..TicketFilter::default()
+        };
+        assert_eq!(counted(&a_queues_all), None);
+        let two_queues = TicketFilter {
+            queue_ids: vec![QueueId(1), QueueId(2)],
+            ..queue_view()
+        };
+        assert_eq!(counted(&two_queues), None);
+        let and_a_company = TicketFilter {
+            company_ids: vec![CompanyId(5)],
+            ..queue_view()
+        };
+        assert_eq!(counted(&and_a_company), None);
     }
 
     #[test]

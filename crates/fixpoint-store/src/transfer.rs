@@ -53,9 +53,10 @@ pub const TABLES: &[&str] = &[
     "dialect_codes",
 ];
 
-/// Tables the target derives itself: its triggers fill the report rollups as the
-/// tickets and time entries land (copying them too would count everything twice).
-pub const DERIVED: &[&str] = &["ticket_rollup", "time_rollup"];
+/// Tables the target derives itself: its triggers fill the report rollups and the
+/// queue counts as the tickets and time entries land (copying them too would count
+/// everything twice).
+pub const DERIVED: &[&str] = &["ticket_rollup", "time_rollup", "ticket_queue_counts"];
 
 /// Columns that point at their own table: copied empty, then filled in.
 const SELF_REFERENCES: &[(&str, &str)] = &[
