@@ -22,6 +22,16 @@ use crate::db::StoreError;
 /// waits on an ever-growing batch.
 const WRITES_PER_COMMIT_MAX: usize = 256;
 
+/// Past this age a batch commits even with writers queued: its first write waits for
+/// its answer until the batch commits.
+const BATCH_AGE_MAX: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Whether the write that just finished commits the batch for all: when nobody is
+/// queued behind it, when the batch is full, or when it has been open long enough.
+fn commits_now(writes: usize, queued: usize, age: std::time::Duration) -> bool {
+    queued == 0 || writes >= WRITES_PER_COMMIT_MAX || age >= BATCH_AGE_MAX
+}
+
 pub struct WriteGroup {
     /// The connection writes go through (one: see `db::SqlitePools`).
     pool: SqlitePool,
@@ -51,6 +61,7 @@ struct Open {
     /// abandoned, and the next holder rolls it back.
     savepoint: bool,
     writes: usize,
+    opened: std::time::Instant,
     committed: watch::Sender<Outcome>,
 }
 
@@ -83,6 +94,7 @@ impl WriteGroup {
                 tx,
                 savepoint: false,
                 writes: 0,
+                opened: std::time::Instant::now(),
                 committed: watch::channel(None).0,
             });
         }
@@ -144,9 +156,22 @@ fn fail(batch: &mut Batch, error: &sqlx::Error) {
     }
 }
 
+/// A commit slower than this is logged: sqlx logs slow statements but not commits, and
+/// a commit is where SQLite checkpoints the WAL and FTS5 writes out its pending index.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn commit_open(batch: &mut Batch) {
     if let Some(open) = batch.open.take() {
+        let started = std::time::Instant::now();
         let outcome = open.tx.commit().await.map_err(|e| e.to_string());
+        let took = started.elapsed();
+        if took > SLOW_COMMIT {
+            tracing::warn!(
+                millis = took.as_millis() as u64,
+                writes = open.writes,
+                "slow SQLite commit"
+            );
+        }
         open.committed.send_replace(Some(outcome));
     }
 }
@@ -209,7 +234,11 @@ impl SqliteWrite {
         }
         open.savepoint = false;
         let mut committed = open.committed.subscribe();
-        if open.writes >= WRITES_PER_COMMIT_MAX || self.group.queued.load(Ordering::SeqCst) == 0 {
+        if commits_now(
+            open.writes,
+            self.group.queued.load(Ordering::SeqCst),
+            open.opened.elapsed(),
+        ) {
             commit_open(&mut batch).await;
         }
         drop(batch);
@@ -233,5 +262,26 @@ impl Drop for SqliteWrite {
         if self.batch.take().is_some() {
             self.group.clone().flush_later();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_batch_commits_when_nobody_waits_when_full_or_when_old() {
+        let young = Duration::from_millis(1);
+        assert!(commits_now(3, 0, young), "nobody queued behind the write");
+        assert!(
+            !commits_now(3, 5, young),
+            "writers queued: they join the batch"
+        );
+        assert!(commits_now(WRITES_PER_COMMIT_MAX, 5, young), "full");
+        assert!(
+            commits_now(3, 5, BATCH_AGE_MAX),
+            "its first write has waited long enough"
+        );
     }
 }
