@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use common::spawn_app;
+use common::{COMPLETE, IN_PROGRESS, RESOLVED, WAITING_CUSTOMER, spawn_app};
 use fixpoint_core::catalog::StatusCategory;
 use fixpoint_core::filter::{Sort, SortKey};
 use fixpoint_core::ids::*;
@@ -685,8 +685,6 @@ async fn counted(store: &fixpoint_store::Store, node: &Node, now: Timestamp) -> 
 /// same as counting its tickets, through the store and in the REST list's total.
 #[tokio::test(flavor = "multi_thread")]
 async fn queue_counts_follow_tickets_through_every_move() {
-    const IN_PROGRESS: i64 = 2;
-    const WAITING_CUSTOMER: i64 = 5;
     let app = spawn_app().await;
     let world = app.world().await;
     let other = app.created("/queues", json!({"name": "Projects"})).await;
@@ -753,7 +751,7 @@ async fn queue_counts_follow_tickets_through_every_move() {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .filter(|t| ![9, 10].contains(&t["status_id"].as_i64().unwrap()))
+                    .filter(|t| ![RESOLVED, COMPLETE].contains(&t["status_id"].as_i64().unwrap()))
                     .count();
                 assert_eq!(
                     open["total"].as_u64(),
@@ -778,7 +776,7 @@ async fn queue_counts_follow_tickets_through_every_move() {
         ),
         (
             tickets[4],
-            json!({"status_id": 9, "resolution": "Replaced the toner."}),
+            json!({"status_id": RESOLVED, "resolution": "Replaced the toner."}),
         ),
     ];
     for (id, patch) in moves {

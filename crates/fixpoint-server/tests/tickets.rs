@@ -2,15 +2,8 @@
 
 mod common;
 
-use common::{read, spawn_app};
+use common::{COMPLETE, ESCALATED, IN_PROGRESS, NEW, RESOLVED, WAITING_CUSTOMER, read, spawn_app};
 use serde_json::{Value, json};
-
-const NEW: i64 = 1;
-const IN_PROGRESS: i64 = 2;
-const WAITING_CUSTOMER: i64 = 5;
-const ESCALATED: i64 = 8;
-const RESOLVED: i64 = 9;
-const COMPLETE: i64 = 10;
 
 fn fields(history: &Value) -> Vec<String> {
     history

@@ -395,9 +395,10 @@ const ROLLUPS: [Rollup; 3] = [
     },
 ];
 
-/// Folds the rollups' change rows into one row per key, for the days (queues) that have
-/// more than one; returns how many days (queues) it folded. Run by the maintenance pass and after
-/// bulk loads; a report is right either way, only slower with many rows to sum. Safe
+/// Folds the rollups' change rows into one row per key, for the days (queues) that
+/// have more than one; returns how many days (queues) it folded. Run by the maintenance
+/// pass and after bulk loads; a report (a count) is right either way, only slower with
+/// many rows to sum. Safe
 /// on several servers at once: on PostgreSQL a fold deletes exactly the rows it sums
 /// (one statement); on SQLite the write lock serialises folds.
 pub async fn fold_rollups(conn: &mut Conn) -> Result<u64> {
@@ -438,7 +439,8 @@ pub async fn fold_rollups(conn: &mut Conn) -> Result<u64> {
             .collect::<Vec<_>>()
             .join(", ");
         for chunk in days.chunks(1000) {
-            // Days (queues) are integers read from the table above: safe to write into the SQL.
+            // Days (queues) are integers read from the table above: safe to write into
+            // the SQL.
             let days = chunk
                 .iter()
                 .map(i64::to_string)

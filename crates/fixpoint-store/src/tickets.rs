@@ -974,9 +974,13 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
     // Each status's first page from its own stretch of a (…, status, key) index, then
     // the first of those: a few hundred index entries where one `status IN (…)` scan
     // reads every match (15,000 open tickets of a large queue) to sort them.
-    let branches = match (q.after, split_by_status(q, backend)) {
-        (Some(Cursor::Offset(_)), _) | (_, None) => None,
-        (_, Some((queue, branches))) => Some(stocked(conn, queue, branches).await?),
+    let split = match q.after {
+        Some(Cursor::Offset(_)) => None,
+        _ => split_by_status(q, backend),
+    };
+    let branches = match split {
+        Some((queue, branches)) => Some(stocked(conn, queue, branches).await?),
+        None => None,
     };
     let mut offset = 0;
     let page = match q.after {

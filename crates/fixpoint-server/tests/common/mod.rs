@@ -8,6 +8,14 @@ use fixpoint_store::Store;
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
+/// The default catalogue's statuses, by id.
+pub const NEW: i64 = 1;
+pub const IN_PROGRESS: i64 = 2;
+pub const WAITING_CUSTOMER: i64 = 5;
+pub const ESCALATED: i64 = 8;
+pub const RESOLVED: i64 = 9;
+pub const COMPLETE: i64 = 10;
+
 pub struct App {
     pub base: String,
     /// The server's clock: tests move it instead of sleeping.
