@@ -118,7 +118,8 @@ pub(crate) enum Pool {
 /// SQLite's connections: readers, and the one connection every write goes through.
 /// Only that connection writes, so its page cache stays valid from one write to the
 /// next (SQLite drops a connection's whole cache when another has written), and the
-/// hot pages of the tickets' indexes are not read back for every batch.
+/// hot pages of the tickets' indexes are not read back for every batch. One more
+/// connection copies the log into the database file (see [`crate::checkpoint`]).
 #[derive(Clone, Debug)]
 pub(crate) struct SqlitePools {
     pub(crate) read: SqlitePool,
@@ -380,7 +381,7 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => {
                 p.read.close().await;
-                p.writers.pool().close().await;
+                p.writers.close().await;
             }
             Pool::Postgres(p) => p.close().await,
         }
@@ -407,17 +408,22 @@ async fn open_sqlite(url: &str) -> Result<SqlitePools> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options.clone())
+    let one_connection = || SqlitePoolOptions::new().max_connections(1);
+    let write = one_connection()
+        .connect_with(options.clone().pragma(
+            "wal_autocheckpoint",
+            crate::checkpoint::WRITER_CHECKPOINT_PAGES.to_string(),
+        ))
         .await?;
+    let checkpoints = one_connection().connect_with(options.clone()).await?;
     let read = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
         .await?;
+    let checkpointer = crate::checkpoint::Checkpointer::start(checkpoints);
     Ok(SqlitePools {
         read,
-        writers: std::sync::Arc::new(crate::group::WriteGroup::new(write)),
+        writers: std::sync::Arc::new(crate::group::WriteGroup::new(write, checkpointer)),
     })
 }
 

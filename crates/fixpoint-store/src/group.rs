@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
+use crate::checkpoint::Checkpointer;
 use crate::db::StoreError;
 
 /// Past this many writes a batch commits even with writers queued, so that none
@@ -38,6 +39,7 @@ pub struct WriteGroup {
     batch: Arc<Mutex<Batch>>,
     /// Writers queued for the mutex: while any are, the holder leaves the batch open.
     queued: AtomicUsize,
+    checkpointer: Checkpointer,
 }
 
 impl std::fmt::Debug for WriteGroup {
@@ -70,16 +72,22 @@ const RELEASE: &str = "RELEASE SAVEPOINT fixpoint_write";
 const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT fixpoint_write";
 
 impl WriteGroup {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
+    pub(crate) fn new(pool: SqlitePool, checkpointer: Checkpointer) -> Self {
         Self {
             pool,
             batch: Default::default(),
             queued: Default::default(),
+            checkpointer,
         }
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+        self.checkpointer.close().await;
     }
 
     /// Joins the open batch (or opens one) with a savepoint of this write's own.
@@ -117,7 +125,7 @@ impl WriteGroup {
         let mut batch = self.batch.clone().lock_owned().await;
         tidy(&mut batch).await;
         if self.queued.load(Ordering::SeqCst) == 0 {
-            commit_open(&mut batch).await;
+            self.commit_open(&mut batch).await;
         }
     }
 
@@ -160,8 +168,11 @@ fn fail(batch: &mut Batch, error: &sqlx::Error) {
 /// a commit is where SQLite checkpoints the WAL and FTS5 writes out its pending index.
 const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn commit_open(batch: &mut Batch) {
-    if let Some(open) = batch.open.take() {
+impl WriteGroup {
+    async fn commit_open(&self, batch: &mut Batch) {
+        let Some(open) = batch.open.take() else {
+            return;
+        };
         let started = std::time::Instant::now();
         let outcome = open.tx.commit().await.map_err(|e| e.to_string());
         let took = started.elapsed();
@@ -171,6 +182,9 @@ async fn commit_open(batch: &mut Batch) {
                 writes = open.writes,
                 "slow SQLite commit"
             );
+        }
+        if outcome.is_ok() {
+            self.checkpointer.committed();
         }
         open.committed.send_replace(Some(outcome));
     }
@@ -239,7 +253,7 @@ impl SqliteWrite {
             self.group.queued.load(Ordering::SeqCst),
             open.opened.elapsed(),
         ) {
-            commit_open(&mut batch).await;
+            self.group.commit_open(&mut batch).await;
         }
         drop(batch);
         let outcome = committed

@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod catalog;
+mod checkpoint;
 pub mod db;
 pub mod dialects;
 pub mod escalation;

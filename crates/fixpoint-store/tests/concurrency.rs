@@ -161,3 +161,36 @@ async fn cached_reference_data_follows_another_servers_edits() {
     Store::commit(tx).await.unwrap();
     assert_eq!(name_of_new(one).await, "Just in");
 }
+
+/// A commit reaches the database file itself a moment later with no further write:
+/// a connection of its own copies the log, so the writer never stops to.
+#[tokio::test]
+async fn commits_reach_the_database_file_without_another_write() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoint.db");
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let mut tx = store.write().await.unwrap();
+    parties::insert_company(&mut tx, &company("copied".into()))
+        .await
+        .unwrap();
+    Store::commit(tx).await.unwrap();
+    // `immutable` reads the database file alone, as if it had no log.
+    let file = format!("sqlite://{}?immutable=true", path.display());
+    let mut in_file = 0;
+    for _ in 0..100 {
+        let mut conn = sqlx::SqliteConnection::connect(&file).await.unwrap();
+        // Until the first copy the file has not even the tables.
+        in_file = sqlx::query_scalar("SELECT count(*) FROM companies WHERE name = 'copied'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0);
+        if in_file == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(in_file, 1, "the commit is still only in the log");
+}
