@@ -5,7 +5,8 @@
 //! database transaction: each joins it in a savepoint of its own, and the last write
 //! of a burst (the one that finds nobody queued behind it) commits for all. Every write
 //! returns only once its batch is durable; a write that fails or is abandoned rolls
-//! back to its savepoint and takes nobody else's work with it.
+//! back to its savepoint and takes nobody else's work with it. The write that opens a
+//! batch needs no savepoint: until it is done the batch holds its work alone.
 //!
 //! Serialised by one async mutex, the outcome is the same as running the writes one
 //! after another: each sees the ones before it, none sees a later one.
@@ -59,12 +60,22 @@ type Outcome = Option<Result<(), String>>;
 
 struct Open {
     tx: sqlx::Transaction<'static, Sqlite>,
-    /// A write's savepoint is open. Outside a holder's turn that means its write was
-    /// abandoned, and the next holder rolls it back.
-    savepoint: bool,
+    /// How the write under way would be undone. Outside a holder's turn anything but
+    /// `Nothing` means its write was abandoned, and the next holder undoes it.
+    undo: Undo,
     writes: usize,
     opened: std::time::Instant,
     committed: watch::Sender<Outcome>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Undo {
+    /// No write is under way.
+    Nothing,
+    /// Back to the write's savepoint: the batch holds others' writes too.
+    Savepoint,
+    /// The whole transaction: the write opened it, so it holds nobody else's work.
+    Batch,
 }
 
 const SAVEPOINT: &str = "SAVEPOINT fixpoint_write";
@@ -96,23 +107,26 @@ impl WriteGroup {
         let mut batch = self.batch.clone().lock_owned().await;
         queued.served();
         tidy(&mut batch).await;
-        if batch.open.is_none() {
-            let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            batch.open = Some(Open {
-                tx,
-                savepoint: false,
-                writes: 0,
-                opened: std::time::Instant::now(),
-                committed: watch::channel(None).0,
-            });
+        match batch.open.as_mut() {
+            None => {
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                batch.open = Some(Open {
+                    tx,
+                    undo: Undo::Batch,
+                    writes: 1,
+                    opened: std::time::Instant::now(),
+                    committed: watch::channel(None).0,
+                });
+            }
+            Some(open) => {
+                if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *open.tx).await {
+                    fail(&mut batch, &e);
+                    return Err(e.into());
+                }
+                open.undo = Undo::Savepoint;
+                open.writes += 1;
+            }
         }
-        let open = batch.open.as_mut().expect("opened above");
-        if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *open.tx).await {
-            fail(&mut batch, &e);
-            return Err(e.into());
-        }
-        open.savepoint = true;
-        open.writes += 1;
         Ok(SqliteWrite {
             batch: Some(batch),
             group: self,
@@ -136,11 +150,23 @@ impl WriteGroup {
     }
 }
 
-/// Rolls back an abandoned write's savepoint.
+/// Undoes an abandoned write.
 async fn tidy(batch: &mut Batch) {
-    let Some(open) = batch.open.as_mut().filter(|o| o.savepoint) else {
+    let Some(open) = batch.open.as_mut() else {
         return;
     };
+    match open.undo {
+        Undo::Nothing => return,
+        Undo::Batch => {
+            if let Some(open) = batch.open.take() {
+                // The connection goes back to its pool either way; a rollback that
+                // fails leaves nothing of the transaction behind.
+                let _ = open.tx.rollback().await;
+            }
+            return;
+        }
+        Undo::Savepoint => {}
+    }
     let rolled_back = async {
         sqlx::query(ROLLBACK).execute(&mut *open.tx).await?;
         sqlx::query(RELEASE).execute(&mut *open.tx).await
@@ -148,7 +174,7 @@ async fn tidy(batch: &mut Batch) {
     .await;
     match rolled_back {
         Ok(_) => {
-            open.savepoint = false;
+            open.undo = Undo::Nothing;
             open.writes -= 1;
         }
         Err(e) => fail(batch, &e),
@@ -165,7 +191,8 @@ fn fail(batch: &mut Batch, error: &sqlx::Error) {
 }
 
 /// A commit slower than this is logged: sqlx logs slow statements but not commits, and
-/// a commit is where SQLite checkpoints the WAL and FTS5 writes out its pending index.
+/// a commit is where FTS5 writes out its pending index (and, past a long log, where
+/// SQLite checkpoints: see [`crate::checkpoint`]).
 const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl WriteGroup {
@@ -240,13 +267,15 @@ impl SqliteWrite {
         let Some(open) = batch.open.as_mut() else {
             return Err(StoreError::Commit("the write batch was abandoned".into()));
         };
-        if let Err(e) = sqlx::query(RELEASE).execute(&mut *open.tx).await {
+        if open.undo == Undo::Savepoint
+            && let Err(e) = sqlx::query(RELEASE).execute(&mut *open.tx).await
+        {
             tidy(&mut batch).await;
             drop(batch);
             self.group.clone().flush_later();
             return Err(e.into());
         }
-        open.savepoint = false;
+        open.undo = Undo::Nothing;
         let mut committed = open.committed.subscribe();
         if commits_now(
             open.writes,
@@ -271,8 +300,8 @@ impl SqliteWrite {
 
 impl Drop for SqliteWrite {
     fn drop(&mut self) {
-        // Dropped without commit (an error, or the request went away): the savepoint
-        // is still open; the flush rolls it back and commits the others' writes.
+        // Dropped without commit (an error, or the request went away): the write is
+        // still under way; the flush undoes it and commits the others' writes.
         if self.batch.take().is_some() {
             self.group.clone().flush_later();
         }

@@ -129,6 +129,55 @@ async fn concurrent_writes_land_or_fail_each_on_their_own() {
     assert_eq!(again.iter().filter(|n| n.starts_with("kept")).count(), 60);
 }
 
+/// The write that opens a batch has no savepoint of its own: undone, it takes the
+/// whole (so far its own) transaction, and the writes queued behind it still land in
+/// the next; one that joined later is undone alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undoing_the_write_that_opened_a_batch_leaves_the_next_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("opening.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let write_then = |name: &'static str, keep: bool| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            parties::insert_company(&mut tx, &company(name.into()))
+                .await
+                .unwrap();
+            if keep {
+                Store::commit(tx).await.unwrap();
+            }
+        })
+    };
+    for keep_opening in [false, true] {
+        // The opening write holds the batch while the others queue behind it.
+        let mut opening = store.write().await.unwrap();
+        let (name, then, abandoned) = if keep_opening {
+            ("opening kept", "joined kept", "joined abandoned")
+        } else {
+            ("opening abandoned", "queued kept", "queued abandoned")
+        };
+        parties::insert_company(&mut opening, &company(name.into()))
+            .await
+            .unwrap();
+        let kept = write_then(then, true);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let dropped = write_then(abandoned, false);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if keep_opening {
+            Store::commit(opening).await.unwrap();
+        } else {
+            drop(opening);
+        }
+        kept.await.unwrap();
+        dropped.await.unwrap();
+    }
+    assert_eq!(
+        names(&store).await,
+        ["joined kept", "opening kept", "queued kept"]
+    );
+}
+
 #[tokio::test]
 async fn cached_reference_data_follows_another_servers_edits() {
     let dir = tempfile::tempdir().unwrap();
