@@ -582,6 +582,48 @@ pub(crate) async fn execute(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<u
     })
 }
 
+/// Inserts nothing waits on, sent together once the caller has gathered them: SQLite
+/// runs them in one call (each call is a hand-off to its connection's thread and back,
+/// which under load costs more than a small insert), PostgreSQL one after another.
+/// They run in the order added, in the caller's transaction.
+#[derive(Default)]
+pub struct Writes(Vec<InsertStatement>);
+
+impl Writes {
+    pub fn push(&mut self, stmt: InsertStatement) {
+        self.0.push(stmt);
+    }
+
+    pub async fn run(self, conn: &mut Conn) -> Result<()> {
+        match conn.raw() {
+            Raw::Sqlite(c) => {
+                if self.0.is_empty() {
+                    return Ok(());
+                }
+                // sqlx binds a script's `?` parameters in order across its statements.
+                let mut sql = String::new();
+                let mut values = Vec::new();
+                for stmt in &self.0 {
+                    let (text, bound) = stmt.build(SqliteQueryBuilder);
+                    sql.push_str(&text);
+                    sql.push_str(";\n");
+                    values.extend(bound.0);
+                }
+                sqlx::query_with(AssertSqlSafe(sql), SqlxValues(sea_query::Values(values)))
+                    .execute(c)
+                    .await?;
+            }
+            Raw::Postgres(c) => {
+                for stmt in &self.0 {
+                    let (sql, values) = render(stmt, true);
+                    sqlx::query_with(sql, values).execute(&mut *c).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// After rows were seeded with explicit ids, PostgreSQL's identity must move past them.
 pub(crate) async fn sync_identity(conn: &mut Conn, table: &'static str) -> Result<()> {
     if let Raw::Postgres(c) = conn.raw() {

@@ -8,8 +8,8 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::db::{
-    Conn, Result, enum_text, execute, fetch_all, fetch_scalar, instant, micros, opt_instant,
-    parse_enum,
+    Conn, Result, Writes, enum_text, execute, fetch_all, fetch_scalar, instant, micros,
+    opt_instant, parse_enum,
 };
 
 const RULE: &[&str] = &[
@@ -282,6 +282,18 @@ pub async fn enqueue_many(
     payloads: &[serde_json::Value],
     now: Timestamp,
 ) -> Result<()> {
+    let mut writes = Writes::default();
+    enqueue_many_later(&mut writes, topic, payloads, now);
+    writes.run(conn).await
+}
+
+/// [`enqueue_many`], as writes for the caller to run with its own.
+pub fn enqueue_many_later(
+    later: &mut Writes,
+    topic: &str,
+    payloads: &[serde_json::Value],
+    now: Timestamp,
+) {
     for chunk in payloads.chunks(500) {
         let mut q = Query::insert();
         q.into_table("outbox")
@@ -289,9 +301,8 @@ pub async fn enqueue_many(
         for p in chunk {
             q.values_panic([topic.into(), p.to_string().into(), micros(now).into()]);
         }
-        execute(conn, &q).await?;
+        later.push(q);
     }
-    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize)]

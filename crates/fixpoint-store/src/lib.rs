@@ -22,4 +22,4 @@ pub mod tickets;
 pub mod transfer;
 pub mod work;
 
-pub use db::{Conn, Read, Store, StoreError, Tx};
+pub use db::{Conn, Read, Store, StoreError, Tx, Writes};

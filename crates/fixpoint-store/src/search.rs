@@ -4,7 +4,7 @@
 use fixpoint_core::ids::TicketId;
 use sea_query::{Condition, Expr, ExprTrait, InsertStatement, Query};
 
-use crate::db::{Backend, Conn, Result, backend, execute};
+use crate::db::{Backend, Conn, Result, Writes, backend, execute};
 
 /// The text of a ticket's description and notes, as SQL over `tickets t`: the notes
 /// people wrote (not Fixpoint's own, see `SYSTEM_AUTHOR_PREFIX`).
@@ -13,28 +13,27 @@ const BODY_POSTGRES: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SEL
 
 /// Rewrites the documents of these tickets from their current text.
 pub async fn refresh(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
-    write_documents(conn, tickets, true).await
-}
-
-/// Writes the documents of tickets just inserted. They have none to replace (a
-/// ticket's document is deleted with it), so SQLite is spared the delete `refresh`
-/// makes.
-pub async fn index_new(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
-    write_documents(conn, tickets, false).await
-}
-
-async fn write_documents(conn: &mut Conn, tickets: &[TicketId], replace: bool) -> Result<()> {
-    let backend = backend(conn);
-    for chunk in tickets.chunks(500) {
-        let ids: Vec<i64> = chunk.iter().map(|t| t.0).collect();
-        let chunk = Condition::all().add(Expr::col(("t", "id")).is_in(ids));
-        if replace {
-            rewrite(conn, chunk).await?;
-        } else {
-            execute(conn, &documents(backend, chunk)).await?;
-        }
+    for chunk in chunks(tickets) {
+        rewrite(conn, chunk).await?;
     }
     Ok(())
+}
+
+/// Adds the writes of the documents of tickets just inserted. They have none to
+/// replace (a ticket's document is deleted with it), so SQLite is spared the delete
+/// `refresh` makes.
+pub fn index_new(backend: Backend, tickets: &[TicketId], later: &mut Writes) {
+    for chunk in chunks(tickets) {
+        later.push(documents(backend, chunk));
+    }
+}
+
+/// The tickets a few hundred at a time, as conditions on `tickets t`.
+fn chunks(tickets: &[TicketId]) -> impl Iterator<Item = Condition> + '_ {
+    tickets.chunks(500).map(|chunk| {
+        let ids: Vec<i64> = chunk.iter().map(|t| t.0).collect();
+        Condition::all().add(Expr::col(("t", "id")).is_in(ids))
+    })
 }
 
 /// Rewrites every document: after a bulk copy into a database.

@@ -13,8 +13,8 @@ use sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStat
 use sqlx::FromRow;
 
 use crate::db::{
-    Backend, Conn, Result, StoreError, backend, enum_text, execute, fetch_all, fetch_optional,
-    fetch_scalar, instant, micros, opt_instant, parse_enum,
+    Backend, Conn, Result, StoreError, Writes, backend, enum_text, execute, fetch_all,
+    fetch_optional, fetch_scalar, instant, micros, opt_instant, parse_enum,
 };
 
 const COLUMNS: &[&str] = &[
@@ -259,11 +259,24 @@ async fn reserve_numbers(conn: &mut Conn, day: jiff::civil::Date, count: i64) ->
 /// and a `created` history row by the actor beside it, in a few statements for the
 /// lot (concurrent creates are written together). Returns them as stored, in order.
 pub async fn insert(conn: &mut Conn, new: Vec<(Ticket, &str)>) -> Result<Vec<Ticket>> {
+    let mut later = Writes::default();
+    let tickets = insert_then(conn, new, &mut later).await?;
+    later.run(conn).await?;
+    Ok(tickets)
+}
+
+/// [`insert`], leaving all but the ticket rows (which give the ids) in `later`, for the
+/// caller to add its own and run them together.
+pub async fn insert_then(
+    conn: &mut Conn,
+    new: Vec<(Ticket, &str)>,
+    later: &mut Writes,
+) -> Result<Vec<Ticket>> {
     let (mut tickets, actors): (Vec<Ticket>, Vec<&str>) = new.into_iter().unzip();
     for t in &mut tickets {
         t.number.clear();
     }
-    write_rows(conn, &mut tickets).await?;
+    write_rows(conn, &mut tickets, later).await?;
     let secondaries: Vec<(TicketId, usize, ResourceId)> = tickets
         .iter()
         .flat_map(|t| {
@@ -273,7 +286,7 @@ pub async fn insert(conn: &mut Conn, new: Vec<(Ticket, &str)>) -> Result<Vec<Tic
                 .map(|(position, r)| (t.id, position, *r))
         })
         .collect();
-    write_secondary_rows(conn, &secondaries).await?;
+    add_secondary_rows(later, &secondaries);
     let created: Vec<FieldChange> = tickets
         .iter()
         .map(|t| FieldChange {
@@ -294,7 +307,7 @@ pub async fn insert(conn: &mut Conn, new: Vec<(Ticket, &str)>) -> Result<Vec<Tic
             change,
         })
         .collect();
-    insert_history(conn, &history).await?;
+    add_history(later, &history);
     Ok(tickets)
 }
 
@@ -304,13 +317,16 @@ pub async fn insert(conn: &mut Conn, new: Vec<(Ticket, &str)>) -> Result<Vec<Tic
 /// creates never collide with an import. Returns the new ids in order.
 pub async fn insert_many(conn: &mut Conn, tickets: &[Ticket]) -> Result<Vec<TicketId>> {
     let mut tickets = tickets.to_vec();
-    write_rows(conn, &mut tickets).await?;
+    let mut documents = Writes::default();
+    write_rows(conn, &mut tickets, &mut documents).await?;
+    documents.run(conn).await?;
     Ok(tickets.iter().map(|t| t.id).collect())
 }
 
-/// Numbers the tickets that have no number, writes their rows and search documents,
-/// and sets their ids.
-async fn write_rows(conn: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
+/// Numbers the tickets that have no number, writes their rows, sets their ids and
+/// leaves their search documents in `later`.
+async fn write_rows(conn: &mut Conn, tickets: &mut [Ticket], later: &mut Writes) -> Result<()> {
+    let backend = backend(conn);
     let mut days: Vec<(jiff::civil::Date, Vec<usize>)> = Vec::new();
     for (i, t) in tickets
         .iter()
@@ -350,7 +366,7 @@ async fn write_rows(conn: &mut Conn, tickets: &mut [Ticket]) -> Result<()> {
             })?);
         }
         let ids: Vec<TicketId> = chunk.iter().map(|t| t.id).collect();
-        crate::search::index_new(conn, &ids).await?;
+        crate::search::index_new(backend, &ids, later);
     }
     Ok(())
 }
@@ -465,14 +481,13 @@ async fn write_secondaries(conn: &mut Conn, ticket: TicketId, ids: &[ResourceId]
         .enumerate()
         .map(|(position, id)| (ticket, position, *id))
         .collect();
-    write_secondary_rows(conn, &rows).await
+    let mut writes = Writes::default();
+    add_secondary_rows(&mut writes, &rows);
+    writes.run(conn).await
 }
 
 /// `(ticket, position, resource)` rows, a few hundred per statement.
-async fn write_secondary_rows(
-    conn: &mut Conn,
-    rows: &[(TicketId, usize, ResourceId)],
-) -> Result<()> {
+fn add_secondary_rows(later: &mut Writes, rows: &[(TicketId, usize, ResourceId)]) {
     for chunk in rows.chunks(500) {
         let mut q = Query::insert();
         q.into_table("ticket_secondary_resources").columns([
@@ -483,9 +498,8 @@ async fn write_secondary_rows(
         for (ticket, position, id) in chunk {
             q.values_panic([ticket.0.into(), id.0.into(), (*position as i64).into()]);
         }
-        execute(conn, &q).await?;
+        later.push(q);
     }
-    Ok(())
 }
 
 const HISTORY: &[&str] = &[
@@ -529,7 +543,9 @@ pub async fn write_history_rows(
             change,
         })
         .collect();
-    insert_history(conn, &rows).await
+    let mut writes = Writes::default();
+    add_history(&mut writes, &rows);
+    writes.run(conn).await
 }
 
 struct HistoryRow<'a> {
@@ -540,7 +556,7 @@ struct HistoryRow<'a> {
     change: &'a FieldChange,
 }
 
-async fn insert_history(conn: &mut Conn, rows: &[HistoryRow<'_>]) -> Result<()> {
+fn add_history(later: &mut Writes, rows: &[HistoryRow<'_>]) {
     for chunk in rows.chunks(500) {
         let mut q = Query::insert();
         q.into_table("ticket_history")
@@ -556,9 +572,8 @@ async fn insert_history(conn: &mut Conn, rows: &[HistoryRow<'_>]) -> Result<()> 
                 row.change.new.clone().into(),
             ]);
         }
-        execute(conn, &q).await?;
+        later.push(q);
     }
-    Ok(())
 }
 
 /// Records activity on a ticket that is not a change of its fields (a note, logged time).

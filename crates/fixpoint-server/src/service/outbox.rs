@@ -5,7 +5,8 @@
 use fixpoint_core::ticket::{FieldChange, Ticket};
 use fixpoint_core::time_entry::{Note, TimeEntry};
 use fixpoint_core::webhook::EventType;
-use fixpoint_store::escalation::{OutboxEvent, enqueue_many};
+use fixpoint_store::Writes;
+use fixpoint_store::escalation::{OutboxEvent, enqueue_many, enqueue_many_later};
 use fixpoint_store::messages::{self as rows, NewDelivery};
 use fixpoint_store::{Conn, Store};
 use jiff::Timestamp;
@@ -25,12 +26,9 @@ async fn enqueue(
 }
 
 /// One `ticket.created` event per ticket opened, each with who opened it and when.
-pub(crate) async fn tickets_created(
-    tx: &mut Conn,
-    opened: &[(&Ticket, &str, Timestamp)],
-) -> ServiceResult<()> {
+pub(crate) fn tickets_created(later: &mut Writes, opened: &[(&Ticket, &str, Timestamp)]) {
     let Some(latest) = opened.iter().map(|(_, _, at)| *at).max() else {
-        return Ok(());
+        return;
     };
     let payloads: Vec<Value> = opened
         .iter()
@@ -43,8 +41,7 @@ pub(crate) async fn tickets_created(
             })
         })
         .collect();
-    enqueue_many(tx, EventType::TicketCreated.as_str(), &payloads, latest).await?;
-    Ok(())
+    enqueue_many_later(later, EventType::TicketCreated.as_str(), &payloads, latest);
 }
 
 pub(crate) async fn ticket_updated(

@@ -451,7 +451,10 @@ pub(crate) async fn create_many_in(
         }
         judged.push(warnings);
     }
-    let written = store_tickets::insert(tx, accepted).await?;
+    // The rows first, for their ids; the rest (search documents, history, events) in
+    // one go after.
+    let mut later = fixpoint_store::Writes::default();
+    let written = store_tickets::insert_then(tx, accepted, &mut later).await?;
     let mut written = written.into_iter();
     let outcomes: Vec<ServiceResult<TicketOutcome>> = judged
         .into_iter()
@@ -473,7 +476,8 @@ pub(crate) async fn create_many_in(
             Some((&outcome.view.ticket, o.actor.as_str(), o.at))
         })
         .collect();
-    super::outbox::tickets_created(tx, &opened).await?;
+    super::outbox::tickets_created(&mut later, &opened);
+    later.run(tx).await?;
     Ok(outcomes)
 }
 
