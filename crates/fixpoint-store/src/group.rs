@@ -101,7 +101,8 @@ impl WriteGroup {
         self.checkpointer.close().await;
     }
 
-    /// Joins the open batch (or opens one) with a savepoint of this write's own.
+    /// Joins the open batch with a savepoint of this write's own, or opens one (see
+    /// [`Undo`]).
     pub(crate) async fn join(self: Arc<Self>) -> Result<SqliteWrite, StoreError> {
         let queued = Queued::new(self.clone());
         let mut batch = self.batch.clone().lock_owned().await;
