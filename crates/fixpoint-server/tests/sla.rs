@@ -315,6 +315,52 @@ async fn out_of_hours_tickets_have_not_started() {
     assert_eq!(t["sla"]["first_response"]["state"], "running");
 }
 
+/// A queue's policy (read with the queue itself) goes to the tickets opened in it, one
+/// by one or written together, and back to a ticket that clears its own.
+#[tokio::test]
+async fn tickets_in_a_queue_with_a_policy_follow_it() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let policies = app.get("/sla-policies").await.expect(200);
+    let halo = policies[1]["id"].as_i64().unwrap();
+    let mut tx = app.store.write().await.unwrap();
+    fixpoint_store::sla::set_queue_policy(
+        &mut tx,
+        w.queue,
+        Some(fixpoint_core::ids::SlaPolicyId(halo)),
+    )
+    .await
+    .unwrap();
+    fixpoint_store::Store::commit(tx).await.unwrap();
+    let in_queue = json!({"title": "Queued", "company_id": w.company, "queue_id": w.queue});
+    let create = || async { app.post("/tickets", in_queue.clone()).await.expect(201) };
+    let (one, two, three, four) = tokio::join!(create(), create(), create(), create());
+    let opened = [one, two, three, four];
+    for t in &opened {
+        assert_eq!(t["sla"]["policy_name"], "HaloPSA standard");
+    }
+    let outside = app
+        .post(
+            "/tickets",
+            json!({"title": "No queue", "company_id": w.company}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(outside["sla"]["policy_name"], "Autotask standard");
+    let atera = policies[2]["id"].as_i64().unwrap();
+    let id = opened[0]["id"].as_i64().unwrap();
+    let own = app
+        .patch(&format!("/tickets/{id}"), json!({"sla_policy_id": atera}))
+        .await
+        .expect(200);
+    assert_eq!(own["sla"]["policy_name"], "Atera standard");
+    let cleared = app
+        .patch(&format!("/tickets/{id}"), json!({"sla_policy_id": null}))
+        .await
+        .expect(200);
+    assert_eq!(cleared["sla"]["policy_name"], "HaloPSA standard");
+}
+
 #[tokio::test]
 async fn a_contract_can_be_renamed_and_given_a_policy_its_new_tickets_follow() {
     let app = spawn_app().await;

@@ -1,7 +1,7 @@
 //! Companies, their locations and contacts; resources, roles, queues, contracts.
 
 use fixpoint_core::ids::{
-    CompanyId, ContactId, ContractId, LocationId, QueueId, ResourceId, RoleId,
+    CompanyId, ContactId, ContractId, LocationId, QueueId, ResourceId, RoleId, SlaPolicyId,
 };
 use fixpoint_core::parties::{Company, Contact, Contract, Location, Queue, Resource, Role};
 use jiff::Timestamp;
@@ -599,6 +599,27 @@ pub async fn queue(conn: &mut Conn, id: QueueId) -> Result<Option<Queue>> {
 
 pub async fn queues_by_id(conn: &mut Conn, ids: &[QueueId]) -> Result<Vec<Queue>> {
     named_by_id(conn, NamedTable::Queues, ids.iter().map(|i| i.0).collect()).await
+}
+
+/// Queues with the SLA policy each gives its tickets (`sla::set_queue_policy`), in one
+/// read: a create needs both.
+pub async fn queues_with_policy_by_id(
+    conn: &mut Conn,
+    ids: &[QueueId],
+) -> Result<Vec<(Queue, Option<SlaPolicyId>)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        queue: NamedRow,
+        sla_policy_id: Option<i64>,
+    }
+    let columns: Vec<&'static str> = NAMED.iter().copied().chain(["sla_policy_id"]).collect();
+    let rows: Vec<Row> =
+        by_ids(conn, "queues", &columns, ids.iter().map(|i| i.0).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.queue.into(), r.sla_policy_id.map(SlaPolicyId)))
+        .collect())
 }
 
 pub async fn queues(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<Queue>> {

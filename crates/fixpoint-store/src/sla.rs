@@ -1,7 +1,7 @@
 //! Business calendars and SLA policies.
 
 use fixpoint_core::calendar::{Calendar, CalendarSpec};
-use fixpoint_core::ids::{CalendarId, PriorityId, QueueId, SlaPolicyId};
+use fixpoint_core::ids::{CalendarId, PriorityId, SlaPolicyId};
 use fixpoint_core::sla::{AT_RISK_PERCENT_DEFAULT, SlaPolicy, SlaTarget, vendor_defaults};
 use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::FromRow;
@@ -219,33 +219,4 @@ pub async fn set_queue_policy(
     )
     .await
     .map(drop)
-}
-
-/// The SLA policy each of these queues names (queues that name none are absent).
-pub async fn queue_policies(
-    conn: &mut Conn,
-    queues: &[QueueId],
-) -> Result<Vec<(QueueId, SlaPolicyId)>> {
-    #[derive(FromRow)]
-    struct Row {
-        id: i64,
-        sla_policy_id: i64,
-    }
-    let ids = crate::db::distinct(queues.iter().map(|i| i.0));
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<Row> = fetch_all(
-        conn,
-        Query::select()
-            .columns(["id", "sla_policy_id"])
-            .from("queues")
-            .and_where(Expr::col("id").is_in(ids))
-            .and_where(Expr::col("sla_policy_id").is_not_null()),
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (QueueId(r.id), SlaPolicyId(r.sla_policy_id)))
-        .collect())
 }

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use fixpoint_core::catalog::{Catalog, SlaClock};
 use fixpoint_core::filter::Sort;
-use fixpoint_core::ids::{
-    CompanyId, NoteId, QueueId, SlaPolicyId, StatusId, TicketId, TimeEntryId,
-};
+use fixpoint_core::ids::{CompanyId, NoteId, SlaPolicyId, StatusId, TicketId, TimeEntryId};
 use fixpoint_core::query::Node;
 use fixpoint_core::rules::{self, Refs};
 use fixpoint_core::sla::{self, SlaContext, SlaPolicy, SlaView};
@@ -18,7 +16,6 @@ use fixpoint_core::{DomainError, ErrorCode, Warning};
 use fixpoint_store::auth::{self as keys, StoredResponse};
 use fixpoint_store::parties;
 use fixpoint_store::reference::Reference;
-use fixpoint_store::sla as sla_rows;
 use fixpoint_store::tickets::{self as store_tickets, Cursor, ListQuery, Updated};
 use fixpoint_store::{Conn, Store, catalog, work};
 use jiff::Timestamp;
@@ -424,19 +421,15 @@ pub(crate) async fn create_many_in(
         })
         .collect();
     let refs = load_refs_many(tx, &candidates).await?;
-    let queues: Vec<QueueId> = candidates.iter().filter_map(|t| t.queue_id).collect();
-    let queue_policies = sla_rows::queue_policies(tx, &queues).await?;
     let mut judged = Vec::with_capacity(openings.len());
     let mut accepted = Vec::with_capacity(openings.len());
-    for ((mut candidate, refs), opening) in candidates.into_iter().zip(refs).zip(openings) {
+    for ((mut candidate, (refs, queue_policy)), opening) in
+        candidates.into_iter().zip(refs).zip(openings)
+    {
         let warnings = rules::check_ticket(catalog, None, &candidate, &refs)
             .map_err(ServiceError::from)
             .and_then(|w| check_policy(&setup, candidate.sla_policy_id).map(|()| w));
         if warnings.is_ok() {
-            let queue_policy = queue_policies
-                .iter()
-                .find(|(q, _)| Some(*q) == candidate.queue_id)
-                .map(|(_, p)| *p);
             candidate.sla_policy_id = inherited_policy(&setup, &candidate, &refs, queue_policy);
             let clock = clock_of(catalog, candidate.status_id);
             sla::advance(
@@ -531,14 +524,9 @@ pub async fn update(
         ticket::apply_status_effects(&mut after, Some(from), to, at);
     }
     rules::check_resolution_plan(&before, &after, at)?;
-    let refs = load_refs(&mut tx, &after).await?;
+    let (refs, queue_policy) = load_refs(&mut tx, &after).await?;
     let warnings = rules::check_ticket(catalog, Some(&before), &after, &refs)?;
     if policy_cleared {
-        let queues: Vec<QueueId> = after.queue_id.into_iter().collect();
-        let queue_policy = sla_rows::queue_policies(&mut tx, &queues)
-            .await?
-            .pop()
-            .map(|(_, policy)| policy);
         after.sla_policy_id = inherited_policy(&setup, &after, &refs, queue_policy);
     } else if after.sla_policy_id != before.sla_policy_id {
         check_policy(&setup, after.sla_policy_id)?;
@@ -642,17 +630,21 @@ fn stale(id: TicketId, sent: i64, current: i64) -> DomainError {
 }
 
 /// Everything the rules look at for a changed ticket, read in the caller's transaction.
-async fn load_refs(conn: &mut Conn, t: &Ticket) -> ServiceResult<Refs> {
-    let mut refs = load_refs_many(conn, std::slice::from_ref(t))
+async fn load_refs(conn: &mut Conn, t: &Ticket) -> ServiceResult<(Refs, Option<SlaPolicyId>)> {
+    let (mut refs, queue_policy) = load_refs_many(conn, std::slice::from_ref(t))
         .await?
         .pop()
         .unwrap_or_default();
     refs.incident_count = store_tickets::incident_count(conn, t.id).await?;
-    Ok(refs)
+    Ok((refs, queue_policy))
 }
 
-/// What the rules look at for each of these tickets, one query per kind of record.
-async fn load_refs_many(conn: &mut Conn, tickets: &[Ticket]) -> ServiceResult<Vec<Refs>> {
+/// What the rules look at for each of these tickets, one query per kind of record,
+/// with the SLA policy its queue gives it.
+async fn load_refs_many(
+    conn: &mut Conn,
+    tickets: &[Ticket],
+) -> ServiceResult<Vec<(Refs, Option<SlaPolicyId>)>> {
     fn found<T: Clone, I: PartialEq>(
         rows: &[T],
         id: Option<I>,
@@ -671,8 +663,11 @@ async fn load_refs_many(conn: &mut Conn, tickets: &[Ticket]) -> ServiceResult<Ve
     let contacts =
         parties::contacts_by_id(conn, &ids(tickets, |t| t.contact_id.into_iter().collect()))
             .await?;
-    let queues =
-        parties::queues_by_id(conn, &ids(tickets, |t| t.queue_id.into_iter().collect())).await?;
+    let queues = parties::queues_with_policy_by_id(
+        conn,
+        &ids(tickets, |t| t.queue_id.into_iter().collect()),
+    )
+    .await?;
     let contracts =
         parties::contracts_by_id(conn, &ids(tickets, |t| t.contract_id.into_iter().collect()))
             .await?;
@@ -714,23 +709,28 @@ async fn load_refs_many(conn: &mut Conn, tickets: &[Ticket]) -> ServiceResult<Ve
     .await?;
     Ok(tickets
         .iter()
-        .map(|t| Refs {
-            company: found(&companies, Some(t.company_id), |c| c.id),
-            location: found(&locations, t.location_id, |l| l.id),
-            contact: found(&contacts, t.contact_id, |c| c.id),
-            queue: found(&queues, t.queue_id, |q| q.id),
-            contract: found(&contracts, t.contract_id, |c| c.id),
-            assigned_resource: found(&resources, t.assigned_resource_id, |r| r.id),
-            assigned_role: found(&roles, t.assigned_role_id, |r| r.id),
-            secondary_resources: t
-                .secondary_resource_ids
-                .iter()
-                .filter_map(|id| found(&resources, Some(*id), |r| r.id))
-                .collect(),
-            issue_type: found(&issue_types, t.issue_type_id, |i| i.id),
-            sub_issue_type: found(&issue_types, t.sub_issue_type_id, |i| i.id),
-            problem_ticket: found(&problems, t.problem_ticket_id, |p| p.id),
-            incident_count: 0,
+        .map(|t| {
+            let queue = found(&queues, t.queue_id, |(q, _)| q.id);
+            let queue_policy = queue.as_ref().and_then(|(_, policy)| *policy);
+            let refs = Refs {
+                company: found(&companies, Some(t.company_id), |c| c.id),
+                location: found(&locations, t.location_id, |l| l.id),
+                contact: found(&contacts, t.contact_id, |c| c.id),
+                queue: queue.map(|(q, _)| q),
+                contract: found(&contracts, t.contract_id, |c| c.id),
+                assigned_resource: found(&resources, t.assigned_resource_id, |r| r.id),
+                assigned_role: found(&roles, t.assigned_role_id, |r| r.id),
+                secondary_resources: t
+                    .secondary_resource_ids
+                    .iter()
+                    .filter_map(|id| found(&resources, Some(*id), |r| r.id))
+                    .collect(),
+                issue_type: found(&issue_types, t.issue_type_id, |i| i.id),
+                sub_issue_type: found(&issue_types, t.sub_issue_type_id, |i| i.id),
+                problem_ticket: found(&problems, t.problem_ticket_id, |p| p.id),
+                incident_count: 0,
+            };
+            (refs, queue_policy)
         })
         .collect())
 }
