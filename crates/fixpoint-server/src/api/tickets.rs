@@ -69,10 +69,13 @@ async fn create(
         response_status: i64::from(StatusCode::CREATED.as_u16()),
         response_body: serde_json::to_string(outcome).unwrap_or_default(),
     };
-    let request_digest = Sha256::digest(&body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    // Only a create with an Idempotency-Key remembers its body's digest.
+    let request_digest = key.as_ref().map_or_else(String::new, |_| {
+        Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    });
     let digest_for_store = request_digest.clone();
     let respond_with_digest = move |outcome: &TicketOutcome| StoredResponse {
         request_digest: digest_for_store.clone(),
