@@ -2,19 +2,20 @@
 
 #![allow(dead_code)]
 
+use fixpoint_core::catalog::seeded;
 use fixpoint_server::Clock;
 use fixpoint_server::testing::TestServer;
 use fixpoint_store::Store;
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
-/// The default catalogue's statuses, by id.
-pub const NEW: i64 = 1;
-pub const IN_PROGRESS: i64 = 2;
-pub const WAITING_CUSTOMER: i64 = 5;
-pub const ESCALATED: i64 = 8;
-pub const RESOLVED: i64 = 9;
-pub const COMPLETE: i64 = 10;
+/// The default catalogue's statuses, by id as the JSON carries them.
+pub const NEW: i64 = seeded::NEW.0;
+pub const IN_PROGRESS: i64 = seeded::IN_PROGRESS.0;
+pub const WAITING_CUSTOMER: i64 = seeded::WAITING_CUSTOMER.0;
+pub const ESCALATED: i64 = seeded::ESCALATED.0;
+pub const RESOLVED: i64 = seeded::RESOLVED.0;
+pub const COMPLETE: i64 = seeded::COMPLETE.0;
 
 pub struct App {
     pub base: String,
