@@ -408,7 +408,10 @@ async fn open_sqlite(url: &str) -> Result<SqlitePools> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    let one_connection = || SqlitePoolOptions::new().max_connections(1);
+    // An embedded database has no connection to lose: sqlx's ping before each acquire
+    // would only add a round trip to the connection's thread.
+    let pool = || SqlitePoolOptions::new().test_before_acquire(false);
+    let one_connection = || pool().max_connections(1);
     let write = one_connection()
         .connect_with(options.clone().pragma(
             "wal_autocheckpoint",
@@ -416,10 +419,7 @@ async fn open_sqlite(url: &str) -> Result<SqlitePools> {
         ))
         .await?;
     let checkpoints = one_connection().connect_with(options.clone()).await?;
-    let read = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
+    let read = pool().max_connections(8).connect_with(options).await?;
     let checkpointer = crate::checkpoint::Checkpointer::start(checkpoints);
     Ok(SqlitePools {
         read,
