@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use fixpoint_core::catalog::{default_catalog, seeded};
 use fixpoint_core::ids::*;
-use fixpoint_core::parties::{Company, Contact, Resource};
+use fixpoint_core::parties::{Company, Contact, NewQueue, Resource};
 use fixpoint_core::ticket::{FieldChange, NewTicket, Ticket};
 use fixpoint_core::time_entry::{Note, NoteKind, TimeEntry, Visibility};
 use fixpoint_store::parties::{self, NamedTable};
@@ -156,7 +156,12 @@ pub async fn build(store: &Store, total: u64, now: Timestamp) -> anyhow::Result<
     }
     let mut queues = Vec::new();
     for name in QUEUES {
-        queues.push(parties::insert_named(&mut tx, NamedTable::Queues, name, true).await?);
+        let queue = NewQueue {
+            name: name.into(),
+            active: true,
+            sla_policy_id: None,
+        };
+        queues.push(parties::insert_queue(&mut tx, &queue).await?.0);
     }
     Store::commit(tx).await?;
     let world = World {

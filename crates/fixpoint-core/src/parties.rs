@@ -304,9 +304,66 @@ pub struct Queue {
     pub id: QueueId,
     pub name: String,
     pub active: bool,
+    /// The SLA policy its tickets follow when neither they nor their contract name one
+    /// ([`crate::sla::choose_policy`]).
+    pub sla_policy_id: Option<i64>,
 }
 
-/// Body for creating or renaming a role, queue or other named catalogue row.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewQueue {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub sla_policy_id: Option<i64>,
+}
+
+impl NewQueue {
+    /// `policy_exists`: whether the SLA policy named (if any) exists.
+    pub fn check(&self, policy_exists: bool) -> Result<(), DomainError> {
+        let mut v = Violations::default();
+        v.required_text("name", &self.name, NAME_MAX);
+        named_policy_exists(&mut v, self.sla_policy_id, policy_exists);
+        v.into_result()
+    }
+}
+
+/// Refuses an `sla_policy_id` that names no policy.
+fn named_policy_exists(v: &mut Violations, policy: Option<i64>, exists: bool) {
+    if let Some(policy) = policy.filter(|_| !exists) {
+        v.push(
+            "sla_policy_id",
+            ErrorCode::UnknownReference,
+            format!("SLA policy {policy} does not exist"),
+        );
+    }
+}
+
+/// A change to a queue: only the given fields; `null` clears the SLA policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueuePatch {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "crate::ticket::nullable")]
+    pub sla_policy_id: Option<Option<i64>>,
+}
+
+impl QueuePatch {
+    /// The queue after the patch, as the command [`NewQueue::check`] judges.
+    pub fn apply_to(self, q: &Queue) -> NewQueue {
+        NewQueue {
+            name: self.name.unwrap_or_else(|| q.name.clone()),
+            active: self.active.unwrap_or(q.active),
+            sla_policy_id: self.sla_policy_id.unwrap_or(q.sla_policy_id),
+        }
+    }
+}
+
+/// Body for creating or renaming a role or other named catalogue row.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -383,13 +440,7 @@ impl NewContract {
                 format!("company {} does not exist", self.company_id),
             );
         }
-        if let Some(policy) = self.sla_policy_id.filter(|_| !policy_exists) {
-            v.push(
-                "sla_policy_id",
-                ErrorCode::UnknownReference,
-                format!("SLA policy {policy} does not exist"),
-            );
-        }
+        named_policy_exists(&mut v, self.sla_policy_id, policy_exists);
         v.into_result()
     }
 }

@@ -323,15 +323,14 @@ async fn tickets_in_a_queue_with_a_policy_follow_it() {
     let w = app.world().await;
     let policies = app.get("/sla-policies").await.expect(200);
     let halo = policies[1]["id"].as_i64().unwrap();
-    let mut tx = app.store.write().await.unwrap();
-    fixpoint_store::sla::set_queue_policy(
-        &mut tx,
-        w.queue,
-        Some(fixpoint_core::ids::SlaPolicyId(halo)),
-    )
-    .await
-    .unwrap();
-    fixpoint_store::Store::commit(tx).await.unwrap();
+    let queue = app
+        .patch(
+            &format!("/queues/{}", w.queue),
+            json!({"sla_policy_id": halo}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(queue["sla_policy_id"], halo);
     let in_queue = json!({"title": "Queued", "company_id": w.company, "queue_id": w.queue});
     let create = || async { app.post("/tickets", in_queue.clone()).await.expect(201) };
     let (one, two, three, four) = tokio::join!(create(), create(), create(), create());
@@ -359,6 +358,78 @@ async fn tickets_in_a_queue_with_a_policy_follow_it() {
         .await
         .expect(200);
     assert_eq!(cleared["sla"]["policy_name"], "HaloPSA standard");
+}
+
+#[tokio::test]
+async fn a_queue_names_its_policy_when_opened_and_loses_it_when_cleared() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let policies = app.get("/sla-policies").await.expect(200);
+    let atera = policies[2]["id"].as_i64().unwrap();
+    let queue = app
+        .post("/queues", json!({"name": "NOC", "sla_policy_id": atera}))
+        .await
+        .expect(201);
+    let id = queue["id"].as_i64().unwrap();
+    assert_eq!(queue["sla_policy_id"], atera);
+    assert_eq!(queue["active"], true);
+    let read = app.get(&format!("/queues/{id}")).await.expect(200);
+    assert_eq!(read["sla_policy_id"], atera);
+    let listed = app.get("/queues").await.expect(200);
+    let noc = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == id)
+        .unwrap();
+    assert_eq!(noc["sla_policy_id"], atera);
+    let new_ticket = json!({"title": "Link down", "company_id": w.company, "queue_id": id});
+    let t = app.post("/tickets", new_ticket.clone()).await.expect(201);
+    assert_eq!(t["sla"]["policy_name"], "Atera standard");
+
+    let renamed = app
+        .patch(&format!("/queues/{id}"), json!({"name": "Network"}))
+        .await
+        .expect(200);
+    assert_eq!(renamed["sla_policy_id"], atera, "a rename keeps the policy");
+    let cleared = app
+        .patch(&format!("/queues/{id}"), json!({"sla_policy_id": null}))
+        .await
+        .expect(200);
+    assert_eq!(cleared["name"], "Network");
+    assert!(cleared["sla_policy_id"].is_null());
+    let t = app.post("/tickets", new_ticket).await.expect(201);
+    assert_eq!(t["sla"]["policy_name"], "Autotask standard");
+    let earlier = app
+        .get(&format!("/tickets/{}", t["id"].as_i64().unwrap() - 1))
+        .await
+        .expect(200);
+    assert_eq!(earlier["sla"]["policy_name"], "Atera standard");
+}
+
+#[tokio::test]
+async fn a_queue_refuses_a_policy_that_does_not_exist() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    app.post("/queues", json!({"name": "NOC", "sla_policy_id": 999_999}))
+        .await
+        .problem(422, "unknown_reference", Some("sla_policy_id"));
+    let queue = format!("/queues/{}", w.queue);
+    app.patch(&queue, json!({"sla_policy_id": 999_999}))
+        .await
+        .problem(422, "unknown_reference", Some("sla_policy_id"));
+    app.patch(&queue, json!({"sla_policy_id": "gold"}))
+        .await
+        .problem(422, "invalid_field", Some("sla_policy_id"));
+    let unchanged = app.get(&queue).await.expect(200);
+    assert!(unchanged["sla_policy_id"].is_null());
+    assert_eq!(
+        app.get("/queues").await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 //! Companies, their locations and contacts; resources, roles, queues, contracts.
 
 use fixpoint_core::ids::{
-    CompanyId, ContactId, ContractId, LocationId, QueueId, ResourceId, RoleId, SlaPolicyId,
+    CompanyId, ContactId, ContractId, LocationId, QueueId, ResourceId, RoleId,
 };
-use fixpoint_core::parties::{Company, Contact, Contract, Location, Queue, Resource, Role};
+use fixpoint_core::parties::{
+    Company, Contact, Contract, Location, NewQueue, Queue, Resource, Role,
+};
 use jiff::Timestamp;
 use sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sqlx::FromRow;
@@ -496,28 +498,16 @@ impl From<NamedRow> for Role {
     }
 }
 
-impl From<NamedRow> for Queue {
-    fn from(r: NamedRow) -> Self {
-        Queue {
-            id: QueueId(r.id),
-            name: r.name,
-            active: r.active,
-        }
-    }
-}
-
-/// The two tables that hold nothing but a name and an active flag.
+/// The tables that hold nothing but a name and an active flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamedTable {
     Roles,
-    Queues,
 }
 
 impl NamedTable {
     fn table(self) -> &'static str {
         match self {
             Self::Roles => "roles",
-            Self::Queues => "queues",
         }
     }
 }
@@ -593,37 +583,72 @@ pub async fn roles(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<
     named_list(conn, NamedTable::Roles, f, page).await
 }
 
+const QUEUE: &[&str] = &["id", "name", "active", "sla_policy_id"];
+
+#[derive(FromRow)]
+struct QueueRow {
+    id: i64,
+    name: String,
+    active: bool,
+    sla_policy_id: Option<i64>,
+}
+
+impl From<QueueRow> for Queue {
+    fn from(r: QueueRow) -> Self {
+        Queue {
+            id: QueueId(r.id),
+            name: r.name,
+            active: r.active,
+            sla_policy_id: r.sla_policy_id,
+        }
+    }
+}
+
 pub async fn queue(conn: &mut Conn, id: QueueId) -> Result<Option<Queue>> {
-    Ok(named(conn, NamedTable::Queues, id.0).await?.map(Into::into))
+    let row: Option<QueueRow> = get(conn, "queues", QUEUE, id.0).await?;
+    Ok(row.map(Into::into))
 }
 
 pub async fn queues_by_id(conn: &mut Conn, ids: &[QueueId]) -> Result<Vec<Queue>> {
-    named_by_id(conn, NamedTable::Queues, ids.iter().map(|i| i.0).collect()).await
-}
-
-/// Queues with the SLA policy each gives its tickets (`sla::set_queue_policy`), in one
-/// read: a create needs both.
-pub async fn queues_with_policy_by_id(
-    conn: &mut Conn,
-    ids: &[QueueId],
-) -> Result<Vec<(Queue, Option<SlaPolicyId>)>> {
-    #[derive(FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        queue: NamedRow,
-        sla_policy_id: Option<i64>,
-    }
-    let columns: Vec<&'static str> = NAMED.iter().copied().chain(["sla_policy_id"]).collect();
-    let rows: Vec<Row> =
-        by_ids(conn, "queues", &columns, ids.iter().map(|i| i.0).collect()).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.queue.into(), r.sla_policy_id.map(SlaPolicyId)))
-        .collect())
+    let rows: Vec<QueueRow> =
+        by_ids(conn, "queues", QUEUE, ids.iter().map(|i| i.0).collect()).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn queues(conn: &mut Conn, f: &PartyFilter, page: &Page) -> Result<Vec<Queue>> {
-    named_list(conn, NamedTable::Queues, f, page).await
+    let mut q = select("queues", QUEUE);
+    active_filter(&mut q, f);
+    let rows: Vec<QueueRow> = list(conn, q, page).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn insert_queue(conn: &mut Conn, new: &NewQueue) -> Result<QueueId> {
+    let q = Query::insert()
+        .into_table("queues")
+        .columns(["name", "active", "sla_policy_id"])
+        .values_panic([
+            new.name.as_str().into(),
+            new.active.into(),
+            new.sla_policy_id.into(),
+        ])
+        .to_owned();
+    Ok(QueueId(insert_id(conn, q).await?))
+}
+
+pub async fn update_queue(conn: &mut Conn, queue: &Queue) -> Result<()> {
+    execute(
+        conn,
+        Query::update()
+            .table("queues")
+            .values([
+                ("name", queue.name.as_str().into()),
+                ("active", queue.active.into()),
+                ("sla_policy_id", queue.sla_policy_id.into()),
+            ])
+            .and_where(Expr::col("id").eq(queue.id.0)),
+    )
+    .await
+    .map(drop)
 }
 
 // --- contracts ---

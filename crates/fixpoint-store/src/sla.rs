@@ -204,19 +204,3 @@ pub async fn seed_defaults(conn: &mut Conn) -> Result<()> {
     }
     Ok(())
 }
-
-pub async fn set_queue_policy(
-    conn: &mut Conn,
-    queue: i64,
-    policy: Option<SlaPolicyId>,
-) -> Result<()> {
-    execute(
-        conn,
-        Query::update()
-            .table("queues")
-            .value("sla_policy_id", policy.map(|p| p.0))
-            .and_where(Expr::col("id").eq(queue)),
-    )
-    .await
-    .map(drop)
-}

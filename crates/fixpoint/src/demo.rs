@@ -182,17 +182,12 @@ pub async fn seed(store: &Store, tickets_wanted: usize) -> anyhow::Result<()> {
     }
     let mut queues = Vec::new();
     for name in ["Service Desk", "Triage", "Projects", "Escalations"] {
-        queues.push(QueueId(
-            parties::create_named(
-                store,
-                NamedTable::Queues,
-                NewNamed {
-                    name: name.into(),
-                    active: true,
-                },
-            )
-            .await?,
-        ));
+        let queue = NewQueue {
+            name: name.into(),
+            active: true,
+            sla_policy_id: None,
+        };
+        queues.push(parties::create_queue(store, queue).await?.id);
     }
     for company in &companies {
         parties::create_contract(

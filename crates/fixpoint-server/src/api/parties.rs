@@ -322,21 +322,18 @@ async fn update_role(
     ))
 }
 
-#[utoipa::path(post, path = "/queues", tag = "queues", request_body = NewNamed,
+/// Open a queue (an admin's); `sla_policy_id` is the policy its tickets follow when
+/// neither they nor their contract name one.
+#[utoipa::path(post, path = "/queues", tag = "queues", request_body = NewQueue,
     responses((status = 201, body = Queue), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn create_queue(
     State(s): State<AppState>,
     caller: Caller,
-    Json(new): Json<NewNamed>,
+    Json(new): Json<NewQueue>,
 ) -> ApiResult<CreatedOut<Queue>> {
     caller.require_admin()?;
-    let id = service::create_named(&s.store, NamedTable::Queues, new.clone()).await?;
-    Ok(created(Queue {
-        id: QueueId(id),
-        name: new.name,
-        active: new.active,
-    }))
+    Ok(created(service::create_queue(&s.store, new).await?))
 }
 
 #[utoipa::path(get, path = "/queues", tag = "queues", params(PartyParams),
@@ -361,14 +358,16 @@ async fn get_queue(State(s): State<AppState>, _c: Caller, Id(id): Id) -> ApiResu
     Ok(axum::Json(service::queue(&s.store, QueueId(id)).await?))
 }
 
-#[utoipa::path(patch, path = "/queues/{id}", tag = "queues", params(("id" = i64, Path)), request_body = NamedPatch,
-    responses((status = 200, body = Queue), (status = 404, body = Problem, content_type = "application/problem+json")),
+/// Change a queue (an admin's): only the given fields; `"sla_policy_id": null` clears
+/// its policy. Tickets already open keep the policy they got.
+#[utoipa::path(patch, path = "/queues/{id}", tag = "queues", params(("id" = i64, Path)), request_body = QueuePatch,
+    responses((status = 200, body = Queue), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn update_queue(
     State(s): State<AppState>,
     caller: Caller,
     Id(id): Id,
-    Json(patch): Json<NamedPatch>,
+    Json(patch): Json<QueuePatch>,
 ) -> ApiResult<JsonOut<Queue>> {
     caller.require_admin()?;
     Ok(axum::Json(

@@ -5,11 +5,11 @@
 use fixpoint_core::attachment::NewAttachment;
 use fixpoint_core::ids::{CompanyId, ContactId, QueueId, TicketId};
 use fixpoint_core::mail::{self, Signals};
-use fixpoint_core::parties::NewContact;
+use fixpoint_core::parties::{NewContact, NewQueue};
 use fixpoint_core::ticket::{NewTicket, Source};
 use fixpoint_core::time_entry::{NOTE_BODY_MAX, NOTE_TITLE_MAX, NewNote, Visibility};
 use fixpoint_store::messages::{self as rows, InboundMessage};
-use fixpoint_store::parties::{self, NamedTable, PartyFilter};
+use fixpoint_store::parties::{self, PartyFilter};
 use fixpoint_store::{Conn, Store};
 use jiff::Timestamp;
 use mail_parser::{MessageParser, MimeHeaders};
@@ -493,9 +493,17 @@ async fn triage_queue(tx: &mut Conn) -> ServiceResult<QueueId> {
     {
         return Ok(QueueId(id));
     }
-    let id = parties::insert_named(tx, NamedTable::Queues, "Email triage", true).await?;
-    rows::put_setting(tx, TRIAGE_QUEUE, &id.to_string()).await?;
-    Ok(QueueId(id))
+    let id = parties::insert_queue(
+        tx,
+        &NewQueue {
+            name: "Email triage".into(),
+            active: true,
+            sla_policy_id: None,
+        },
+    )
+    .await?;
+    rows::put_setting(tx, TRIAGE_QUEUE, &id.0.to_string()).await?;
+    Ok(id)
 }
 
 pub async fn messages(

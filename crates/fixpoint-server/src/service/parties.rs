@@ -250,20 +250,48 @@ pub async fn queue(store: &Store, id: QueueId) -> ServiceResult<Queue> {
         .ok_or_else(|| DomainError::not_found("queue", id))?)
 }
 
-pub async fn update_queue(store: &Store, id: QueueId, patch: NamedPatch) -> ServiceResult<Queue> {
+pub async fn create_queue(store: &Store, new: NewQueue) -> ServiceResult<Queue> {
+    let mut tx = store.write().await?;
+    check_queue(&mut tx, &new).await?;
+    let id = rows::insert_queue(&mut tx, &new).await?;
+    Store::commit(tx).await?;
+    Ok(Queue {
+        id,
+        name: new.name,
+        active: new.active,
+        sla_policy_id: new.sla_policy_id,
+    })
+}
+
+pub async fn update_queue(store: &Store, id: QueueId, patch: QueuePatch) -> ServiceResult<Queue> {
     let mut tx = store.write().await?;
     let before = rows::queue(&mut tx, id)
         .await?
         .ok_or_else(|| DomainError::not_found("queue", id))?;
+    let new = patch.apply_to(&before);
+    check_queue(&mut tx, &new).await?;
     let after = Queue {
-        name: patch.name.unwrap_or(before.name),
-        active: patch.active.unwrap_or(before.active),
-        ..before
+        id,
+        name: new.name,
+        active: new.active,
+        sla_policy_id: new.sla_policy_id,
     };
-    check_name(&after.name)?;
-    rows::update_named(&mut tx, NamedTable::Queues, id.0, &after.name, after.active).await?;
+    rows::update_queue(&mut tx, &after).await?;
     Store::commit(tx).await?;
     Ok(after)
+}
+
+async fn check_queue(conn: &mut Conn, new: &NewQueue) -> ServiceResult<()> {
+    Ok(new.check(policy_exists(conn, new.sla_policy_id).await?)?)
+}
+
+/// Whether the SLA policy a queue or contract names exists (true when it names none).
+async fn policy_exists(conn: &mut Conn, id: Option<i64>) -> ServiceResult<bool> {
+    let Some(id) = id else {
+        return Ok(true);
+    };
+    let policies = fixpoint_store::sla::policies(conn).await?;
+    Ok(policies.iter().any(|p| p.id.0 == id))
 }
 
 /// Sets who works a queue; every member must be a technician that exists.
@@ -343,10 +371,7 @@ async fn checked_contract(
     id: ContractId,
     new: NewContract,
 ) -> ServiceResult<Contract> {
-    let policies = fixpoint_store::sla::policies(conn).await?;
-    let policy_exists = new
-        .sla_policy_id
-        .is_none_or(|id| policies.iter().any(|p| p.id.0 == id));
+    let policy_exists = policy_exists(conn, new.sla_policy_id).await?;
     new.check(company_exists(conn, new.company_id).await?, policy_exists)?;
     Ok(Contract {
         id,

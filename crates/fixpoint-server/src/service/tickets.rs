@@ -423,14 +423,12 @@ pub(crate) async fn create_many_in(
     let refs = load_refs_many(tx, &candidates).await?;
     let mut judged = Vec::with_capacity(openings.len());
     let mut accepted = Vec::with_capacity(openings.len());
-    for ((mut candidate, (refs, queue_policy)), opening) in
-        candidates.into_iter().zip(refs).zip(openings)
-    {
+    for ((mut candidate, refs), opening) in candidates.into_iter().zip(refs).zip(openings) {
         let warnings = rules::check_ticket(catalog, None, &candidate, &refs)
             .map_err(ServiceError::from)
             .and_then(|w| check_policy(&setup, candidate.sla_policy_id).map(|()| w));
         if warnings.is_ok() {
-            candidate.sla_policy_id = inherited_policy(&setup, &candidate, &refs, queue_policy);
+            candidate.sla_policy_id = inherited_policy(&setup, &candidate, &refs);
             let clock = clock_of(catalog, candidate.status_id);
             sla::advance(
                 setup.context(candidate.sla_policy_id),
@@ -524,10 +522,10 @@ pub async fn update(
         ticket::apply_status_effects(&mut after, Some(from), to, at);
     }
     rules::check_resolution_plan(&before, &after, at)?;
-    let (refs, queue_policy) = load_refs(&mut tx, &after).await?;
+    let refs = load_refs(&mut tx, &after).await?;
     let warnings = rules::check_ticket(catalog, Some(&before), &after, &refs)?;
     if policy_cleared {
-        after.sla_policy_id = inherited_policy(&setup, &after, &refs, queue_policy);
+        after.sla_policy_id = inherited_policy(&setup, &after, &refs);
     } else if after.sla_policy_id != before.sla_policy_id {
         check_policy(&setup, after.sla_policy_id)?;
     }
@@ -592,18 +590,18 @@ fn check_policy(setup: &SlaSetup, policy: Option<SlaPolicyId>) -> ServiceResult<
 }
 
 /// The ticket's own policy, else its contract's, its queue's, its category's, else the default.
-/// The policy a ticket falls under, given the one its queue names.
-fn inherited_policy(
-    setup: &SlaSetup,
-    t: &Ticket,
-    refs: &Refs,
-    queue_policy: Option<SlaPolicyId>,
-) -> Option<SlaPolicyId> {
+fn inherited_policy(setup: &SlaSetup, t: &Ticket, refs: &Refs) -> Option<SlaPolicyId> {
     let known = |id: &SlaPolicyId| setup.policies().iter().any(|p| p.id == *id);
     let contract = refs
         .contract
         .as_ref()
         .and_then(|c| c.sla_policy_id)
+        .map(SlaPolicyId)
+        .filter(known);
+    let queue = refs
+        .queue
+        .as_ref()
+        .and_then(|q| q.sla_policy_id)
         .map(SlaPolicyId)
         .filter(known);
     let category = t
@@ -614,7 +612,7 @@ fn inherited_policy(
     sla::choose_policy(
         t.sla_policy_id,
         contract,
-        queue_policy.filter(known),
+        queue,
         category,
         setup.default_policy(),
     )
@@ -630,21 +628,17 @@ fn stale(id: TicketId, sent: i64, current: i64) -> DomainError {
 }
 
 /// Everything the rules look at for a changed ticket, read in the caller's transaction.
-async fn load_refs(conn: &mut Conn, t: &Ticket) -> ServiceResult<(Refs, Option<SlaPolicyId>)> {
-    let (mut refs, queue_policy) = load_refs_many(conn, std::slice::from_ref(t))
+async fn load_refs(conn: &mut Conn, t: &Ticket) -> ServiceResult<Refs> {
+    let mut refs = load_refs_many(conn, std::slice::from_ref(t))
         .await?
         .pop()
         .unwrap_or_default();
     refs.incident_count = store_tickets::incident_count(conn, t.id).await?;
-    Ok((refs, queue_policy))
+    Ok(refs)
 }
 
-/// What the rules look at for each of these tickets, one query per kind of record,
-/// with the SLA policy its queue gives it.
-async fn load_refs_many(
-    conn: &mut Conn,
-    tickets: &[Ticket],
-) -> ServiceResult<Vec<(Refs, Option<SlaPolicyId>)>> {
+/// What the rules look at for each of these tickets, one query per kind of record.
+async fn load_refs_many(conn: &mut Conn, tickets: &[Ticket]) -> ServiceResult<Vec<Refs>> {
     fn found<T: Clone, I: PartialEq>(
         rows: &[T],
         id: Option<I>,
@@ -663,11 +657,8 @@ async fn load_refs_many(
     let contacts =
         parties::contacts_by_id(conn, &ids(tickets, |t| t.contact_id.into_iter().collect()))
             .await?;
-    let queues = parties::queues_with_policy_by_id(
-        conn,
-        &ids(tickets, |t| t.queue_id.into_iter().collect()),
-    )
-    .await?;
+    let queues =
+        parties::queues_by_id(conn, &ids(tickets, |t| t.queue_id.into_iter().collect())).await?;
     let contracts =
         parties::contracts_by_id(conn, &ids(tickets, |t| t.contract_id.into_iter().collect()))
             .await?;
@@ -709,28 +700,23 @@ async fn load_refs_many(
     .await?;
     Ok(tickets
         .iter()
-        .map(|t| {
-            let queue = found(&queues, t.queue_id, |(q, _)| q.id);
-            let queue_policy = queue.as_ref().and_then(|(_, policy)| *policy);
-            let refs = Refs {
-                company: found(&companies, Some(t.company_id), |c| c.id),
-                location: found(&locations, t.location_id, |l| l.id),
-                contact: found(&contacts, t.contact_id, |c| c.id),
-                queue: queue.map(|(q, _)| q),
-                contract: found(&contracts, t.contract_id, |c| c.id),
-                assigned_resource: found(&resources, t.assigned_resource_id, |r| r.id),
-                assigned_role: found(&roles, t.assigned_role_id, |r| r.id),
-                secondary_resources: t
-                    .secondary_resource_ids
-                    .iter()
-                    .filter_map(|id| found(&resources, Some(*id), |r| r.id))
-                    .collect(),
-                issue_type: found(&issue_types, t.issue_type_id, |i| i.id),
-                sub_issue_type: found(&issue_types, t.sub_issue_type_id, |i| i.id),
-                problem_ticket: found(&problems, t.problem_ticket_id, |p| p.id),
-                incident_count: 0,
-            };
-            (refs, queue_policy)
+        .map(|t| Refs {
+            company: found(&companies, Some(t.company_id), |c| c.id),
+            location: found(&locations, t.location_id, |l| l.id),
+            contact: found(&contacts, t.contact_id, |c| c.id),
+            queue: found(&queues, t.queue_id, |q| q.id),
+            contract: found(&contracts, t.contract_id, |c| c.id),
+            assigned_resource: found(&resources, t.assigned_resource_id, |r| r.id),
+            assigned_role: found(&roles, t.assigned_role_id, |r| r.id),
+            secondary_resources: t
+                .secondary_resource_ids
+                .iter()
+                .filter_map(|id| found(&resources, Some(*id), |r| r.id))
+                .collect(),
+            issue_type: found(&issue_types, t.issue_type_id, |i| i.id),
+            sub_issue_type: found(&issue_types, t.sub_issue_type_id, |i| i.id),
+            problem_ticket: found(&problems, t.problem_ticket_id, |p| p.id),
+            incident_count: 0,
         })
         .collect())
 }
