@@ -384,8 +384,8 @@ async fn a_queue_names_its_policy_when_opened_and_loses_it_when_cleared() {
         .unwrap();
     assert_eq!(noc["sla_policy_id"], atera);
     let new_ticket = json!({"title": "Link down", "company_id": w.company, "queue_id": id});
-    let t = app.post("/tickets", new_ticket.clone()).await.expect(201);
-    assert_eq!(t["sla"]["policy_name"], "Atera standard");
+    let first = app.post("/tickets", new_ticket.clone()).await.expect(201);
+    assert_eq!(first["sla"]["policy_name"], "Atera standard");
 
     let renamed = app
         .patch(&format!("/queues/{id}"), json!({"name": "Network"}))
@@ -401,7 +401,7 @@ async fn a_queue_names_its_policy_when_opened_and_loses_it_when_cleared() {
     let t = app.post("/tickets", new_ticket).await.expect(201);
     assert_eq!(t["sla"]["policy_name"], "Autotask standard");
     let earlier = app
-        .get(&format!("/tickets/{}", t["id"].as_i64().unwrap() - 1))
+        .get(&format!("/tickets/{}", first["id"].as_i64().unwrap()))
         .await
         .expect(200);
     assert_eq!(earlier["sla"]["policy_name"], "Atera standard");

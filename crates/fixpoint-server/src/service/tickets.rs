@@ -592,18 +592,9 @@ fn check_policy(setup: &SlaSetup, policy: Option<SlaPolicyId>) -> ServiceResult<
 /// The ticket's own policy, else its contract's, its queue's, its category's, else the default.
 fn inherited_policy(setup: &SlaSetup, t: &Ticket, refs: &Refs) -> Option<SlaPolicyId> {
     let known = |id: &SlaPolicyId| setup.policies().iter().any(|p| p.id == *id);
-    let contract = refs
-        .contract
-        .as_ref()
-        .and_then(|c| c.sla_policy_id)
-        .map(SlaPolicyId)
-        .filter(known);
-    let queue = refs
-        .queue
-        .as_ref()
-        .and_then(|q| q.sla_policy_id)
-        .map(SlaPolicyId)
-        .filter(known);
+    let named = |policy: Option<i64>| policy.map(SlaPolicyId).filter(known);
+    let contract = named(refs.contract.as_ref().and_then(|c| c.sla_policy_id));
+    let queue = named(refs.queue.as_ref().and_then(|q| q.sla_policy_id));
     let category = t
         .ticket_category_id
         .and_then(|id| setup.catalog().category(id))
