@@ -1583,3 +1583,47 @@ async fn a_secondary_resource_list_past_the_limit_is_refused_whole() {
     assert_eq!(refused["errors"].as_array().unwrap().len(), 1, "{refused}");
     assert_eq!(app.ticket_count().await, 0);
 }
+
+/// A sweep's history is written a few hundred rows per insert, all sent together: the
+/// rows land whole and in order (PostgreSQL runs the parts of one statement in no set
+/// order, so two inserts into one table never share a statement).
+#[tokio::test]
+async fn history_written_in_many_inserts_keeps_its_order() {
+    use fixpoint_core::ticket::FieldChange;
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let t = app
+        .post(
+            "/tickets",
+            json!({"title": "Noisy monitor", "company_id": w.company}),
+        )
+        .await
+        .expect(201);
+    let id = fixpoint_core::ids::TicketId(t["id"].as_i64().unwrap());
+    let changes: Vec<FieldChange> = (0..10_000)
+        .map(|i| FieldChange {
+            field: "note".into(),
+            old: None,
+            new: Some(format!("alert {i}")),
+        })
+        .collect();
+    let rows: Vec<_> = changes.iter().map(|c| (id, 2, c)).collect();
+    let at = jiff::Timestamp::now();
+    let mut tx = app.store.write().await.unwrap();
+    fixpoint_store::tickets::write_history_rows(&mut tx, &rows, at, "monitor")
+        .await
+        .unwrap();
+    fixpoint_store::Store::commit(tx).await.unwrap();
+
+    let mut conn = app.store.read().await.unwrap();
+    let history = fixpoint_store::tickets::history(&mut conn, id)
+        .await
+        .unwrap();
+    let alerts: Vec<String> = history
+        .iter()
+        .filter(|h| h.actor == "monitor")
+        .filter_map(|h| h.new_value.clone())
+        .collect();
+    let first_out_of_order = (0..10_000).position(|i| alerts.get(i) != Some(&format!("alert {i}")));
+    assert_eq!((alerts.len(), first_out_of_order), (10_000, None));
+}

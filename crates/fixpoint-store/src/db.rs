@@ -584,7 +584,7 @@ pub(crate) async fn execute(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<u
 
 /// Inserts nothing waits on, sent together once the caller has gathered them: SQLite
 /// runs them in one call (each call is a hand-off to its connection's thread and back,
-/// which under load costs more than a small insert), PostgreSQL one after another.
+/// which under load costs more than a small insert), PostgreSQL as one statement.
 /// They run in the order added, in the caller's transaction.
 #[derive(Default)]
 pub struct Writes(Vec<InsertStatement>);
@@ -614,14 +614,69 @@ impl Writes {
                     .await?;
             }
             Raw::Postgres(c) => {
-                for stmt in &self.0 {
-                    let (sql, values) = render(stmt, true);
-                    sqlx::query_with(sql, values).execute(&mut *c).await?;
+                for group in self.postgres_groups() {
+                    let (sql, values) = postgres_together(group);
+                    sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+                        .execute(&mut *c)
+                        .await?;
                 }
             }
         }
         Ok(())
     }
+
+    /// The inserts in runs for one PostgreSQL statement each: within the parameters one
+    /// statement may bind, and with at most one insert into each table, because the
+    /// parts of one statement run in no set order and ids must follow the inserts' order.
+    fn postgres_groups(&self) -> Vec<&[InsertStatement]> {
+        let mut groups = Vec::new();
+        let mut start = 0;
+        let mut parameters = 0;
+        let mut tables: Vec<String> = Vec::new();
+        for (i, stmt) in self.0.iter().enumerate() {
+            let (sql, values) = stmt.build(PostgresQueryBuilder);
+            // `INSERT INTO "table" (…`: the table is all before the column list.
+            let table = sql.split('(').next().unwrap_or(&sql).to_owned();
+            let own = values.0.len();
+            if i > start && (parameters + own > POSTGRES_PARAMETERS_MAX || tables.contains(&table))
+            {
+                groups.push(&self.0[start..i]);
+                start = i;
+                parameters = 0;
+                tables.clear();
+            }
+            parameters += own;
+            tables.push(table);
+        }
+        if start < self.0.len() {
+            groups.push(&self.0[start..]);
+        }
+        groups
+    }
+}
+
+/// PostgreSQL numbers a statement's parameters with 16 bits.
+const POSTGRES_PARAMETERS_MAX: usize = u16::MAX as usize;
+
+/// Inserts as one PostgreSQL statement, each before the last a data-modifying `WITH`
+/// item: one round trip instead of one each. They share a snapshot, so none may read
+/// what another writes (the rows of earlier statements, a create's tickets, they see).
+fn postgres_together(stmts: &[InsertStatement]) -> (String, sea_query::Values) {
+    use std::fmt::Write;
+    let mut sql = sea_query::SqlWriterValues::new("$", true);
+    if let Some((last, first)) = stmts.split_last() {
+        for (i, stmt) in first.iter().enumerate() {
+            let lead = if i == 0 { "WITH" } else { "," };
+            let _ = write!(sql, "{lead} w{i} AS (");
+            stmt.build_collect_into(PostgresQueryBuilder, &mut sql);
+            let _ = sql.write_str(")");
+        }
+        if !first.is_empty() {
+            let _ = sql.write_str(" ");
+        }
+        last.build_collect_into(PostgresQueryBuilder, &mut sql);
+    }
+    sql.into_parts()
 }
 
 /// After rows were seeded with explicit ids, PostgreSQL's identity must move past them.
@@ -666,4 +721,55 @@ pub(crate) fn enum_text<T: Serialize>(value: T) -> String {
 pub(crate) fn parse_enum<T: DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| StoreError::Corrupt(format!("unknown enum value '{text}'")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_query::Query;
+
+    fn insert(table: &'static str, rows: usize, columns: usize) -> InsertStatement {
+        let names: Vec<String> = (0..columns).map(|c| format!("c{c}")).collect();
+        let mut q = Query::insert();
+        q.into_table(table).columns(names);
+        for row in 0..rows {
+            q.values_panic((0..columns).map(|c| ((row * columns + c) as i64).into()));
+        }
+        q
+    }
+
+    fn sizes(writes: &Writes) -> Vec<usize> {
+        writes.postgres_groups().iter().map(|g| g.len()).collect()
+    }
+
+    #[test]
+    fn postgres_statements_hold_one_insert_per_table() {
+        let mut writes = Writes::default();
+        for table in [
+            "history", "outbox", "search", "history", "outbox", "history",
+        ] {
+            writes.push(insert(table, 2, 3));
+        }
+        assert_eq!(sizes(&writes), [3, 2, 1]);
+    }
+
+    #[test]
+    fn postgres_statements_stay_within_their_parameters() {
+        let mut writes = Writes::default();
+        // 40,000 parameters each: two cannot share a statement; a small third can.
+        writes.push(insert("history", 5_000, 8));
+        writes.push(insert("outbox", 5_000, 8));
+        writes.push(insert("search", 10, 8));
+        assert_eq!(sizes(&writes), [1, 2]);
+        let together = postgres_together(writes.postgres_groups()[1]);
+        assert_eq!(together.1.0.len(), 40_080);
+        assert!(together.0.starts_with("WITH w0 AS (INSERT INTO \"outbox\""));
+        assert!(together.0.contains(") INSERT INTO \"search\""));
+        assert!(together.0.ends_with(&format!("${}, ${})", 40_079, 40_080)));
+    }
+
+    #[test]
+    fn nothing_to_write_is_no_statement() {
+        assert!(Writes::default().postgres_groups().is_empty());
+    }
 }
