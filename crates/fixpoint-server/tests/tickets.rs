@@ -1592,13 +1592,7 @@ async fn history_written_in_many_inserts_keeps_its_order() {
     use fixpoint_core::ticket::FieldChange;
     let app = spawn_app().await;
     let w = app.world().await;
-    let t = app
-        .post(
-            "/tickets",
-            json!({"title": "Noisy monitor", "company_id": w.company}),
-        )
-        .await
-        .expect(201);
+    let t = app.ticket(&w, "Noisy monitor").await;
     let id = fixpoint_core::ids::TicketId(t["id"].as_i64().unwrap());
     let changes: Vec<FieldChange> = (0..10_000)
         .map(|i| FieldChange {

@@ -614,8 +614,8 @@ impl Writes {
                     .await?;
             }
             Raw::Postgres(c) => {
-                for group in self.postgres_groups() {
-                    let (sql, values) = postgres_together(group);
+                for statement in postgres_statements(&self.0) {
+                    let (sql, values) = statement.into_parts();
                     sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
                         .execute(&mut *c)
                         .await?;
@@ -624,59 +624,112 @@ impl Writes {
         }
         Ok(())
     }
-
-    /// The inserts in runs for one PostgreSQL statement each: within the parameters one
-    /// statement may bind, and with at most one insert into each table, because the
-    /// parts of one statement run in no set order and ids must follow the inserts' order.
-    fn postgres_groups(&self) -> Vec<&[InsertStatement]> {
-        let mut groups = Vec::new();
-        let mut start = 0;
-        let mut parameters = 0;
-        let mut tables: Vec<String> = Vec::new();
-        for (i, stmt) in self.0.iter().enumerate() {
-            let (sql, values) = stmt.build(PostgresQueryBuilder);
-            // `INSERT INTO "table" (…`: the table is all before the column list.
-            let table = sql.split('(').next().unwrap_or(&sql).to_owned();
-            let own = values.0.len();
-            if i > start && (parameters + own > POSTGRES_PARAMETERS_MAX || tables.contains(&table))
-            {
-                groups.push(&self.0[start..i]);
-                start = i;
-                parameters = 0;
-                tables.clear();
-            }
-            parameters += own;
-            tables.push(table);
-        }
-        if start < self.0.len() {
-            groups.push(&self.0[start..]);
-        }
-        groups
-    }
 }
 
 /// PostgreSQL numbers a statement's parameters with 16 bits.
 const POSTGRES_PARAMETERS_MAX: usize = u16::MAX as usize;
 
-/// Inserts as one PostgreSQL statement, each before the last a data-modifying `WITH`
-/// item: one round trip instead of one each. They share a snapshot, so none may read
-/// what another writes (the rows of earlier statements, a create's tickets, they see).
-fn postgres_together(stmts: &[InsertStatement]) -> (String, sea_query::Values) {
-    use std::fmt::Write;
-    let mut sql = sea_query::SqlWriterValues::new("$", true);
-    if let Some((last, first)) = stmts.split_last() {
-        for (i, stmt) in first.iter().enumerate() {
-            let lead = if i == 0 { "WITH" } else { "," };
-            let _ = write!(sql, "{lead} w{i} AS (");
-            stmt.build_collect_into(PostgresQueryBuilder, &mut sql);
-            let _ = sql.write_str(")");
+/// Inserts as few PostgreSQL statements as they fit in, in order, each insert rendered
+/// once (it is rendered again only where a statement ends on it).
+fn postgres_statements(inserts: &[InsertStatement]) -> Vec<PostgresStatement> {
+    let mut statements = Vec::new();
+    let mut current = PostgresStatement::default();
+    for insert in inserts {
+        if !current.add(insert) {
+            statements.push(std::mem::take(&mut current));
+            // An empty statement takes any insert.
+            current.add(insert);
         }
-        if !first.is_empty() {
-            let _ = sql.write_str(" ");
-        }
-        last.build_collect_into(PostgresQueryBuilder, &mut sql);
     }
-    sql.into_parts()
+    if !current.inserts.is_empty() {
+        statements.push(current);
+    }
+    statements
+}
+
+/// Inserts sent as one PostgreSQL statement, each before the last a data-modifying
+/// `WITH` item: one round trip instead of one each. They share a snapshot, so none may
+/// read what another writes (the rows of earlier statements, a create's tickets, they
+/// see). Its parts run in no set order, so it holds at most one insert into each table
+/// (ids must follow the inserts' order), and no more parameters than one statement binds.
+#[derive(Default)]
+struct PostgresStatement {
+    /// Each insert's SQL, its parameters numbered on from the insert before it.
+    inserts: Vec<String>,
+    /// The table of each insert.
+    tables: Vec<String>,
+    values: Vec<sea_query::Value>,
+}
+
+impl PostgresStatement {
+    /// Adds `insert` if it fits; false (and nothing added) if it does not.
+    fn add(&mut self, insert: &InsertStatement) -> bool {
+        let mark = self.values.len();
+        let mut sql = NumberedOn {
+            sql: String::new(),
+            values: &mut self.values,
+        };
+        insert.build_collect_into(PostgresQueryBuilder, &mut sql);
+        let sql = sql.sql;
+        // `INSERT INTO "table" (…`: the table is all before the column list.
+        let table = sql.split('(').next().unwrap_or(&sql).to_owned();
+        let fits = self.inserts.is_empty()
+            || (self.values.len() <= POSTGRES_PARAMETERS_MAX && !self.tables.contains(&table));
+        if fits {
+            self.inserts.push(sql);
+            self.tables.push(table);
+        } else {
+            self.values.truncate(mark);
+        }
+        fits
+    }
+
+    fn into_parts(self) -> (String, sea_query::Values) {
+        use std::fmt::Write;
+        let mut sql = String::new();
+        if let Some((last, first)) = self.inserts.split_last() {
+            for (i, insert) in first.iter().enumerate() {
+                let lead = if i == 0 { "WITH" } else { "," };
+                let _ = write!(sql, "{lead} w{i} AS ({insert})");
+            }
+            if !first.is_empty() {
+                sql.push(' ');
+            }
+            sql.push_str(last);
+        }
+        (sql, sea_query::Values(self.values))
+    }
+}
+
+/// Renders one insert with its parameters numbered on from those already bound.
+struct NumberedOn<'a> {
+    sql: String,
+    values: &'a mut Vec<sea_query::Value>,
+}
+
+impl std::fmt::Write for NumberedOn<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.sql.write_str(s)
+    }
+}
+
+impl std::fmt::Display for NumberedOn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.sql)
+    }
+}
+
+impl sea_query::SqlWriter for NumberedOn<'_> {
+    fn push_param<T: sea_query::QueryBuilder>(&mut self, value: sea_query::Value, _: &T) {
+        use std::fmt::Write;
+        self.values.push(value);
+        // Writing to a String cannot fail.
+        let _ = write!(self.sql, "${}", self.values.len());
+    }
+
+    fn as_writer(&mut self) -> &mut dyn std::fmt::Write {
+        self
+    }
 }
 
 /// After rows were seeded with explicit ids, PostgreSQL's identity must move past them.
@@ -739,7 +792,10 @@ mod tests {
     }
 
     fn sizes(writes: &Writes) -> Vec<usize> {
-        writes.postgres_groups().iter().map(|g| g.len()).collect()
+        postgres_statements(&writes.0)
+            .iter()
+            .map(|s| s.inserts.len())
+            .collect()
     }
 
     #[test]
@@ -761,7 +817,7 @@ mod tests {
         writes.push(insert("outbox", 5_000, 8));
         writes.push(insert("search", 10, 8));
         assert_eq!(sizes(&writes), [1, 2]);
-        let together = postgres_together(writes.postgres_groups()[1]);
+        let together = postgres_statements(&writes.0).remove(1).into_parts();
         assert_eq!(together.1.0.len(), 40_080);
         assert!(together.0.starts_with("WITH w0 AS (INSERT INTO \"outbox\""));
         assert!(together.0.contains(") INSERT INTO \"search\""));
@@ -770,6 +826,6 @@ mod tests {
 
     #[test]
     fn nothing_to_write_is_no_statement() {
-        assert!(Writes::default().postgres_groups().is_empty());
+        assert!(postgres_statements(&Writes::default().0).is_empty());
     }
 }
