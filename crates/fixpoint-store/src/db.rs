@@ -584,8 +584,11 @@ pub(crate) async fn execute(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<u
 
 /// Inserts nothing waits on, sent together once the caller has gathered them: SQLite
 /// runs them in one call (each call is a hand-off to its connection's thread and back,
-/// which under load costs more than a small insert), PostgreSQL as one statement.
-/// They run in the order added, in the caller's transaction.
+/// which under load costs more than a small insert), PostgreSQL in as few statements
+/// as they fit in (`PostgresStatement`). They run in the caller's transaction, and the
+/// inserts into one table in the order added; none may read another's rows (an
+/// `INSERT … SELECT` over a table written by an earlier one), which on PostgreSQL it
+/// would not see.
 #[derive(Default)]
 pub struct Writes(Vec<InsertStatement>);
 
