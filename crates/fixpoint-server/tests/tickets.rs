@@ -1621,3 +1621,85 @@ async fn history_written_in_many_inserts_keeps_its_order() {
     let first_out_of_order = (0..10_000).position(|i| alerts.get(i) != Some(&format!("alert {i}")));
     assert_eq!((alerts.len(), first_out_of_order), (10_000, None));
 }
+
+/// A note's and an edit's trailing writes go to the database together (one SQLite
+/// call, one PostgreSQL statement): each still lands, on every backend.
+#[tokio::test]
+async fn a_note_and_an_edit_write_all_they_touch() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let t = app.ticket(&w, "Scanner offline").await;
+    let id = t["id"].as_i64().unwrap();
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    app.clock.set(later);
+
+    let note = app
+        .post(
+            &format!("/tickets/{id}/notes"),
+            json!({"body": "Reseated the FIRMWARE cable.", "visibility": "internal"}),
+        )
+        .await
+        .expect(201);
+    let touched = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(touched["last_activity_at"], note["created_at"], "{touched}");
+    assert_eq!(touched["version"], t["version"], "a note is no new version");
+    let found = app
+        .post("/tickets/search", json!({"q": "firmware"}))
+        .await
+        .expect(200);
+    assert_eq!(found["items"][0]["id"], id, "{found}");
+
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"title": "Plotter offline", "secondary_resource_ids": [w.resource]}),
+    )
+    .await
+    .expect(200);
+    let edited = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(edited["secondary_resource_ids"], json!([w.resource]));
+    for (word, hits) in [("plotter", 1), ("scanner", 0), ("firmware", 1)] {
+        let found = app
+            .post("/tickets/search", json!({"q": word}))
+            .await
+            .expect(200);
+        assert_eq!(found["total"], hits, "{word}: {found}");
+    }
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"secondary_resource_ids": []}),
+    )
+    .await
+    .expect(200);
+    let cleared = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(cleared["secondary_resource_ids"], json!([]));
+
+    let history = app.get(&format!("/tickets/{id}/history")).await.expect(200);
+    let added: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["field"] == "note_added")
+        .collect();
+    assert_eq!(added.len(), 1, "{history}");
+    assert_eq!(added[0]["new_value"], note["id"].to_string());
+    assert!(fields(&history).contains(&"title".to_owned()), "{history}");
+
+    let mut conn = app.store.read().await.unwrap();
+    let events = fixpoint_store::escalation::pending_events(&mut conn, 100)
+        .await
+        .unwrap();
+    let topics: Vec<&str> = events
+        .iter()
+        .map(|e| e.topic.as_str())
+        .filter(|topic| topic.starts_with("ticket.") || topic.starts_with("note."))
+        .collect();
+    assert_eq!(
+        topics,
+        [
+            "ticket.created",
+            "note.created",
+            "ticket.updated",
+            "ticket.updated"
+        ]
+    );
+}

@@ -6,7 +6,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use sea_query::{InsertStatement, PostgresQueryBuilder, SqliteQueryBuilder};
+use sea_query::{
+    DeleteStatement, InsertStatement, PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder,
+    UpdateStatement,
+};
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -582,19 +585,63 @@ pub(crate) async fn execute(conn: &mut Conn, stmt: &impl SqlxBinder) -> Result<u
     })
 }
 
-/// Inserts nothing waits on, sent together once the caller has gathered them: SQLite
-/// runs them in one call (each call is a hand-off to its connection's thread and back,
-/// which under load costs more than a small insert), PostgreSQL in as few statements
-/// as they fit in (`PostgresStatement`). They run in the caller's transaction, and the
-/// inserts into one table in the order added; none may read another's rows (an
-/// `INSERT … SELECT` over a table written by an earlier one), which on PostgreSQL it
-/// would not see.
+/// Writes nothing waits on (no id or row count is read back), sent together once the
+/// caller has gathered them: SQLite runs them in one call (each call is a hand-off to
+/// its connection's thread and back, which under load costs more than a small write),
+/// PostgreSQL in as few statements as they fit in (`PostgresStatement`). They run in
+/// the caller's transaction, the writes to one table in the order added. On PostgreSQL
+/// those sent as one statement share its snapshot, so none may depend on what another
+/// writes (an `INSERT … SELECT` over rows an earlier write adds or changes would not see
+/// them); what earlier statements of the transaction wrote, all see.
 #[derive(Default)]
-pub struct Writes(Vec<InsertStatement>);
+pub struct Writes(Vec<Write>);
+
+/// One statement of [`Writes`].
+pub enum Write {
+    Insert(InsertStatement),
+    Update(UpdateStatement),
+    Delete(DeleteStatement),
+}
+
+impl From<InsertStatement> for Write {
+    fn from(stmt: InsertStatement) -> Self {
+        Self::Insert(stmt)
+    }
+}
+
+impl From<UpdateStatement> for Write {
+    fn from(stmt: UpdateStatement) -> Self {
+        Self::Update(stmt)
+    }
+}
+
+impl From<DeleteStatement> for Write {
+    fn from(stmt: DeleteStatement) -> Self {
+        Self::Delete(stmt)
+    }
+}
+
+impl Write {
+    fn build_collect_into<T: QueryBuilder>(&self, builder: T, sql: &mut impl sea_query::SqlWriter) {
+        match self {
+            Self::Insert(stmt) => stmt.build_collect_into(builder, sql),
+            Self::Update(stmt) => stmt.build_collect_into(builder, sql),
+            Self::Delete(stmt) => stmt.build_collect_into(builder, sql),
+        }
+    }
+
+    fn build<T: QueryBuilder>(&self, builder: T) -> (String, sea_query::Values) {
+        match self {
+            Self::Insert(stmt) => stmt.build(builder),
+            Self::Update(stmt) => stmt.build(builder),
+            Self::Delete(stmt) => stmt.build(builder),
+        }
+    }
+}
 
 impl Writes {
-    pub fn push(&mut self, stmt: InsertStatement) {
-        self.0.push(stmt);
+    pub fn push(&mut self, stmt: impl Into<Write>) {
+        self.0.push(stmt.into());
     }
 
     pub async fn run(self, conn: &mut Conn) -> Result<()> {
@@ -632,54 +679,54 @@ impl Writes {
 /// PostgreSQL numbers a statement's parameters with 16 bits.
 const POSTGRES_PARAMETERS_MAX: usize = u16::MAX as usize;
 
-/// Inserts as few PostgreSQL statements as they fit in, in order, each insert rendered
+/// Writes as few PostgreSQL statements as they fit in, in order, each write rendered
 /// once (it is rendered again only where a statement ends on it).
-fn postgres_statements(inserts: &[InsertStatement]) -> Vec<PostgresStatement> {
+fn postgres_statements(writes: &[Write]) -> Vec<PostgresStatement> {
     let mut statements = Vec::new();
     let mut current = PostgresStatement::default();
-    for insert in inserts {
-        if !current.add(insert) {
+    for write in writes {
+        if !current.add(write) {
             statements.push(std::mem::take(&mut current));
-            // An empty statement takes any insert.
-            current.add(insert);
+            // An empty statement takes any write.
+            current.add(write);
         }
     }
-    if !current.inserts.is_empty() {
+    if !current.writes.is_empty() {
         statements.push(current);
     }
     statements
 }
 
-/// Inserts sent as one PostgreSQL statement, each before the last a data-modifying
+/// Writes sent as one PostgreSQL statement, each before the last a data-modifying
 /// `WITH` item: one round trip instead of one each. They share a snapshot, so none may
-/// read what another writes (the rows of earlier statements, a create's tickets, they
-/// see). Its parts run in no set order, so it holds at most one insert into each table
-/// (ids must follow the inserts' order), and no more parameters than one statement binds.
+/// depend on what another writes (the rows of earlier statements, a create's tickets,
+/// they see). Its parts run in no set order, so it holds at most one write to each table
+/// (ids must follow the inserts' order, and a row may change once in a statement), and
+/// no more parameters than one statement binds.
 #[derive(Default)]
 struct PostgresStatement {
-    /// Each insert's SQL, its parameters numbered on from the insert before it.
-    inserts: Vec<String>,
-    /// The table of each insert.
+    /// Each write's SQL, its parameters numbered on from the write before it.
+    writes: Vec<String>,
+    /// The table of each write.
     tables: Vec<String>,
     values: Vec<sea_query::Value>,
 }
 
 impl PostgresStatement {
-    /// Adds `insert` if it fits; false (and nothing added) if it does not.
-    fn add(&mut self, insert: &InsertStatement) -> bool {
+    /// Adds `write` if it fits; false (and nothing added) if it does not.
+    fn add(&mut self, write: &Write) -> bool {
         let mark = self.values.len();
         let mut sql = NumberedOn {
             sql: String::new(),
             values: &mut self.values,
         };
-        insert.build_collect_into(PostgresQueryBuilder, &mut sql);
+        write.build_collect_into(PostgresQueryBuilder, &mut sql);
         let sql = sql.sql;
-        // `INSERT INTO "table" (…`: the table is all before the column list.
-        let table = sql.split('(').next().unwrap_or(&sql).to_owned();
-        let fits = self.inserts.is_empty()
+        let table = table_written(&sql).to_owned();
+        let fits = self.writes.is_empty()
             || (self.values.len() <= POSTGRES_PARAMETERS_MAX && !self.tables.contains(&table));
         if fits {
-            self.inserts.push(sql);
+            self.writes.push(sql);
             self.tables.push(table);
         } else {
             self.values.truncate(mark);
@@ -690,10 +737,10 @@ impl PostgresStatement {
     fn into_parts(self) -> (String, sea_query::Values) {
         use std::fmt::Write;
         let mut sql = String::new();
-        if let Some((last, first)) = self.inserts.split_last() {
-            for (i, insert) in first.iter().enumerate() {
+        if let Some((last, first)) = self.writes.split_last() {
+            for (i, write) in first.iter().enumerate() {
                 let lead = if i == 0 { "WITH" } else { "," };
-                let _ = write!(sql, "{lead} w{i} AS ({insert})");
+                let _ = write!(sql, "{lead} w{i} AS ({write})");
             }
             if !first.is_empty() {
                 sql.push(' ');
@@ -704,7 +751,13 @@ impl PostgresStatement {
     }
 }
 
-/// Renders one insert with its parameters numbered on from those already bound.
+/// The table a rendered write changes: its first quoted name (`INSERT INTO "t" (…`,
+/// `UPDATE "t" SET …`, `DELETE FROM "t" …`).
+fn table_written(sql: &str) -> &str {
+    sql.split('"').nth(1).unwrap_or(sql)
+}
+
+/// Renders one write with its parameters numbered on from those already bound.
 struct NumberedOn<'a> {
     sql: String,
     values: &'a mut Vec<sea_query::Value>,
@@ -797,7 +850,7 @@ mod tests {
     fn sizes(writes: &Writes) -> Vec<usize> {
         postgres_statements(&writes.0)
             .iter()
-            .map(|s| s.inserts.len())
+            .map(|s| s.writes.len())
             .collect()
     }
 
@@ -825,6 +878,41 @@ mod tests {
         assert!(together.0.starts_with("WITH w0 AS (INSERT INTO \"outbox\""));
         assert!(together.0.contains(") INSERT INTO \"search\""));
         assert!(together.0.ends_with(&format!("${}, ${})", 40_079, 40_080)));
+    }
+
+    #[test]
+    fn postgres_statements_hold_one_write_per_table_of_any_kind() {
+        use sea_query::{Expr, ExprTrait};
+        let mut writes = Writes::default();
+        writes.push(insert("history", 1, 2));
+        writes.push(
+            Query::update()
+                .table("tickets")
+                .value("last_activity_at", 1)
+                .and_where(Expr::col("id").eq(7))
+                .to_owned(),
+        );
+        writes.push(
+            Query::delete()
+                .from_table("search")
+                .and_where(Expr::col("rowid").eq(7))
+                .to_owned(),
+        );
+        writes.push(
+            Query::update()
+                .table("tickets")
+                .value("version", 2)
+                .to_owned(),
+        );
+        assert_eq!(sizes(&writes), [3, 1]);
+        let (sql, values) = postgres_statements(&writes.0).remove(0).into_parts();
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO \"history\" (\"c0\", \"c1\") VALUES ($1, $2)), \
+             w1 AS (UPDATE \"tickets\" SET \"last_activity_at\" = $3 WHERE \"id\" = $4) \
+             DELETE FROM \"search\" WHERE \"rowid\" = $5"
+        );
+        assert_eq!(values.0.len(), 5);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use fixpoint_core::ids::TicketId;
 use sea_query::{Condition, Expr, ExprTrait, InsertStatement, Query};
 
-use crate::db::{Backend, Conn, Result, Writes, backend, execute};
+use crate::db::{Backend, Conn, Result, Writes, backend};
 
 /// The text of a ticket's description and notes, as SQL over `tickets t`: the notes
 /// people wrote (not Fixpoint's own, see `SYSTEM_AUTHOR_PREFIX`).
@@ -13,10 +13,17 @@ const BODY_POSTGRES: &str = "COALESCE(t.description, '') || ' ' || COALESCE((SEL
 
 /// Rewrites the documents of these tickets from their current text.
 pub async fn refresh(conn: &mut Conn, tickets: &[TicketId]) -> Result<()> {
+    let mut later = Writes::default();
+    refresh_later(backend(conn), tickets, &mut later);
+    later.run(conn).await
+}
+
+/// [`refresh`], as writes for the caller to run with its own. They read the tickets'
+/// title and description and their notes, so those must be written before.
+pub fn refresh_later(backend: Backend, tickets: &[TicketId], later: &mut Writes) {
     for chunk in chunks(tickets) {
-        rewrite(conn, chunk).await?;
+        rewrite(backend, chunk, later);
     }
-    Ok(())
 }
 
 /// Adds the writes of the documents of tickets just inserted. They have none to
@@ -38,27 +45,27 @@ fn chunks(tickets: &[TicketId]) -> impl Iterator<Item = Condition> + '_ {
 
 /// Rewrites every document: after a bulk copy into a database.
 pub async fn rebuild_all(conn: &mut Conn) -> Result<()> {
-    rewrite(conn, Condition::all()).await
+    let mut later = Writes::default();
+    rewrite(backend(conn), Condition::all(), &mut later);
+    later.run(conn).await
 }
 
-async fn rewrite(conn: &mut Conn, tickets: Condition) -> Result<()> {
-    let backend = backend(conn);
+/// SQLite's FTS5 table takes no upsert: the old documents go first.
+fn rewrite(backend: Backend, tickets: Condition, later: &mut Writes) {
     if backend == Backend::Sqlite {
         let rowids = Query::select()
             .column(("t", "id"))
             .from_as("tickets", "t")
             .cond_where(tickets.clone())
             .to_owned();
-        execute(
-            conn,
+        later.push(
             Query::delete()
                 .from_table("ticket_search")
-                .and_where(Expr::col("rowid").in_subquery(rowids)),
-        )
-        .await?;
+                .and_where(Expr::col("rowid").in_subquery(rowids))
+                .to_owned(),
+        );
     }
-    execute(conn, &documents(backend, tickets)).await?;
-    Ok(())
+    later.push(documents(backend, tickets));
 }
 
 fn documents(backend: Backend, tickets: Condition) -> InsertStatement {

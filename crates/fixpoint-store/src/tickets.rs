@@ -440,6 +440,22 @@ pub async fn update(
     changes: &[FieldChange],
     actor: &str,
 ) -> Result<Updated> {
+    let mut later = Writes::default();
+    let updated = update_then(conn, before, after, changes, actor, &mut later).await?;
+    later.run(conn).await?;
+    Ok(updated)
+}
+
+/// [`update`], leaving all but the ticket's row (whose version decides) in `later`, for
+/// the caller to add its own and run them together. Nothing is left on a conflict.
+pub async fn update_then(
+    conn: &mut Conn,
+    before: &Ticket,
+    after: &Ticket,
+    changes: &[FieldChange],
+    actor: &str,
+    later: &mut Writes,
+) -> Result<Updated> {
     let columns = COLUMNS[1..].iter().copied();
     let q = Query::update()
         .table("tickets")
@@ -451,39 +467,32 @@ pub async fn update(
         return Ok(Updated::VersionConflict);
     }
     if before.secondary_resource_ids != after.secondary_resource_ids {
-        execute(
-            conn,
+        later.push(
             Query::delete()
                 .from_table("ticket_secondary_resources")
-                .and_where(Expr::col("ticket_id").eq(after.id.0)),
-        )
-        .await?;
-        write_secondaries(conn, after.id, &after.secondary_resource_ids).await?;
+                .and_where(Expr::col("ticket_id").eq(after.id.0))
+                .to_owned(),
+        );
+        let rows: Vec<(TicketId, usize, ResourceId)> = after
+            .secondary_resource_ids
+            .iter()
+            .enumerate()
+            .map(|(position, id)| (after.id, position, *id))
+            .collect();
+        add_secondary_rows(later, &rows);
     }
     if before.title != after.title || before.description != after.description {
-        crate::search::refresh(conn, &[after.id]).await?;
+        crate::search::refresh_later(backend(conn), &[after.id], later);
     }
-    write_history(
-        conn,
+    history_later(
+        later,
         after.id,
         after.version,
         after.updated_at,
         actor,
         changes,
-    )
-    .await?;
+    );
     Ok(Updated::Yes)
-}
-
-async fn write_secondaries(conn: &mut Conn, ticket: TicketId, ids: &[ResourceId]) -> Result<()> {
-    let rows: Vec<(TicketId, usize, ResourceId)> = ids
-        .iter()
-        .enumerate()
-        .map(|(position, id)| (ticket, position, *id))
-        .collect();
-    let mut writes = Writes::default();
-    add_secondary_rows(&mut writes, &rows);
-    writes.run(conn).await
 }
 
 /// `(ticket, position, resource)` rows, a few hundred per statement.
@@ -513,17 +522,26 @@ const HISTORY: &[&str] = &[
     "new_value",
 ];
 
-pub async fn write_history(
-    conn: &mut Conn,
+/// One history row per change of one ticket, to run with the caller's other writes.
+pub fn history_later(
+    later: &mut Writes,
     ticket: TicketId,
     version: i64,
     at: Timestamp,
     actor: &str,
     changes: &[FieldChange],
-) -> Result<()> {
-    let rows: Vec<(TicketId, i64, &FieldChange)> =
-        changes.iter().map(|c| (ticket, version, c)).collect();
-    write_history_rows(conn, &rows, at, actor).await
+) {
+    let rows: Vec<HistoryRow<'_>> = changes
+        .iter()
+        .map(|change| HistoryRow {
+            ticket,
+            version,
+            at,
+            actor,
+            change,
+        })
+        .collect();
+    add_history(later, &rows);
 }
 
 /// History rows for many tickets at once (a sweep), a few hundred per statement.
@@ -576,17 +594,16 @@ fn add_history(later: &mut Writes, rows: &[HistoryRow<'_>]) {
     }
 }
 
-/// Records activity on a ticket that is not a change of its fields (a note, logged time).
-pub async fn touch(conn: &mut Conn, ticket: TicketId, at: Timestamp) -> Result<()> {
-    execute(
-        conn,
+/// Records activity on a ticket that is not a change of its fields (a note, logged time),
+/// to run with the caller's other writes.
+pub fn touch_later(later: &mut Writes, ticket: TicketId, at: Timestamp) {
+    later.push(
         Query::update()
             .table("tickets")
             .value("last_activity_at", micros(at))
-            .and_where(Expr::col("id").eq(ticket.0)),
-    )
-    .await
-    .map(drop)
+            .and_where(Expr::col("id").eq(ticket.0))
+            .to_owned(),
+    );
 }
 
 pub async fn history(conn: &mut Conn, ticket: TicketId) -> Result<Vec<HistoryEntry>> {

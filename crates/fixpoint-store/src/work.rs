@@ -6,8 +6,8 @@ use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::FromRow;
 
 use crate::db::{
-    Conn, Result, enum_text, execute, fetch_all, insert_id, instant, micros, opt_instant,
-    parse_enum,
+    Conn, Result, Writes, backend, enum_text, execute, fetch_all, insert_id, instant, micros,
+    opt_instant, parse_enum,
 };
 
 const NOTE: &[&str] = &[
@@ -35,7 +35,8 @@ struct NoteRow {
     created_at: i64,
 }
 
-pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
+/// Writes a note and returns its id, leaving its ticket's search document in `later`.
+pub async fn insert_note(conn: &mut Conn, n: &Note, later: &mut Writes) -> Result<NoteId> {
     let q = Query::insert()
         .into_table("notes")
         .columns(NOTE[1..].iter().copied())
@@ -43,7 +44,7 @@ pub async fn insert_note(conn: &mut Conn, n: &Note) -> Result<NoteId> {
         .to_owned();
     let id = insert_id(conn, q).await.map(NoteId)?;
     if !n.is_system() {
-        crate::search::refresh(conn, &[n.ticket_id]).await?;
+        crate::search::refresh_later(backend(conn), &[n.ticket_id], later);
     }
     Ok(id)
 }

@@ -4,7 +4,7 @@ use fixpoint_core::DomainError;
 use fixpoint_core::attachment::{Attachment, NewAttachment};
 use fixpoint_core::ids::{AttachmentId, TicketId};
 use fixpoint_core::ticket::FieldChange;
-use fixpoint_store::{Store, attachments, tickets as store_tickets, work};
+use fixpoint_store::{Store, Writes, attachments, tickets as store_tickets, work};
 use jiff::Timestamp;
 
 use super::ServiceResult;
@@ -60,13 +60,15 @@ pub(crate) async fn add_in(
         created_at: at,
     };
     attachment.id = attachments::insert(tx, &attachment, new.content).await?;
-    store_tickets::touch(tx, ticket_id, at).await?;
     let change = FieldChange {
         field: "attachment_added".into(),
         old: None,
         new: Some(attachment.filename.clone()),
     };
-    store_tickets::write_history(tx, ticket_id, ticket.version, at, actor, &[change]).await?;
+    let mut later = Writes::default();
+    store_tickets::touch_later(&mut later, ticket_id, at);
+    store_tickets::history_later(&mut later, ticket_id, ticket.version, at, actor, &[change]);
+    later.run(tx).await?;
     Ok(attachment)
 }
 

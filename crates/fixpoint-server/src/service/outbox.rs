@@ -15,14 +15,8 @@ use serde_json::{Value, json};
 use super::ServiceResult;
 use crate::messaging::Settings;
 
-async fn enqueue(
-    tx: &mut Conn,
-    event: EventType,
-    payload: Value,
-    at: Timestamp,
-) -> ServiceResult<()> {
-    enqueue_many(tx, event.as_str(), &[payload], at).await?;
-    Ok(())
+fn enqueue(later: &mut Writes, event: EventType, payload: Value, at: Timestamp) {
+    enqueue_many_later(later, event.as_str(), &[payload], at);
 }
 
 /// One `ticket.created` event per ticket opened, each with who opened it and when.
@@ -44,44 +38,40 @@ pub(crate) fn tickets_created(later: &mut Writes, opened: &[(&Ticket, &str, Time
     enqueue_many_later(later, EventType::TicketCreated.as_str(), &payloads, latest);
 }
 
-pub(crate) async fn ticket_updated(
-    tx: &mut Conn,
+pub(crate) fn ticket_updated(
+    later: &mut Writes,
     t: &Ticket,
     changes: &[FieldChange],
     actor: &str,
     at: Timestamp,
-) -> ServiceResult<()> {
+) {
     let payload = json!({
         "ticket_id": t.id, "number": t.number, "version": t.version,
         "changes": changes, "actor": actor, "at": at,
     });
-    enqueue(tx, EventType::TicketUpdated, payload, at).await
+    enqueue(later, EventType::TicketUpdated, payload, at);
 }
 
-pub(crate) async fn note_created(
-    tx: &mut Conn,
+pub(crate) fn note_created(
+    later: &mut Writes,
     note: &Note,
     (email_to, email_cc): (&[String], &[String]),
-) -> ServiceResult<()> {
+) {
     let payload = json!({
         "ticket_id": note.ticket_id, "note_id": note.id, "visibility": note.visibility,
         "kind": note.kind, "author": note.author, "contact_id": note.contact_id,
         "email_to": email_to, "email_cc": email_cc, "at": note.created_at,
     });
-    enqueue(tx, EventType::NoteCreated, payload, note.created_at).await
+    enqueue(later, EventType::NoteCreated, payload, note.created_at);
 }
 
-pub(crate) async fn time_entry_created(
-    tx: &mut Conn,
-    e: &TimeEntry,
-    actor: &str,
-) -> ServiceResult<()> {
+pub(crate) fn time_entry_created(later: &mut Writes, e: &TimeEntry, actor: &str) {
     let payload = json!({
         "ticket_id": e.ticket_id, "time_entry_id": e.id, "resource_id": e.resource_id,
         "minutes": e.minutes, "billable": e.billable, "note_id": e.note_id,
         "actor": actor, "at": e.created_at,
     });
-    enqueue(tx, EventType::TimeEntryCreated, payload, e.created_at).await
+    enqueue(later, EventType::TimeEntryCreated, payload, e.created_at);
 }
 
 /// How far back a sweep looks for SLA crossings: a server down for longer does not

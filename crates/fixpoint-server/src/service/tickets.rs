@@ -17,7 +17,7 @@ use fixpoint_store::auth::{self as keys, StoredResponse};
 use fixpoint_store::parties;
 use fixpoint_store::reference::Reference;
 use fixpoint_store::tickets::{self as store_tickets, Cursor, ListQuery, Updated};
-use fixpoint_store::{Conn, Store, catalog, work};
+use fixpoint_store::{Conn, Store, Writes, catalog, work};
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -444,7 +444,7 @@ pub(crate) async fn create_many_in(
     }
     // The rows first, for their ids; the rest (search documents, history, events) in
     // one go after.
-    let mut later = fixpoint_store::Writes::default();
+    let mut later = Writes::default();
     let written = store_tickets::insert_then(tx, accepted, &mut later).await?;
     let mut written = written.into_iter();
     let outcomes: Vec<ServiceResult<TicketOutcome>> = judged
@@ -568,12 +568,14 @@ async fn write_change(
     after.version = before.version + 1;
     after.updated_at = at;
     after.last_activity_at = at;
-    if store_tickets::update(conn, before, &after, changes, actor).await?
+    let mut later = Writes::default();
+    if store_tickets::update_then(conn, before, &after, changes, actor, &mut later).await?
         == Updated::VersionConflict
     {
         return Err(stale(before.id, before.version, before.version + 1).into());
     }
-    super::outbox::ticket_updated(conn, &after, changes, actor, at).await?;
+    super::outbox::ticket_updated(&mut later, &after, changes, actor, at);
+    later.run(conn).await?;
     Ok(after)
 }
 
@@ -924,14 +926,18 @@ pub(crate) async fn note_in(
         contact_id: new.contact_id,
         created_at: at,
     };
-    note.id = work::insert_note(tx, &note).await?;
-    super::outbox::note_created(tx, &note, (&new.email_to, &new.email_cc)).await?;
+    // The note's row first, for its id; its search document, event, and the ticket's
+    // activity and history in one go after.
+    let mut later = Writes::default();
+    note.id = work::insert_note(tx, &note, &mut later).await?;
+    super::outbox::note_created(&mut later, &note, (&new.email_to, &new.email_cc));
     let added = FieldChange {
         field: "note_added".into(),
         old: None,
         new: Some(note.id.to_string()),
     };
     if note.responds_to_client() && ticket.first_response_at.is_none() {
+        later.run(tx).await?;
         let setup = SlaSetup::load(store, tx).await?;
         let catalog = setup.catalog();
         let mut after = ticket.clone();
@@ -949,8 +955,9 @@ pub(crate) async fn note_in(
         changes.push(added);
         write_change(tx, &ticket, after, &changes, actor, at).await?;
     } else {
-        store_tickets::touch(tx, id, at).await?;
-        store_tickets::write_history(tx, id, ticket.version, at, actor, &[added]).await?;
+        store_tickets::touch_later(&mut later, id, at);
+        store_tickets::history_later(&mut later, id, ticket.version, at, actor, &[added]);
+        later.run(tx).await?;
     }
     Ok(note)
 }
@@ -1009,10 +1016,12 @@ async fn time_in(
         created_at: at,
     };
     entry.id = work::insert_time_entry(tx, &entry).await?;
-    super::outbox::time_entry_created(tx, &entry, actor).await?;
-    store_tickets::touch(tx, id, at).await?;
+    let mut later = Writes::default();
+    super::outbox::time_entry_created(&mut later, &entry, actor);
+    store_tickets::touch_later(&mut later, id, at);
     let change = event("time_logged", None, Some(logged(&entry)));
-    store_tickets::write_history(tx, id, ticket.version, at, actor, &[change]).await?;
+    store_tickets::history_later(&mut later, id, ticket.version, at, actor, &[change]);
+    later.run(tx).await?;
     Ok(entry)
 }
 
@@ -1025,8 +1034,10 @@ async fn note_on_history(
     at: Timestamp,
 ) -> ServiceResult<()> {
     let version = existing(conn, ticket).await?.version;
-    store_tickets::touch(conn, ticket, at).await?;
-    store_tickets::write_history(conn, ticket, version, at, actor, &[change]).await?;
+    let mut later = Writes::default();
+    store_tickets::touch_later(&mut later, ticket, at);
+    store_tickets::history_later(&mut later, ticket, version, at, actor, &[change]);
+    later.run(conn).await?;
     Ok(())
 }
 
