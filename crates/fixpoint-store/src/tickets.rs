@@ -277,15 +277,8 @@ pub async fn insert_then(
         t.number.clear();
     }
     write_rows(conn, &mut tickets, later).await?;
-    let secondaries: Vec<(TicketId, usize, ResourceId)> = tickets
-        .iter()
-        .flat_map(|t| {
-            t.secondary_resource_ids
-                .iter()
-                .enumerate()
-                .map(|(position, r)| (t.id, position, *r))
-        })
-        .collect();
+    let secondaries: Vec<(TicketId, usize, ResourceId)> =
+        tickets.iter().flat_map(secondary_rows).collect();
     add_secondary_rows(later, &secondaries);
     let created: Vec<FieldChange> = tickets
         .iter()
@@ -473,12 +466,7 @@ pub async fn update_then(
                 .and_where(Expr::col("ticket_id").eq(after.id.0))
                 .to_owned(),
         );
-        let rows: Vec<(TicketId, usize, ResourceId)> = after
-            .secondary_resource_ids
-            .iter()
-            .enumerate()
-            .map(|(position, id)| (after.id, position, *id))
-            .collect();
+        let rows: Vec<(TicketId, usize, ResourceId)> = secondary_rows(after).collect();
         add_secondary_rows(later, &rows);
     }
     if before.title != after.title || before.description != after.description {
@@ -493,6 +481,14 @@ pub async fn update_then(
         changes,
     );
     Ok(Updated::Yes)
+}
+
+/// A ticket's secondary resources as `(ticket, position, resource)` rows.
+fn secondary_rows(t: &Ticket) -> impl Iterator<Item = (TicketId, usize, ResourceId)> + '_ {
+    t.secondary_resource_ids
+        .iter()
+        .enumerate()
+        .map(|(position, r)| (t.id, position, *r))
 }
 
 /// `(ticket, position, resource)` rows, a few hundred per statement.
@@ -531,17 +527,9 @@ pub fn history_later(
     actor: &str,
     changes: &[FieldChange],
 ) {
-    let rows: Vec<HistoryRow<'_>> = changes
-        .iter()
-        .map(|change| HistoryRow {
-            ticket,
-            version,
-            at,
-            actor,
-            change,
-        })
-        .collect();
-    add_history(later, &rows);
+    let rows: Vec<(TicketId, i64, &FieldChange)> =
+        changes.iter().map(|c| (ticket, version, c)).collect();
+    history_rows_later(later, &rows, at, actor);
 }
 
 /// History rows for many tickets at once (a sweep), a few hundred per statement.
@@ -551,6 +539,18 @@ pub async fn write_history_rows(
     at: Timestamp,
     actor: &str,
 ) -> Result<()> {
+    let mut later = Writes::default();
+    history_rows_later(&mut later, rows, at, actor);
+    later.run(conn).await
+}
+
+/// History rows by one actor at one instant, to run with the caller's other writes.
+fn history_rows_later(
+    later: &mut Writes,
+    rows: &[(TicketId, i64, &FieldChange)],
+    at: Timestamp,
+    actor: &str,
+) {
     let rows: Vec<HistoryRow<'_>> = rows
         .iter()
         .map(|(ticket, version, change)| HistoryRow {
@@ -561,9 +561,7 @@ pub async fn write_history_rows(
             change,
         })
         .collect();
-    let mut writes = Writes::default();
-    add_history(&mut writes, &rows);
-    writes.run(conn).await
+    add_history(later, &rows);
 }
 
 struct HistoryRow<'a> {
