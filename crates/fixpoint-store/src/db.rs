@@ -855,6 +855,30 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_sqlite_is_built_as_configured() {
+        // `.cargo/config.toml` sets these through LIBSQLITE3_FLAGS (see there for why);
+        // a build that misses them still works, only slower.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let options: Vec<String> = runtime
+            .block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+                sqlx::query_scalar("PRAGMA compile_options")
+                    .fetch_all(&mut conn)
+                    .await
+            })
+            .expect("SQLite's compile options");
+        for option in ["DEFAULT_MEMSTATUS=0", "STMTJRNL_SPILL=4194304"] {
+            assert!(
+                options.iter().any(|o| o == option),
+                "{option} is not among {options:?}"
+            );
+        }
+    }
+
+    #[test]
     fn postgres_statements_hold_one_insert_per_table() {
         let mut writes = Writes::default();
         for table in [
