@@ -527,9 +527,12 @@ pub fn history_later(
     actor: &str,
     changes: &[FieldChange],
 ) {
-    let rows: Vec<(TicketId, i64, &FieldChange)> =
-        changes.iter().map(|c| (ticket, version, c)).collect();
-    history_rows_later(later, &rows, at, actor);
+    history_rows_later(
+        later,
+        changes.iter().map(|c| (ticket, version, c)),
+        at,
+        actor,
+    );
 }
 
 /// History rows for many tickets at once (a sweep), a few hundred per statement.
@@ -540,22 +543,22 @@ pub async fn write_history_rows(
     actor: &str,
 ) -> Result<()> {
     let mut later = Writes::default();
-    history_rows_later(&mut later, rows, at, actor);
+    history_rows_later(&mut later, rows.iter().copied(), at, actor);
     later.run(conn).await
 }
 
 /// History rows by one actor at one instant, to run with the caller's other writes.
-fn history_rows_later(
+fn history_rows_later<'a>(
     later: &mut Writes,
-    rows: &[(TicketId, i64, &FieldChange)],
+    rows: impl IntoIterator<Item = (TicketId, i64, &'a FieldChange)>,
     at: Timestamp,
     actor: &str,
 ) {
     let rows: Vec<HistoryRow<'_>> = rows
-        .iter()
+        .into_iter()
         .map(|(ticket, version, change)| HistoryRow {
-            ticket: *ticket,
-            version: *version,
+            ticket,
+            version,
             at,
             actor,
             change,
