@@ -304,29 +304,7 @@ async fn suite_size(
     fixpoint: &Path,
     load: &LoadArgs,
 ) -> anyhow::Result<SizeReport> {
-    let (url, backend) = match postgres {
-        Some(admin) => (
-            postgres_database(admin, &format!("fixpoint_bench_{size}")).await?,
-            "postgres",
-        ),
-        None => {
-            std::fs::create_dir_all(data_dir)?;
-            let path = data_dir.join(format!("tickets-{size}.db"));
-            (format!("sqlite://{}", path.display()), "sqlite")
-        }
-    };
-    let store = Store::open(&url).await?;
-    let mut dataset_seconds = None;
-    if ticket_count(&store).await? == 0 {
-        eprintln!("building {size} tickets on {backend}");
-        dataset_seconds = Some(
-            dataset::build(&store, size, jiff::Timestamp::now())
-                .await?
-                .seconds,
-        );
-    } else {
-        eprintln!("reusing the {size}-ticket dataset at {url}");
-    }
+    let (store, backend, dataset_seconds) = dataset_of_size(size, postgres, data_dir).await?;
     settle(&store).await?;
     let raw_inserts_per_second = raw_insert_rate(postgres, data_dir).await?;
     // Scenarios write; they run on a copy so that the dataset stays as built.
@@ -340,9 +318,7 @@ async fn suite_size(
         }
         None => {
             let work = data_dir.join(format!("run-{size}.db"));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", work.display()));
-            }
+            remove_sqlite_database(&work)?;
             store.backup_to(&work).await?;
             store.close().await;
             format!("sqlite://{}", work.display())
@@ -401,6 +377,63 @@ async fn suite_size(
     })
 }
 
+/// The dataset of `size` tickets, built unless a whole one is there already; with the
+/// backend's name and, when built, how long that took.
+async fn dataset_of_size(
+    size: u64,
+    postgres: Option<&str>,
+    data_dir: &Path,
+) -> anyhow::Result<(Store, &'static str, Option<f64>)> {
+    let name = format!("fixpoint_bench_{size}");
+    let path = data_dir.join(format!("tickets-{size}.db"));
+    let (url, backend) = match postgres {
+        Some(admin) => (postgres_database(admin, &name).await?, "postgres"),
+        None => {
+            std::fs::create_dir_all(data_dir)?;
+            (format!("sqlite://{}", path.display()), "sqlite")
+        }
+    };
+    let mut store = Store::open(&url).await?;
+    let held = ticket_count(&store).await?;
+    // The build commits batch by batch: one cut short leaves a smaller dataset, whose
+    // figures would pass for this size's.
+    if held != 0 && held != size as i64 {
+        eprintln!(
+            "the {size}-ticket dataset at {url} holds {held} tickets (a build cut short?): building it again"
+        );
+        store.close().await;
+        match postgres {
+            Some(admin) => {
+                db::drop_postgres_database(admin, &name).await?;
+                postgres_database(admin, &name).await?;
+            }
+            None => remove_sqlite_database(&path)?,
+        }
+        store = Store::open(&url).await?;
+    }
+    if held == size as i64 {
+        eprintln!("reusing the {size}-ticket dataset at {url}");
+        return Ok((store, backend, None));
+    }
+    eprintln!("building {size} tickets on {backend}");
+    let built = dataset::build(&store, size, jiff::Timestamp::now()).await?;
+    Ok((store, backend, Some(built.seconds)))
+}
+
+/// Removes a SQLite database and its WAL files, if there.
+fn remove_sqlite_database(path: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::Error::new(e).context(format!("removing {file}")));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 async fn ticket_count(store: &Store) -> anyhow::Result<i64> {
     let mut conn = store.read().await?;
     let reference = store.reference(&mut conn).await?;
@@ -428,9 +461,7 @@ async fn raw_insert_rate(postgres: Option<&str>, data_dir: &Path) -> anyhow::Res
         }
         None => {
             let path = data_dir.join("scratch.db");
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
+            remove_sqlite_database(&path)?;
             format!("sqlite://{}", path.display())
         }
     };
@@ -517,4 +548,43 @@ fn memory(pid: u32, field: &str) -> anyhow::Result<f64> {
         .and_then(|v| v.parse().ok())
         .with_context(|| format!("{field} in /proc/{pid}/status"))?;
     Ok(kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dataset_cut_short_is_built_again_and_a_whole_one_reused() {
+        let dir = tempfile::tempdir().expect("a directory");
+        // What a build stopped part way leaves: 40 tickets where 60 belong.
+        let cut_short = Store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("tickets-60.db").display()
+        ))
+        .await
+        .expect("the store");
+        dataset::build(&cut_short, 40, jiff::Timestamp::now())
+            .await
+            .expect("the first 40");
+        cut_short.close().await;
+
+        let (store, backend, built) = dataset_of_size(60, None, dir.path())
+            .await
+            .expect("the dataset");
+        assert_eq!(backend, "sqlite");
+        assert!(
+            built.is_some(),
+            "the partial dataset was taken for a whole one"
+        );
+        assert_eq!(ticket_count(&store).await.expect("a count"), 60);
+        store.close().await;
+
+        let (store, _, built) = dataset_of_size(60, None, dir.path())
+            .await
+            .expect("the dataset");
+        assert_eq!(built, None, "a whole dataset is reused, not built again");
+        assert_eq!(ticket_count(&store).await.expect("a count"), 60);
+        store.close().await;
+    }
 }
