@@ -886,7 +886,7 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime");
-        let changed: i64 = runtime
+        let rows: i64 = runtime
             .block_on(async {
                 use sqlx::{ConnectOptions, Executor};
                 let mut conn = url
@@ -912,7 +912,7 @@ mod tests {
                     .await
             })
             .expect("the large savepoint commits");
-        assert_eq!(changed, 3000);
+        assert_eq!(rows, 3000);
     }
 
     #[test]
