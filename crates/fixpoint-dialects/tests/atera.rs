@@ -522,6 +522,45 @@ async fn comments_in_both_shapes_and_work_hours_by_sla() {
     assert_eq!(t["FirstComment"], "Looking into it.");
     assert_eq!(t["LastTechnicianComment"], "Rerun scheduled tonight.");
     assert_eq!(t["LastEndUserComment"], "Still failing here.");
+
+    // On a page of tickets each carries its own work and conversation.
+    let other = atera
+        .create(json!({"TicketTitle": "Printer jam", "Description": "Floor 2.", "EndUserID": w.contact}))
+        .await;
+    let (status, body) = atera
+        .call(
+            Method::POST,
+            &format!("/api/v3/tickets/{other}/comments"),
+            Some(json!({"CommentText": "Cleared the tray.", "TechnicianCommentDetails": {"TechnicianId": w.technician, "IsInternal": false}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, page) = atera
+        .call(
+            Method::GET,
+            &format!("/api/v3/tickets?CustomerID={}", w.company),
+            None,
+        )
+        .await;
+    let item = |ticket: i64| {
+        page["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|t| t["TicketID"] == ticket))
+            .unwrap_or_else(|| panic!("ticket {ticket} is not on the page: {page}"))
+    };
+    let (first, second) = (item(id), item(other));
+    assert_eq!(first["TotalDurationMinutes"], 180);
+    assert_eq!(first["FirstComment"], "Looking into it.");
+    assert_eq!(first["LastEndUserComment"], "Still failing here.");
+    assert_eq!(first["LastTechnicianComment"], "Rerun scheduled tonight.");
+    assert_eq!(second["TotalDurationMinutes"], 0);
+    assert_eq!(second["FirstComment"], "Cleared the tray.");
+    assert_eq!(second["LastTechnicianComment"], "Cleared the tray.");
+    assert_eq!(second["LastEndUserComment"], Value::Null);
+    for t in [first, second] {
+        assert_eq!(t["EndUserFirstName"], "John");
+        assert!(t["CustomerName"].is_string(), "{t}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

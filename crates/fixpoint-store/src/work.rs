@@ -124,6 +124,15 @@ pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {
     notes_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
 }
 
+/// The notes of these tickets, by id ascending: one query for a page of tickets.
+pub async fn notes_of_tickets(conn: &mut Conn, tickets: &[TicketId]) -> Result<Vec<Note>> {
+    notes_where(
+        conn,
+        Expr::col("ticket_id").is_in(tickets.iter().map(|t| t.0)),
+    )
+    .await
+}
+
 /// These notes, by id ascending (ids from [`crate::records::matching_ids`]).
 pub async fn notes_by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Note>> {
     notes_where(conn, Expr::col("id").is_in(ids.iter().copied())).await
@@ -246,6 +255,18 @@ fn entry_values(e: &TimeEntry) -> [sea_query::Expr; 9] {
 
 pub async fn time_entries(conn: &mut Conn, ticket: TicketId) -> Result<Vec<TimeEntry>> {
     entries_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
+}
+
+/// The time logged on these tickets, by id ascending: one query for a page of tickets.
+pub async fn time_entries_of_tickets(
+    conn: &mut Conn,
+    tickets: &[TicketId],
+) -> Result<Vec<TimeEntry>> {
+    entries_where(
+        conn,
+        Expr::col("ticket_id").is_in(tickets.iter().map(|t| t.0)),
+    )
+    .await
 }
 
 /// The time logged with these notes.

@@ -24,7 +24,7 @@ use fixpoint_core::ticket::{self as core_ticket, Source, TicketPatch};
 use fixpoint_server::AppState;
 use fixpoint_server::auth::Caller;
 use fixpoint_server::rate_limit::RateLimit;
-use fixpoint_server::service::tickets::{self as service, Created, TicketView};
+use fixpoint_server::service::tickets::{self as service, Created};
 use fixpoint_store::dialects::{self, VendorStatus};
 use fixpoint_store::{Conn, parties as party_rows};
 use jiff::Timestamp;
@@ -299,11 +299,13 @@ impl TicketPage {
         )
         .await?;
         let mut conn = state.store.read().await?;
+        let tickets: Vec<&core_ticket::Ticket> = found.items.iter().map(|v| &v.ticket).collect();
         let mut names = Names::default();
-        let mut items = Vec::with_capacity(found.items.len());
-        for view in &found.items {
-            items.push(names.ticket(&mut conn, &vocabulary, view).await?);
-        }
+        let carried = names.load(&mut conn, &tickets).await?;
+        let items: Vec<wire::Ticket> = tickets
+            .iter()
+            .map(|t| names.ticket(&vocabulary, t, &carried))
+            .collect();
         Ok(axum::Json(envelope(
             items,
             found.total.unwrap_or_default(),
@@ -404,9 +406,9 @@ async fn get_one(
     let view = service::get(&state.store, id, state.now()).await?;
     let mut conn = state.store.read().await?;
     let vocabulary = Vocabulary::load(&state, &mut conn).await?;
-    let ticket = Names::default()
-        .ticket(&mut conn, &vocabulary, &view)
-        .await?;
+    let mut names = Names::default();
+    let carried = names.load(&mut conn, &[&view.ticket]).await?;
+    let ticket = names.ticket(&vocabulary, &view.ticket, &carried);
     Ok(axum::Json(ticket).into_response())
 }
 
@@ -650,6 +652,21 @@ struct Names {
     resources: HashMap<ResourceId, Option<fixpoint_core::parties::Resource>>,
 }
 
+/// The ids among `ids` not yet looked up.
+fn unknown<I: Copy + Eq + std::hash::Hash, V>(
+    known: &HashMap<I, V>,
+    ids: impl Iterator<Item = I>,
+) -> Vec<I> {
+    ids.filter(|id| !known.contains_key(id)).collect()
+}
+
+/// The notes and time of the tickets [`Names::load`] was given, by ticket, oldest first.
+#[derive(Default)]
+struct Carried {
+    notes: HashMap<TicketId, Vec<fixpoint_core::time_entry::Note>>,
+    entries: HashMap<TicketId, Vec<fixpoint_core::time_entry::TimeEntry>>,
+}
+
 fn instant_text(at: Option<Timestamp>) -> Option<String> {
     at.map(wire::instant_text)
 }
@@ -677,43 +694,58 @@ impl Names {
         Ok(self.resources[&id].as_ref())
     }
 
-    async fn ticket(
+    /// Looks up, once for all these tickets, the names, notes and time their Atera
+    /// form carries (five queries a page, not a few a ticket).
+    async fn load(
         &mut self,
         conn: &mut Conn,
+        tickets: &[&core_ticket::Ticket],
+    ) -> Result<Carried, Error> {
+        let companies = unknown(&self.companies, tickets.iter().map(|t| t.company_id));
+        for c in party_rows::companies_by_id(conn, &companies).await? {
+            self.companies.insert(c.id, Some(c.name));
+        }
+        let contacts = unknown(&self.contacts, tickets.iter().filter_map(|t| t.contact_id));
+        for c in party_rows::contacts_by_id(conn, &contacts).await? {
+            self.contacts.insert(c.id, Some(c));
+        }
+        let technicians = tickets.iter().filter_map(|t| t.assigned_resource_id);
+        for r in party_rows::resources_by_id(conn, &unknown(&self.resources, technicians)).await? {
+            self.resources.insert(r.id, Some(r));
+        }
+        let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
+        let mut carried = Carried::default();
+        for n in fixpoint_store::work::notes_of_tickets(conn, &ids).await? {
+            carried.notes.entry(n.ticket_id).or_default().push(n);
+        }
+        for e in fixpoint_store::work::time_entries_of_tickets(conn, &ids).await? {
+            carried.entries.entry(e.ticket_id).or_default().push(e);
+        }
+        Ok(carried)
+    }
+
+    /// One Atera ticket, from what [`Names::load`] looked up.
+    fn ticket(
+        &self,
         vocabulary: &Vocabulary,
-        view: &TicketView,
-    ) -> Result<wire::Ticket, Error> {
-        let t = &view.ticket;
+        t: &core_ticket::Ticket,
+        carried: &Carried,
+    ) -> wire::Ticket {
+        let notes = carried.notes.get(&t.id).map_or(&[][..], Vec::as_slice);
+        let entries = carried.entries.get(&t.id).map_or(&[][..], Vec::as_slice);
         let catalog = vocabulary.catalog();
-        if let Entry::Vacant(slot) = self.companies.entry(t.company_id) {
-            slot.insert(
-                party_rows::company(conn, t.company_id)
-                    .await?
-                    .map(|c| c.name),
-            );
-        }
-        if let Some(id) = t.contact_id
-            && let Entry::Vacant(slot) = self.contacts.entry(id)
-        {
-            slot.insert(party_rows::contact(conn, id).await?);
-        }
-        if let Some(id) = t.assigned_resource_id
-            && let Entry::Vacant(slot) = self.resources.entry(id)
-        {
-            slot.insert(party_rows::resource(conn, id).await?);
-        }
-        let contact = t.contact_id.and_then(|id| self.contacts[&id].as_ref());
+        let contact = t
+            .contact_id
+            .and_then(|id| self.contacts.get(&id).and_then(Option::as_ref));
         let technician = t
             .assigned_resource_id
-            .and_then(|id| self.resources[&id].as_ref());
+            .and_then(|id| self.resources.get(&id).and_then(Option::as_ref));
         // Atera puts the work and the conversation on the ticket itself.
-        let entries = fixpoint_store::work::time_entries(conn, t.id).await?;
         let calendar = vocabulary
             .setup
             .context(t.sla_policy_id)
             .map(|c| c.calendar);
-        let split = fixpoint_core::time_entry::SlaSplit::of(&entries, calendar);
-        let notes = fixpoint_store::work::notes(conn, t.id).await?;
+        let split = fixpoint_core::time_entry::SlaSplit::of(entries, calendar);
         let last_by_client = notes.iter().rev().find(|n| n.contact_id.is_some());
         let last_by_us = notes.iter().rev().find(|n| n.contact_id.is_none());
         let total = split.on_sla_minutes + split.off_sla_minutes;
@@ -722,7 +754,7 @@ impl Names {
             .get(IMPACT_FIELD)
             .and_then(|i| map::impact(i, IMPACT_FIELD).ok())
             .unwrap_or("NoImpact");
-        Ok(wire::Ticket {
+        wire::Ticket {
             ticket_id: t.id.0,
             ticket_title: t.title.clone(),
             ticket_number: t.number.clone(),
@@ -743,7 +775,7 @@ impl Names {
             end_user_last_name: contact.map(|c| c.last_name.clone()),
             end_user_phone: contact.and_then(|c| c.phone.clone()),
             customer_id: t.company_id.0,
-            customer_name: self.companies[&t.company_id].clone(),
+            customer_name: self.companies.get(&t.company_id).cloned().flatten(),
             technician_contact_id: t.assigned_resource_id.map(|r| r.0),
             technician_full_name: technician.map(|r| format!("{} {}", r.first_name, r.last_name)),
             technician_email: technician.map(|r| r.email.clone()),
@@ -768,7 +800,7 @@ impl Names {
             off_sla_duration_seconds: split.off_sla_minutes * 60,
             total_duration_minutes: total,
             total_duration_seconds: total * 60,
-        })
+        }
     }
 }
 
