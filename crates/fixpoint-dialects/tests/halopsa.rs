@@ -335,6 +335,20 @@ async fn halopsa_numbering_and_reference_lists() {
         .await;
     assert_eq!(users["record_count"], 1);
     assert_eq!(users["users"][0]["emailaddress"], "jo@acme.example");
+    // A ticket at the site carries the site's name, read back alone and in a list.
+    let at_site = halo
+        .ok(
+            Method::POST,
+            "/Tickets",
+            Some(json!([{"summary": "Printer jam", "client_id": acme, "site_id": site["id"], "tickettype_id": 1}])),
+        )
+        .await;
+    assert_eq!(at_site["site_name"], "Head office");
+    let listed = halo
+        .ok(Method::GET, &format!("/Tickets?client_id={acme}"), None)
+        .await;
+    assert_eq!(listed["tickets"][0]["id"], at_site["id"], "{listed}");
+    assert_eq!(listed["tickets"][0]["site_name"], "Head office");
     let clients = halo
         .ok(Method::GET, "/Client?search=glob&count=50", None)
         .await;

@@ -126,10 +126,8 @@ impl Names {
                 names.clients.insert(c.id, c.name);
             }
         }
-        for site in ids(views, |v| v.ticket.location_id) {
-            if let Some(l) = parties::location(conn, site).await? {
-                names.sites.insert(l.id, l.name);
-            }
+        for l in parties::locations_by_id(conn, &ids(views, |v| v.ticket.location_id)).await? {
+            names.sites.insert(l.id, l.name);
         }
         let contacts = ids(views, |v| v.ticket.contact_id.map(|c| c.0));
         if !contacts.is_empty() {
