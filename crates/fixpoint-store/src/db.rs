@@ -187,10 +187,10 @@ impl Store {
         Ok(store)
     }
 
-    pub fn backend_name(&self) -> &'static str {
+    pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => "sqlite",
-            Pool::Postgres(_) => "postgres",
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 

@@ -271,7 +271,7 @@ impl CreateQueue {
 /// cannot be started.
 fn own_thread(store: &Store) -> Option<&'static tokio::runtime::Handle> {
     static THREAD: std::sync::OnceLock<Option<tokio::runtime::Handle>> = std::sync::OnceLock::new();
-    if store.backend_name() != "sqlite" {
+    if store.backend() != fixpoint_store::db::Backend::Sqlite {
         return None;
     }
     THREAD
