@@ -300,11 +300,10 @@ impl TicketPage {
         .await?;
         let mut conn = state.store.read().await?;
         let tickets: Vec<&core_ticket::Ticket> = found.items.iter().map(|v| &v.ticket).collect();
-        let mut names = Names::default();
-        let carried = names.load(&mut conn, &tickets).await?;
+        let names = Names::load(&mut conn, &tickets).await?;
         let items: Vec<wire::Ticket> = tickets
             .iter()
-            .map(|t| names.ticket(&vocabulary, t, &carried))
+            .map(|t| names.ticket(&vocabulary, t))
             .collect();
         Ok(axum::Json(envelope(
             items,
@@ -406,9 +405,8 @@ async fn get_one(
     let view = service::get(&state.store, id, state.now()).await?;
     let mut conn = state.store.read().await?;
     let vocabulary = Vocabulary::load(&state, &mut conn).await?;
-    let mut names = Names::default();
-    let carried = names.load(&mut conn, &[&view.ticket]).await?;
-    let ticket = names.ticket(&vocabulary, &view.ticket, &carried);
+    let names = Names::load(&mut conn, &[&view.ticket]).await?;
+    let ticket = names.ticket(&vocabulary, &view.ticket);
     Ok(axum::Json(ticket).into_response())
 }
 
@@ -644,25 +642,12 @@ async fn technician(
 }
 
 /// Names of the companies, contacts and technicians tickets refer to, each looked up
-/// once per request.
+/// once per request; for tickets, also their notes and time, by ticket, oldest first.
 #[derive(Default)]
 struct Names {
     companies: HashMap<CompanyId, Option<String>>,
     contacts: HashMap<ContactId, Option<fixpoint_core::parties::Contact>>,
     resources: HashMap<ResourceId, Option<fixpoint_core::parties::Resource>>,
-}
-
-/// The ids among `ids` not yet looked up.
-fn unknown<I: Copy + Eq + std::hash::Hash, V>(
-    known: &HashMap<I, V>,
-    ids: impl Iterator<Item = I>,
-) -> Vec<I> {
-    ids.filter(|id| !known.contains_key(id)).collect()
-}
-
-/// The notes and time of the tickets [`Names::load`] was given, by ticket, oldest first.
-#[derive(Default)]
-struct Carried {
     notes: HashMap<TicketId, Vec<fixpoint_core::time_entry::Note>>,
     entries: HashMap<TicketId, Vec<fixpoint_core::time_entry::TimeEntry>>,
 }
@@ -696,43 +681,37 @@ impl Names {
 
     /// Looks up, once for all these tickets, the names, notes and time their Atera
     /// form carries (five queries a page, not a few a ticket).
-    async fn load(
-        &mut self,
-        conn: &mut Conn,
-        tickets: &[&core_ticket::Ticket],
-    ) -> Result<Carried, Error> {
-        let companies = unknown(&self.companies, tickets.iter().map(|t| t.company_id));
+    async fn load(conn: &mut Conn, tickets: &[&core_ticket::Ticket]) -> Result<Self, Error> {
+        let mut names = Names::default();
+        let companies: Vec<CompanyId> = tickets.iter().map(|t| t.company_id).collect();
         for c in party_rows::companies_by_id(conn, &companies).await? {
-            self.companies.insert(c.id, Some(c.name));
+            names.companies.insert(c.id, Some(c.name));
         }
-        let contacts = unknown(&self.contacts, tickets.iter().filter_map(|t| t.contact_id));
+        let contacts: Vec<ContactId> = tickets.iter().filter_map(|t| t.contact_id).collect();
         for c in party_rows::contacts_by_id(conn, &contacts).await? {
-            self.contacts.insert(c.id, Some(c));
+            names.contacts.insert(c.id, Some(c));
         }
-        let technicians = tickets.iter().filter_map(|t| t.assigned_resource_id);
-        for r in party_rows::resources_by_id(conn, &unknown(&self.resources, technicians)).await? {
-            self.resources.insert(r.id, Some(r));
+        let technicians: Vec<ResourceId> = tickets
+            .iter()
+            .filter_map(|t| t.assigned_resource_id)
+            .collect();
+        for r in party_rows::resources_by_id(conn, &technicians).await? {
+            names.resources.insert(r.id, Some(r));
         }
         let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
-        let mut carried = Carried::default();
         for n in fixpoint_store::work::notes_of_tickets(conn, &ids).await? {
-            carried.notes.entry(n.ticket_id).or_default().push(n);
+            names.notes.entry(n.ticket_id).or_default().push(n);
         }
         for e in fixpoint_store::work::time_entries_of_tickets(conn, &ids).await? {
-            carried.entries.entry(e.ticket_id).or_default().push(e);
+            names.entries.entry(e.ticket_id).or_default().push(e);
         }
-        Ok(carried)
+        Ok(names)
     }
 
     /// One Atera ticket, from what [`Names::load`] looked up.
-    fn ticket(
-        &self,
-        vocabulary: &Vocabulary,
-        t: &core_ticket::Ticket,
-        carried: &Carried,
-    ) -> wire::Ticket {
-        let notes = carried.notes.get(&t.id).map_or(&[][..], Vec::as_slice);
-        let entries = carried.entries.get(&t.id).map_or(&[][..], Vec::as_slice);
+    fn ticket(&self, vocabulary: &Vocabulary, t: &core_ticket::Ticket) -> wire::Ticket {
+        let notes = self.notes.get(&t.id).map_or(&[][..], Vec::as_slice);
+        let entries = self.entries.get(&t.id).map_or(&[][..], Vec::as_slice);
         let catalog = vocabulary.catalog();
         let contact = t
             .contact_id
