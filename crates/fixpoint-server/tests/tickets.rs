@@ -1703,3 +1703,57 @@ async fn a_note_and_an_edit_write_all_they_touch() {
         ]
     );
 }
+
+/// A page of tickets quotes, of each, its first note and its last by the contact and
+/// by staff (Atera's form): the store reads those three and no others.
+#[tokio::test]
+async fn a_page_reads_only_the_first_and_last_notes_of_each_ticket() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let talk = app.ticket(&w, "Long conversation").await["id"]
+        .as_i64()
+        .unwrap();
+    let one = app.ticket(&w, "One reply").await["id"].as_i64().unwrap();
+    let quiet = app.ticket(&w, "No notes").await["id"].as_i64().unwrap();
+    let note = |ticket: i64, body: &'static str, by_contact: bool| {
+        let contact = by_contact.then_some(w.contact);
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/tickets/{ticket}/notes"),
+                json!({"body": body, "visibility": "external", "contact_id": contact}),
+            )
+            .await
+            .expect(201)
+        }
+    };
+    for (body, by_contact) in [
+        ("staff 1", false),
+        ("contact 1", true),
+        ("staff 2", false),
+        ("contact 2", true),
+        ("staff 3", false),
+    ] {
+        note(talk, body, by_contact).await;
+    }
+    note(one, "only reply", true).await;
+
+    let mut conn = app.store.read().await.unwrap();
+    let ids = [talk, one, quiet].map(fixpoint_core::ids::TicketId);
+    let notes = fixpoint_store::work::first_and_last_notes_of_tickets(&mut conn, &ids)
+        .await
+        .unwrap();
+    let read: Vec<(i64, &str)> = notes
+        .iter()
+        .map(|n| (n.ticket_id.0, n.body.as_str()))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (talk, "staff 1"),
+            (talk, "contact 2"),
+            (talk, "staff 3"),
+            (one, "only reply")
+        ]
+    );
+}

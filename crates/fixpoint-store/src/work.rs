@@ -2,7 +2,7 @@
 
 use fixpoint_core::ids::{ContactId, NoteId, ResourceId, TicketId, TimeEntryId};
 use fixpoint_core::time_entry::{Note, TimeEntry};
-use sea_query::{Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, Order, Query, UnionType};
 use sqlx::FromRow;
 
 use crate::db::{
@@ -124,13 +124,33 @@ pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {
     notes_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
 }
 
-/// The notes of these tickets, by id ascending: one query for a page of tickets.
-pub async fn notes_of_tickets(conn: &mut Conn, tickets: &[TicketId]) -> Result<Vec<Note>> {
-    notes_where(
-        conn,
-        Expr::col("ticket_id").is_in(tickets.iter().map(|t| t.0)),
-    )
-    .await
+/// Of each of these tickets, its first note and its last by a contact and by staff
+/// (fewer when they coincide), by id ascending: one query for a page of tickets that
+/// reads three notes a ticket however long its conversation.
+pub async fn first_and_last_notes_of_tickets(
+    conn: &mut Conn,
+    tickets: &[TicketId],
+) -> Result<Vec<Note>> {
+    let of_tickets = || {
+        let mut q = Query::select();
+        q.from("notes")
+            .and_where(Expr::col("ticket_id").is_in(tickets.iter().map(|t| t.0)))
+            .group_by_col("ticket_id");
+        q
+    };
+    let mut ends = of_tickets();
+    ends.expr(Expr::col("id").min());
+    let mut last_by_contact = of_tickets();
+    last_by_contact
+        .expr(Expr::col("id").max())
+        .and_where(Expr::col("contact_id").is_not_null());
+    let mut last_by_staff = of_tickets();
+    last_by_staff
+        .expr(Expr::col("id").max())
+        .and_where(Expr::col("contact_id").is_null());
+    ends.union(UnionType::Distinct, last_by_contact)
+        .union(UnionType::Distinct, last_by_staff);
+    notes_where(conn, Expr::col("id").in_subquery(ends)).await
 }
 
 /// These notes, by id ascending (ids from [`crate::records::matching_ids`]).

@@ -642,7 +642,9 @@ async fn technician(
 }
 
 /// Names of the companies, contacts and technicians tickets refer to, each looked up
-/// once per request; for tickets, also their notes and time, by ticket, oldest first.
+/// once per request; for tickets, also their time and the notes their Atera form
+/// quotes (the first, the last by the end user and by a technician), by ticket, oldest
+/// first.
 #[derive(Default)]
 struct Names {
     companies: HashMap<CompanyId, Option<String>>,
@@ -680,7 +682,8 @@ impl Names {
     }
 
     /// Looks up, once for all these tickets, the names, notes and time their Atera
-    /// form carries (five queries a page, not a few a ticket).
+    /// form carries (five queries a page, not a few a ticket). Time is read whole: its
+    /// split by the SLA calendar is a rule of the core's, entry by entry.
     async fn load(conn: &mut Conn, tickets: &[&core_ticket::Ticket]) -> Result<Self, Error> {
         let mut names = Names::default();
         let companies: Vec<CompanyId> = tickets.iter().map(|t| t.company_id).collect();
@@ -699,7 +702,7 @@ impl Names {
             names.resources.insert(r.id, Some(r));
         }
         let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
-        for n in fixpoint_store::work::notes_of_tickets(conn, &ids).await? {
+        for n in fixpoint_store::work::first_and_last_notes_of_tickets(conn, &ids).await? {
             names.notes.entry(n.ticket_id).or_default().push(n);
         }
         for e in fixpoint_store::work::time_entries_of_tickets(conn, &ids).await? {
