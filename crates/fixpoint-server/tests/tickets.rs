@@ -1757,3 +1757,74 @@ async fn a_page_reads_only_the_first_and_last_notes_of_each_ticket() {
         ]
     );
 }
+
+/// Writes that name no version (no If-Match) apply to whatever version the ticket is
+/// at when they land, on every backend: racing plain edits and racing first replies
+/// all succeed, each recorded once, none lost.
+#[tokio::test]
+async fn racing_writes_without_a_version_all_land() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let id = app.ticket(&w, "Shared mailbox full").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/tickets/{id}");
+    let racers = 20;
+    let mut edits = Vec::new();
+    for i in 0..racers {
+        let (client, url, key) = (app.client.clone(), app.url(&path), app.admin.clone());
+        edits.push(tokio::spawn(async move {
+            let r = client
+                .patch(url)
+                .bearer_auth(key)
+                .json(&json!({"description": format!("writer {i}")}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    for edit in edits {
+        let (status, body) = edit.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let history = app.get(&format!("{path}/history")).await.expect(200);
+    let described = fields(&history)
+        .iter()
+        .filter(|f| *f == "description")
+        .count();
+    let t = app.get(&path).await.expect(200);
+    assert_eq!(
+        (t["version"].as_i64(), described),
+        (Some(1 + racers), racers as usize),
+        "{history}"
+    );
+
+    // Each of these replies could be the ticket's first response.
+    let replied = app.ticket(&w, "Printer offline").await["id"]
+        .as_i64()
+        .unwrap();
+    let notes_path = format!("/tickets/{replied}/notes");
+    let mut replies = Vec::new();
+    for i in 0..racers {
+        let (client, url, key) = (app.client.clone(), app.url(&notes_path), app.admin.clone());
+        replies.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({"body": format!("reply {i}"), "visibility": "external"}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    for reply in replies {
+        let (status, body) = reply.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let notes = app.get(&notes_path).await.expect(200);
+    assert_eq!(notes.as_array().map(Vec::len), Some(racers as usize));
+    let t = app.get(&format!("/tickets/{replied}")).await.expect(200);
+    assert!(t["first_response_at"].is_string(), "{t}");
+}

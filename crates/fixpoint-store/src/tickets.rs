@@ -9,7 +9,9 @@ use fixpoint_core::query::Node;
 use fixpoint_core::rules::LinkedTicket;
 use fixpoint_core::ticket::{self, FieldChange, HistoryEntry, Ticket};
 use jiff::Timestamp;
-use sea_query::{Condition, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, UnionType};
+use sea_query::{
+    Condition, Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement, UnionType,
+};
 use sqlx::FromRow;
 
 use crate::db::{
@@ -695,11 +697,30 @@ fn select() -> SelectStatement {
 }
 
 pub async fn get(conn: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
-    let row: Option<TicketRow> = fetch_optional(
+    one(
         conn,
         select().and_where(Expr::col(("tickets", "id")).eq(id.0)),
     )
-    .await?;
+    .await
+}
+
+/// [`get`] for a change the caller's transaction will write: on PostgreSQL the row
+/// stays locked until that transaction ends, so writers of one ticket take turns and
+/// each reads the version the one before it wrote, instead of reading the same version
+/// and failing each other's version check. The lock leaves foreign-key checks of
+/// other tickets' creates alone (NO KEY). SQLite ignores it, having one writer.
+pub async fn get_to_change(conn: &mut Conn, id: TicketId) -> Result<Option<Ticket>> {
+    one(
+        conn,
+        select()
+            .and_where(Expr::col(("tickets", "id")).eq(id.0))
+            .lock(LockType::NoKeyUpdate),
+    )
+    .await
+}
+
+async fn one(conn: &mut Conn, query: &SelectStatement) -> Result<Option<Ticket>> {
+    let row: Option<TicketRow> = fetch_optional(conn, query).await?;
     Ok(hydrate(conn, row.into_iter().collect()).await?.pop())
 }
 

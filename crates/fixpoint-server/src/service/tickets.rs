@@ -538,7 +538,7 @@ pub async fn update(
     at: Timestamp,
 ) -> ServiceResult<TicketOutcome> {
     let mut tx = store.write().await?;
-    let before = existing(&mut tx, id).await?;
+    let before = existing_to_change(&mut tx, id).await?;
     if let Some(expected) = expected_version
         && expected != before.version
     {
@@ -865,6 +865,15 @@ async fn existing(conn: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
         .ok_or_else(|| DomainError::not_found("ticket", id))?)
 }
 
+/// [`existing`], held for a change this transaction writes
+/// ([`store_tickets::get_to_change`]): a write without `If-Match` then applies to the
+/// version it finds on every backend, and one with it meets the version it names.
+async fn existing_to_change(tx: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
+    Ok(store_tickets::get_to_change(tx, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("ticket", id))?)
+}
+
 /// Adds a note. The first external note is the ticket's first response, if it had none.
 pub async fn add_note(
     store: &Store,
@@ -941,7 +950,7 @@ pub(crate) async fn note_in(
     new: NewNote,
     at: Timestamp,
 ) -> ServiceResult<Note> {
-    let ticket = existing(tx, id).await?;
+    let ticket = existing_to_change(tx, id).await?;
     if let Some(contact) = new.contact_id {
         let found = parties::contact(tx, contact).await?;
         let mut client = parties::company_ancestors(tx, ticket.company_id).await?;
@@ -1033,7 +1042,7 @@ async fn time_in(
     note_id: Option<NoteId>,
     at: Timestamp,
 ) -> ServiceResult<TimeEntry> {
-    let ticket = existing(tx, id).await?;
+    let ticket = existing_to_change(tx, id).await?;
     let resource = parties::resource(tx, new.resource_id).await?;
     let minutes = new.check(resource.as_ref())?;
     let mut entry = TimeEntry {
