@@ -1758,6 +1758,32 @@ async fn a_page_reads_only_the_first_and_last_notes_of_each_ticket() {
     );
 }
 
+/// Sends all these bodies to `path` at once; their statuses and bodies, in order.
+async fn race(
+    app: &common::App,
+    method: reqwest::Method,
+    path: &str,
+    bodies: Vec<Value>,
+) -> Vec<(u16, String)> {
+    let mut racers = Vec::new();
+    for body in bodies {
+        let request = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&app.admin)
+            .json(&body);
+        racers.push(tokio::spawn(async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for racer in racers {
+        answers.push(racer.await.unwrap());
+    }
+    answers
+}
+
 /// Writes that name no version (no If-Match) apply to whatever version the ticket is
 /// at when they land, on every backend: racing plain edits and racing first replies
 /// all succeed, each recorded once, none lost.
@@ -1765,27 +1791,15 @@ async fn a_page_reads_only_the_first_and_last_notes_of_each_ticket() {
 async fn racing_writes_without_a_version_all_land() {
     let app = spawn_app().await;
     let w = app.world().await;
+    let racers = 20;
     let id = app.ticket(&w, "Shared mailbox full").await["id"]
         .as_i64()
         .unwrap();
     let path = format!("/tickets/{id}");
-    let racers = 20;
-    let mut edits = Vec::new();
-    for i in 0..racers {
-        let (client, url, key) = (app.client.clone(), app.url(&path), app.admin.clone());
-        edits.push(tokio::spawn(async move {
-            let r = client
-                .patch(url)
-                .bearer_auth(key)
-                .json(&json!({"description": format!("writer {i}")}))
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }));
-    }
-    for edit in edits {
-        let (status, body) = edit.await.unwrap();
+    let edits = (0..racers)
+        .map(|i| json!({"description": format!("writer {i}")}))
+        .collect();
+    for (status, body) in race(&app, reqwest::Method::PATCH, &path, edits).await {
         assert_eq!(status, 200, "{body}");
     }
     let history = app.get(&format!("{path}/history")).await.expect(200);
@@ -1805,22 +1819,10 @@ async fn racing_writes_without_a_version_all_land() {
         .as_i64()
         .unwrap();
     let notes_path = format!("/tickets/{replied}/notes");
-    let mut replies = Vec::new();
-    for i in 0..racers {
-        let (client, url, key) = (app.client.clone(), app.url(&notes_path), app.admin.clone());
-        replies.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .bearer_auth(key)
-                .json(&json!({"body": format!("reply {i}"), "visibility": "external"}))
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }));
-    }
-    for reply in replies {
-        let (status, body) = reply.await.unwrap();
+    let replies = (0..racers)
+        .map(|i| json!({"body": format!("reply {i}"), "visibility": "external"}))
+        .collect();
+    for (status, body) in race(&app, reqwest::Method::POST, &notes_path, replies).await {
         assert_eq!(status, 201, "{body}");
     }
     let notes = app.get(&notes_path).await.expect(200);
