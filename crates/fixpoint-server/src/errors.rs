@@ -236,6 +236,16 @@ fn e_summary(errors: &[Violation]) -> String {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        // Two requests wrote the same unique value at once: the rules checked each
+        // against what was written before it, and the database's unique key refused
+        // the second (PostgreSQL; SQLite's one writer lets the rules see the first).
+        if e.is_unique_violation() {
+            tracing::info!(error = %e, "a unique key refused a concurrent write");
+            return Self::new(
+                ErrorCode::AlreadyExists,
+                "another request wrote the same name or key a moment ago; it exists now",
+            );
+        }
         // The database's own words stay in the log; the client gets a reference.
         tracing::error!(error = %e, "store error");
 

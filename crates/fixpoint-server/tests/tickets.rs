@@ -1830,3 +1830,23 @@ async fn racing_writes_without_a_version_all_land() {
     let t = app.get(&format!("/tickets/{replied}")).await.expect(200);
     assert!(t["first_response_at"].is_string(), "{t}");
 }
+
+/// Two admins adding the same name at once: one wins, the others hear that it exists,
+/// on every backend (on PostgreSQL both pass the name check and the database's unique
+/// key refuses the second).
+#[tokio::test]
+async fn racing_creates_of_one_name_get_one_201_and_409s() {
+    let app = spawn_app().await;
+    let racers = 10;
+    let statuses = (0..racers)
+        .map(|_| json!({"name": "Parked for parts", "category": "waiting", "sla_clock": "paused"}))
+        .collect();
+    let mut answers = race(&app, reqwest::Method::POST, "/statuses", statuses).await;
+    answers.sort();
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    let refused = answers
+        .iter()
+        .filter(|(status, body)| *status == 409 && body.contains("already_exists"))
+        .count();
+    assert_eq!((created, refused), (1, racers - 1), "{answers:?}");
+}
