@@ -1,0 +1,9 @@
+-- Catalogue names are unique ignoring (ASCII) case: fixpoint_core::catalog::check_name_free.
+-- The rule sees what was committed before it, so two names differing only in case added
+-- at the same instant both passed it on PostgreSQL; these keys refuse the second (SQLite's lower() folds ASCII letters only, as the rule does).
+CREATE UNIQUE INDEX statuses_name_folded ON statuses (lower(name));
+CREATE UNIQUE INDEX priorities_name_folded ON priorities (lower(name));
+CREATE UNIQUE INDEX ticket_types_name_folded ON ticket_types (lower(name));
+CREATE UNIQUE INDEX ticket_categories_name_folded ON ticket_categories (lower(name));
+CREATE UNIQUE INDEX calendars_name_folded ON calendars (lower(name));
+CREATE UNIQUE INDEX sla_policies_name_folded ON sla_policies (lower(name));
