@@ -240,7 +240,7 @@ impl From<StoreError> for ApiError {
         // against what was written before it, and the database's unique key refused
         // the second (PostgreSQL; SQLite's one writer lets the rules see the first).
         if e.is_unique_violation() {
-            tracing::info!(error = %e, "a unique key refused a concurrent write");
+            tracing::warn!(error = %e, "a unique key refused a concurrent write");
             return Self::new(
                 ErrorCode::AlreadyExists,
                 "another request wrote the same name or key a moment ago; it exists now",
