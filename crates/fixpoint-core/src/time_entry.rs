@@ -63,10 +63,15 @@ impl Note {
         self.author.starts_with(SYSTEM_AUTHOR_PREFIX)
     }
 
+    /// Written by the client's contact (a reply by e-mail or portal), not by staff.
+    pub fn is_by_client(&self) -> bool {
+        self.contact_id.is_some()
+    }
+
     /// The first such note meets the first-response target: a technician telling the
     /// client something. A client's own message is not a response to them.
     pub fn responds_to_client(&self) -> bool {
-        self.visibility == Visibility::External && self.contact_id.is_none()
+        self.visibility == Visibility::External && !self.is_by_client()
     }
 }
 

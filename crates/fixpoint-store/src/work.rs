@@ -124,9 +124,10 @@ pub async fn notes(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Note>> {
     notes_where(conn, Expr::col("ticket_id").eq(ticket.0)).await
 }
 
-/// Of each of these tickets, its first note and its last by a contact and by staff
-/// (fewer when they coincide), by id ascending: one query for a page of tickets that
-/// reads three notes a ticket however long its conversation.
+/// Of each of these tickets, its first note and its last by the client and by staff
+/// (`Note::is_by_client`: a contact set or not), fewer when they coincide, by id
+/// ascending: one query for a page of tickets that reads three notes a ticket however
+/// long its conversation.
 pub async fn first_and_last_notes_of_tickets(
     conn: &mut Conn,
     tickets: &[TicketId],

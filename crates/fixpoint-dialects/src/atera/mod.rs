@@ -728,8 +728,8 @@ impl Names {
             .context(t.sla_policy_id)
             .map(|c| c.calendar);
         let split = fixpoint_core::time_entry::SlaSplit::of(entries, calendar);
-        let last_by_client = notes.iter().rev().find(|n| n.contact_id.is_some());
-        let last_by_us = notes.iter().rev().find(|n| n.contact_id.is_none());
+        let last_by_client = notes.iter().rev().find(|n| n.is_by_client());
+        let last_by_us = notes.iter().rev().find(|n| !n.is_by_client());
         let total = split.on_sla_minutes + split.off_sla_minutes;
         let impact = t
             .custom_fields

@@ -57,7 +57,7 @@ fn action_json(note: &Note, entries: &[TimeEntry]) -> Value {
         "actionnonchargehours": hours(no_charge),
         "actisbillable": charge > 0,
         "who": note.author,
-        "who_type": if note.contact_id.is_some() { 2 } else { 1 },
+        "who_type": if note.is_by_client() { 2 } else { 1 },
         "who_agentid": entries.first().map(|e| e.resource_id.0),
         "who_userid": note.contact_id.map(|c| c.0),
         "datetime": at(Some(note.created_at)),
@@ -114,7 +114,7 @@ impl Only {
         !(self.excludesys && note.is_system()
             || self.excludeprivate && note.visibility == Visibility::Internal
             || self.conversationonly && note.visibility != Visibility::External
-            || self.agentonly && note.contact_id.is_some()
+            || self.agentonly && note.is_by_client()
             // Fixpoint does not flag notes as important.
             || self.importantonly
             || self.start.is_some_and(|s| note.created_at < s)
