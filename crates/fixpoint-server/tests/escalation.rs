@@ -38,9 +38,7 @@ async fn each_level_is_recorded_once_even_when_sweeps_overlap() {
     round_the_clock(&app).await;
     let t0: Timestamp = "2024-03-04T08:00:00Z".parse().unwrap();
     app.clock.set(t0);
-    let id = app.ticket(&w, "Backups failing").await["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.ticket_id(&w, "Backups failing").await;
 
     let at = |h: i64, m: i64| t0 + hours(h) + SignedDuration::from_mins(m);
     assert_eq!(
@@ -161,9 +159,9 @@ async fn stale_waiting_and_unassigned_critical_tickets() {
         1,
         "critical with nobody assigned"
     );
-    let waiting = app.ticket(&w, "Needs the customer's admin password").await["id"]
-        .as_i64()
-        .unwrap();
+    let waiting = app
+        .ticket_id(&w, "Needs the customer's admin password")
+        .await;
     app.patch(
         &format!("/tickets/{waiting}"),
         json!({"status_id": 5, "assigned_resource_id": w.resource, "assigned_role_id": w.role}),
@@ -219,9 +217,7 @@ async fn the_ticket_report_aggregates_in_sql() {
     round_the_clock(&app).await;
     let t0: Timestamp = "2024-03-04T08:00:00Z".parse().unwrap();
     app.clock.set(t0);
-    let a = app.ticket(&w, "Done in three hours").await["id"]
-        .as_i64()
-        .unwrap();
+    let a = app.ticket_id(&w, "Done in three hours").await;
     app.post(
         "/tickets",
         json!({"title": "Ignored critical", "company_id": w.company, "priority_id": 1}),

@@ -667,9 +667,7 @@ async fn sla_warnings_and_breaches_are_announced_once() {
     .expect(201);
     let t0: jiff::Timestamp = "2026-03-04T08:00:00Z".parse().unwrap();
     app.clock.set(t0);
-    let id = app.ticket(&w, "Backups failing").await["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.ticket_id(&w, "Backups failing").await;
     let sweep = || fixpoint_server::service::escalation::sweep(&app.store, app.clock.now());
 
     app.clock.set(t0 + SignedDuration::from_mins(239));

@@ -203,15 +203,13 @@ async fn the_life_of_a_ticket() {
 async fn workflow_warnings_come_back_with_the_response() {
     let app = spawn_app().await;
     let w = app.world().await;
-    let id = app.ticket(&w, "Printer jam").await["id"].as_i64().unwrap();
+    let id = app.ticket_id(&w, "Printer jam").await;
     let t = app
         .patch(&format!("/tickets/{id}"), json!({"status_id": IN_PROGRESS}))
         .await
         .expect(200);
     assert_eq!(t["warnings"][0]["code"], "in_progress_unassigned");
-    let id = app.ticket(&w, "Password reset").await["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.ticket_id(&w, "Password reset").await;
     let t = app
         .patch(
             &format!("/tickets/{id}"),
@@ -226,7 +224,7 @@ async fn workflow_warnings_come_back_with_the_response() {
 async fn invalid_transitions_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let w = app.world().await;
-    let id = app.ticket(&w, "VPN drops").await["id"].as_i64().unwrap();
+    let id = app.ticket_id(&w, "VPN drops").await;
     let path = format!("/tickets/{id}");
 
     app.patch(&path, json!({"status_id": ESCALATED}))
@@ -303,9 +301,7 @@ async fn atera_close_rule_is_a_workflow_setting() {
     )
     .await
     .expect(200);
-    let id = app.ticket(&w, "Monitor flickers").await["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.ticket_id(&w, "Monitor flickers").await;
     let path = format!("/tickets/{id}");
     app.patch(
         &path,
@@ -587,9 +583,7 @@ async fn problem_and_incident_links() {
 async fn stale_versions_get_409_and_concurrent_writers_do_not_lose_updates() {
     let app = spawn_app().await;
     let w = app.world().await;
-    let id = app.ticket(&w, "Laptop will not boot").await["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.ticket_id(&w, "Laptop will not boot").await;
     let path = format!("/tickets/{id}");
     app.patch_if(
         &path,
@@ -1048,9 +1042,7 @@ async fn catalogues_can_be_extended_by_admins() {
     )
     .await
     .problem(409, "already_exists", None);
-    let id = app.ticket(&w, "Waiting on parts").await["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.ticket_id(&w, "Waiting on parts").await;
     app.patch(&format!("/tickets/{id}"), json!({"status_id": parked_id}))
         .await
         .expect(200);
@@ -1321,9 +1313,7 @@ async fn ticket_categories_fill_defaults_and_may_require_a_queue() {
 async fn notes_and_time_entries_are_corrected_and_removed() {
     let app = spawn_app().await;
     let w = app.world().await;
-    let ticket = app.ticket(&w, "Switch replacement").await["id"]
-        .as_i64()
-        .unwrap();
+    let ticket = app.ticket_id(&w, "Switch replacement").await;
     let note = app
         .post(
             &format!("/tickets/{ticket}/notes"),
@@ -1710,11 +1700,9 @@ async fn a_note_and_an_edit_write_all_they_touch() {
 async fn a_page_reads_only_the_first_and_last_notes_of_each_ticket() {
     let app = spawn_app().await;
     let w = app.world().await;
-    let talk = app.ticket(&w, "Long conversation").await["id"]
-        .as_i64()
-        .unwrap();
-    let one = app.ticket(&w, "One reply").await["id"].as_i64().unwrap();
-    let quiet = app.ticket(&w, "No notes").await["id"].as_i64().unwrap();
+    let talk = app.ticket_id(&w, "Long conversation").await;
+    let one = app.ticket_id(&w, "One reply").await;
+    let quiet = app.ticket_id(&w, "No notes").await;
     let note = |ticket: i64, body: &'static str, by_contact: bool| {
         let contact = by_contact.then_some(w.contact);
         let app = &app;
@@ -1792,9 +1780,7 @@ async fn racing_writes_without_a_version_all_land() {
     let app = spawn_app().await;
     let w = app.world().await;
     let racers = 20;
-    let id = app.ticket(&w, "Shared mailbox full").await["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.ticket_id(&w, "Shared mailbox full").await;
     let path = format!("/tickets/{id}");
     let edits = (0..racers)
         .map(|i| json!({"description": format!("writer {i}")}))
@@ -1815,9 +1801,7 @@ async fn racing_writes_without_a_version_all_land() {
     );
 
     // Each of these replies could be the ticket's first response.
-    let replied = app.ticket(&w, "Printer offline").await["id"]
-        .as_i64()
-        .unwrap();
+    let replied = app.ticket_id(&w, "Printer offline").await;
     let notes_path = format!("/tickets/{replied}/notes");
     let replies = (0..racers)
         .map(|i| json!({"body": format!("reply {i}"), "visibility": "external"}))

@@ -257,6 +257,11 @@ impl App {
         (company, contact)
     }
 
+    /// [`App::ticket`]'s id.
+    pub async fn ticket_id(&self, world: &World, title: &str) -> i64 {
+        self.ticket(world, title).await["id"].as_i64().unwrap()
+    }
+
     pub async fn ticket(&self, world: &World, title: &str) -> Value {
         self.post(
             "/tickets",
