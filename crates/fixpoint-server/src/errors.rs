@@ -246,6 +246,16 @@ impl From<StoreError> for ApiError {
                 "another request wrote the same name or key a moment ago; it exists now",
             );
         }
+        // A write and a delete of a record it refers to passed their rules at once
+        // (a problem ticket deleted while an incident is linked to it), and a foreign
+        // key refused whichever came second. Read again, the rules answer it.
+        if e.is_foreign_key_violation() {
+            tracing::warn!(error = %e, "a foreign key refused a concurrent write");
+            return Self::new(
+                ErrorCode::VersionConflict,
+                "a record this write refers to was deleted, or one it deletes was referred to, by another request a moment ago; read it again before retrying",
+            );
+        }
         // The database's own words stay in the log; the client gets a reference.
         tracing::error!(error = %e, "store error");
 

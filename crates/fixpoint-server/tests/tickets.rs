@@ -1835,3 +1835,45 @@ async fn racing_creates_of_one_name_get_one_201_and_409s() {
         .count();
     assert_eq!((created, refused), (1, racers - 1), "{answers:?}");
 }
+
+/// A problem ticket deleted while an incident is being linked to it: whichever lands
+/// first, the other is refused with an answer a client can act on, never a 500, and
+/// no incident is left pointing at a ticket that is gone. On PostgreSQL both can pass
+/// their rules at once (each sees the other's work uncommitted) and a foreign key
+/// refuses the second; SQLite's one writer lets the rules see the first.
+#[tokio::test]
+async fn a_problem_deleted_while_an_incident_is_linked_to_it_answers_without_a_500() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    for _ in 0..12 {
+        let open = |title: &str, type_id: i64| {
+            app.post(
+                "/tickets",
+                json!({"title": title, "company_id": w.company, "type_id": type_id}),
+            )
+        };
+        let problem = open("Exchange outage", 3).await.expect(201)["id"].clone();
+        let incident = open("Can't send mail", 2).await.expect(201)["id"].clone();
+        let problem_path = format!("/tickets/{problem}");
+        let incident_path = format!("/tickets/{incident}");
+        let (deleted, linked) = tokio::join!(
+            app.delete(&problem_path),
+            app.patch(&incident_path, json!({ "problem_ticket_id": problem })),
+        );
+        let answers = format!(
+            "delete {} {}, link {} {}",
+            deleted.status, deleted.body, linked.status, linked.body
+        );
+        let deleted = deleted.status.as_u16();
+        let linked = linked.status.as_u16();
+        assert!(
+            matches!(deleted, 204 | 409 | 422) && matches!(linked, 200 | 409 | 422),
+            "{answers}"
+        );
+        assert!(!(deleted == 204 && linked == 200), "both landed: {answers}");
+        let problem_exists = app.get(&problem_path).await.status.as_u16() == 200;
+        assert_eq!(deleted == 204, !problem_exists, "{answers}");
+        let now_linked = app.get(&incident_path).await.expect(200)["problem_ticket_id"].clone();
+        assert_eq!(linked == 200, now_linked == problem, "{answers}");
+    }
+}

@@ -100,6 +100,12 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, Self::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
+
+    /// A foreign key refused the write: it refers to a row that is gone, or removes
+    /// one still referred to.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
