@@ -308,7 +308,7 @@ async fn write_batch(store: &Store, batch: Vec<(Opening, Answer)>) {
     let (openings, answers): (Vec<Opening>, Vec<Answer>) = batch.into_iter().unzip();
     let started = std::time::Instant::now();
     let written = async {
-        let mut tx = store.write().await?;
+        let mut tx = store.write_reusing_plans().await?;
         let outcomes = create_many_in(store, &mut tx, &openings).await?;
         ServiceResult::Ok((tx, outcomes))
     }
