@@ -1839,7 +1839,7 @@ async fn racing_creates_of_one_name_get_one_201_and_409s() {
 /// A problem ticket deleted while an incident is being linked to it: whichever lands
 /// first, the other is refused with an answer a client can act on, never a 500, and
 /// no incident is left pointing at a ticket that is gone. On PostgreSQL both can pass
-/// their rules at once (each sees the other's work uncommitted) and a foreign key
+/// their rules at once (neither sees the other's uncommitted write) and a foreign key
 /// refuses the second; SQLite's one writer lets the rules see the first.
 #[tokio::test]
 async fn a_problem_deleted_while_an_incident_is_linked_to_it_answers_without_a_500() {
