@@ -1,0 +1,69 @@
+//! PostgreSQL's plan reuse for the create writer (`Store::write_reusing_plans`) must
+//! end with its transaction: a pooled connection left planning every statement
+//! generically would give later reads on skewed columns a plan made without their
+//! values. Ignored without PostgreSQL; .ci/run's PostgreSQL pass runs it.
+
+use fixpoint_store::Store;
+use fixpoint_store::db::{Connection, Raw, create_postgres_database, drop_postgres_database};
+
+/// The server this test needs; asking for it without one is a failure, not a skip.
+fn postgres_url() -> String {
+    std::env::var("FIXPOINT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect("set FIXPOINT_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
+}
+
+/// The connection's plan_cache_mode and its backend's process id.
+async fn plan_mode(conn: &mut impl Connection) -> (String, i32) {
+    let Raw::Postgres(c) = conn.raw() else {
+        panic!("a PostgreSQL store gives PostgreSQL connections");
+    };
+    sqlx::query_as("SELECT current_setting('plan_cache_mode'), pg_backend_pid()")
+        .fetch_one(c)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with FIXPOINT_TEST_POSTGRES_URL and --include-ignored (.ci/run does)"]
+async fn reused_plans_last_only_as_long_as_their_transaction() {
+    let admin = postgres_url();
+    let name = format!("fixpoint_plans_{}", std::process::id());
+    drop_postgres_database(&admin, &name).await.unwrap();
+    let url = create_postgres_database(&admin, &name).await.unwrap();
+    let store = Store::open(&url).await.unwrap();
+
+    let mut tx = store.write_reusing_plans().await.unwrap();
+    let (mode, writer) = plan_mode(&mut tx).await;
+    assert_eq!(mode, "force_generic_plan");
+    Store::commit(tx).await.unwrap();
+
+    // Hold pooled connections until the writer's comes back among them.
+    let mut held = Vec::new();
+    let mut seen = None;
+    for _ in 0..16 {
+        let mut read = store.read().await.unwrap();
+        let (mode, pid) = plan_mode(&mut read).await;
+        held.push(read);
+        if pid == writer {
+            seen = Some(mode);
+            break;
+        }
+    }
+    assert_eq!(
+        seen.as_deref(),
+        Some("auto"),
+        "the writer's connection after its commit"
+    );
+
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(
+        plan_mode(&mut tx).await.0,
+        "auto",
+        "a plain write plans as usual"
+    );
+    Store::commit(tx).await.unwrap();
+    drop((held, store));
+    drop_postgres_database(&admin, &name).await.unwrap();
+}
