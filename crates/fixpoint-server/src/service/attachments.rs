@@ -32,9 +32,7 @@ pub(crate) async fn add_in(
     at: Timestamp,
 ) -> ServiceResult<Attachment> {
     let content_type = new.check()?;
-    let ticket = store_tickets::get_to_change(tx, ticket_id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("ticket", ticket_id))?;
+    let ticket = super::tickets::existing_to_change(tx, ticket_id).await?;
     if let Some(note) = new.note_id {
         let on_ticket = work::notes_by_ids(tx, &[note.0])
             .await?

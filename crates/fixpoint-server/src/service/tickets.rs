@@ -868,7 +868,7 @@ async fn existing(conn: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
 /// [`existing`], held for a change this transaction writes
 /// ([`store_tickets::get_to_change`]): a write without `If-Match` then applies to the
 /// version it finds on every backend, and one with it meets the version it names.
-async fn existing_to_change(tx: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
+pub(crate) async fn existing_to_change(tx: &mut Conn, id: TicketId) -> ServiceResult<Ticket> {
     Ok(store_tickets::get_to_change(tx, id)
         .await?
         .ok_or_else(|| DomainError::not_found("ticket", id))?)
