@@ -141,6 +141,8 @@ pub struct Store {
     pub(crate) pool: Pool,
     reference: std::sync::Arc<crate::reference::ReferenceCache>,
     shared: std::sync::Arc<Shared>,
+    /// PostgreSQL's connection for [`Store::write_for_batches`], opened on first use.
+    batch_writer: std::sync::Arc<tokio::sync::OnceCell<PgPool>>,
 }
 
 /// State the users of one store keep together, one value per type (see [`Store::shared`]).
@@ -187,6 +189,7 @@ impl Store {
             pool,
             reference: Default::default(),
             shared: Default::default(),
+            batch_writer: Default::default(),
         };
         store.migrate().await?;
         store.analyze().await?;
@@ -351,17 +354,37 @@ impl Store {
         })
     }
 
-    /// [`Store::write`] for statements that read and write rows by key, whatever their
-    /// values, many rows at a time: PostgreSQL plans each once per connection instead
-    /// of at every call. A batch of ~32 creates binds ~1,500 parameters; planning its
-    /// ticket insert and its other writes at each bind took 0.73 ms of a batch's ~8
-    /// (0.36 ms with the plans reused; BENCHMARKS, "Plans reused"). A statement whose
-    /// best plan depends on its values (a filter on a skewed column) does not belong
-    /// here. SQLite plans nothing at bind.
-    pub async fn write_reusing_plans(&self) -> Result<Tx> {
+    /// [`Store::write`] for the one task that writes batches (the create writer),
+    /// whose statements read and write rows by key, whatever their values, many rows
+    /// at a time.
+    ///
+    /// On PostgreSQL the transaction runs on a connection of its own, opened on the
+    /// runtime of the first call (the writer's thread): each reply then wakes the
+    /// writer at once, instead of waiting for the server's runtime, busy with HTTP,
+    /// to read the socket and wake it there. Side by side at 1M tickets, +9 to +32%
+    /// creates at 64 clients, +11 to +73% at 16 (BENCHMARKS, "The create writer's own
+    /// connection").
+    ///
+    /// And PostgreSQL plans each statement once per connection instead of at every
+    /// call: a batch of ~32 creates binds ~1,500 parameters, and planning its ticket
+    /// insert and its other writes at each bind took 0.73 ms of a batch's ~8 (0.36 ms
+    /// with the plans reused; BENCHMARKS, "Plans reused"). A statement whose best plan
+    /// depends on its values (a filter on a skewed column) does not belong here.
+    /// SQLite plans nothing at bind, and its writes all go through one connection.
+    pub async fn write_for_batches(&self) -> Result<Tx> {
         Ok(match &self.pool {
             Pool::Sqlite(_) => self.write().await?,
-            Pool::Postgres(p) => Tx::Postgres(p.begin_with(GENERIC_PLANS).await?),
+            Pool::Postgres(p) => {
+                let own = self
+                    .batch_writer
+                    .get_or_try_init(|| {
+                        PgPoolOptions::new()
+                            .max_connections(1)
+                            .connect_with((*p.connect_options()).clone())
+                    })
+                    .await?;
+                Tx::Postgres(own.begin_with(GENERIC_PLANS).await?)
+            }
         })
     }
 
@@ -406,7 +429,12 @@ impl Store {
                 p.read.close().await;
                 p.writers.close().await;
             }
-            Pool::Postgres(p) => p.close().await,
+            Pool::Postgres(p) => {
+                if let Some(own) = self.batch_writer.get() {
+                    own.close().await;
+                }
+                p.close().await
+            }
         }
     }
 }

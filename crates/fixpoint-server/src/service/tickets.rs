@@ -188,7 +188,7 @@ impl CreateQueue {
                 let store = store.clone();
                 async move { queue.write_all(&store).await }
             };
-            match own_thread(store) {
+            match own_thread() {
                 Some(thread) => drop(thread.spawn(writer)),
                 None => drop(tokio::spawn(writer)),
             }
@@ -263,17 +263,15 @@ impl CreateQueue {
     }
 }
 
-/// Where SQLite's create writer runs: a thread of its own, so that each reply from the
+/// Where the create writer runs: a thread of its own, so that each reply from the
 /// database reaches it at once instead of queueing behind the HTTP work on the server's
 /// workers (it is the one serial step every create waits on; side by side at 1M
-/// tickets, 16 clients: +3-25% creates in six rounds). PostgreSQL's connections belong
-/// to the server's runtime, and its writer stays there; so does SQLite's if the thread
-/// cannot be started.
-fn own_thread(store: &Store) -> Option<&'static tokio::runtime::Handle> {
+/// tickets, 16 clients: +3-25% creates on SQLite in six rounds). PostgreSQL's writer
+/// opens its connection there ([`Store::write_for_batches`]), so that the thread's own
+/// runtime reads its socket too. The writer stays on the server's runtime if the
+/// thread cannot be started.
+fn own_thread() -> Option<&'static tokio::runtime::Handle> {
     static THREAD: std::sync::OnceLock<Option<tokio::runtime::Handle>> = std::sync::OnceLock::new();
-    if store.backend() != fixpoint_store::db::Backend::Sqlite {
-        return None;
-    }
     THREAD
         .get_or_init(|| {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -308,7 +306,7 @@ async fn write_batch(store: &Store, batch: Vec<(Opening, Answer)>) {
     let (openings, answers): (Vec<Opening>, Vec<Answer>) = batch.into_iter().unzip();
     let started = std::time::Instant::now();
     let written = async {
-        let mut tx = store.write_reusing_plans().await?;
+        let mut tx = store.write_for_batches().await?;
         let outcomes = create_many_in(store, &mut tx, &openings).await?;
         ServiceResult::Ok((tx, outcomes))
     }
