@@ -361,8 +361,8 @@ impl Store {
     /// On PostgreSQL the transaction runs on a connection of its own, opened on the
     /// runtime of the first call (the writer's thread): each reply then wakes the
     /// writer at once, instead of waiting for the server's runtime, busy with HTTP,
-    /// to read the socket and wake it there. Side by side at 1M tickets, +9 to +32%
-    /// creates at 64 clients, +11 to +73% at 16 (BENCHMARKS, "The create writer's own
+    /// to read the socket and wake it there. Side by side at 1M tickets, +17 to +47%
+    /// creates at 64 clients, +22 to +33% at 16 (BENCHMARKS, "The create writer's own
     /// connection").
     ///
     /// And PostgreSQL plans each statement once per connection instead of at every
