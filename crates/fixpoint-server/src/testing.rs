@@ -31,12 +31,12 @@ pub struct TestServer {
 /// Starts the native API plus `dialects` on a database of its own.
 pub async fn spawn(dialects: Router<AppState>) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (url, postgres) = match std::env::var("FIXPOINT_TEST_POSTGRES_URL") {
-        Ok(admin) if !admin.is_empty() => {
+    let (url, postgres) = match fixpoint_store::db::test_postgres_admin() {
+        Some(admin) => {
             let db = FreshPostgres::create(&admin).await;
             (db.url.clone(), Some(db))
         }
-        _ => (
+        None => (
             format!("sqlite://{}", dir.path().join("fixpoint.db").display()),
             None,
         ),

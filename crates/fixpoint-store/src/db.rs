@@ -478,6 +478,14 @@ async fn open_sqlite(url: &str) -> Result<SqlitePools> {
     })
 }
 
+/// The PostgreSQL server the tests also run against: `FIXPOINT_TEST_POSTGRES_URL`, an
+/// admin URL (a role that may create databases), when it is set and not empty.
+pub fn test_postgres_admin() -> Option<String> {
+    std::env::var("FIXPOINT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
 /// Creates database `name` on the PostgreSQL server `admin` connects to (a role that
 /// may create databases) and returns its URL: for tests and benchmark datasets.
 pub async fn create_postgres_database(admin: &str, name: &str) -> Result<String> {

@@ -5,13 +5,13 @@
 //! values. Ignored without PostgreSQL; .ci/run's PostgreSQL pass runs it.
 
 use fixpoint_store::Store;
-use fixpoint_store::db::{Connection, Raw, create_postgres_database, drop_postgres_database};
+use fixpoint_store::db::{
+    Connection, Raw, create_postgres_database, drop_postgres_database, test_postgres_admin,
+};
 
 /// The server this test needs; asking for it without one is a failure, not a skip.
 fn postgres_url() -> String {
-    std::env::var("FIXPOINT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    test_postgres_admin()
         .expect("set FIXPOINT_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
 }
 

@@ -5,51 +5,32 @@
 use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 
+use fixpoint_store::db::{create_postgres_database, drop_postgres_database, test_postgres_admin};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// Drops a database made by [`fresh_database`] once its servers are gone.
 async fn drop_database(admin: &str, url: &str) {
-    use sqlx::Connection;
     let name = url.rsplit_once('/').map_or(url, |(_, n)| n);
-    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    drop_postgres_database(admin, name).await.unwrap();
 }
 
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 async fn fresh_database(admin: &str) -> String {
-    use sqlx::Connection;
     let name = format!(
         "fixpoint_scale_{}_{}",
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    format!("{base}/{name}")
+    drop_postgres_database(admin, &name).await.unwrap();
+    create_postgres_database(admin, &name).await.unwrap()
 }
 
 /// The server these tests need; asking for them without one is a failure, not a skip.
 fn postgres_url() -> String {
-    std::env::var("FIXPOINT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    test_postgres_admin()
         .expect("set FIXPOINT_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
 }
 
