@@ -176,12 +176,7 @@ impl Store {
             // rare-word search or a queue page takes, and under load they only queue.
             let options = PgConnectOptions::from_str(url)?
                 .options([("jit", "off"), ("max_parallel_workers_per_gather", "0")]);
-            Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(16)
-                    .connect_with(options)
-                    .await?,
-            )
+            Pool::Postgres(postgres_pool(16).connect_with(options).await?)
         } else {
             Pool::Sqlite(open_sqlite(url).await?)
         };
@@ -378,9 +373,7 @@ impl Store {
                 let own = self
                     .batch_writer
                     .get_or_try_init(|| {
-                        PgPoolOptions::new()
-                            .max_connections(1)
-                            .connect_with((*p.connect_options()).clone())
+                        postgres_pool(1).connect_with((*p.connect_options()).clone())
                     })
                     .await?;
                 Tx::Postgres(own.begin_with(GENERIC_PLANS).await?)
@@ -476,6 +469,30 @@ async fn open_sqlite(url: &str) -> Result<SqlitePools> {
         read,
         writers: std::sync::Arc::new(crate::group::WriteGroup::new(write, checkpointer)),
     })
+}
+
+/// A connection idle longer than this is pinged before it is handed out again.
+pub const POSTGRES_IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pool options for PostgreSQL. sqlx pings every connection when it is handed out
+/// and again when it comes back: two round trips besides each request's own query,
+/// for a key lookup that is one (side by side at 1M tickets, 64 clients, the cheapest
+/// authenticated request: 9,624 / 11,574 / 9,116 → 12,285 / 12,231 / 11,738 req/s).
+/// The ping on return stays (sqlx's, not optional): a connection broken during its
+/// use never goes back. Only one that sat idle long enough for its server to go away
+/// unseen (a restart, a dropped socket) is pinged before use, and replaced if dead.
+fn postgres_pool(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= POSTGRES_IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// The PostgreSQL server the tests also run against: `FIXPOINT_TEST_POSTGRES_URL`, an
