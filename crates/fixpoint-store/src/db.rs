@@ -253,7 +253,9 @@ impl Store {
                 }
             }
             Pool::Postgres(p) => {
-                sqlx::query("ANALYZE").execute(p).await?;
+                let mut conn = maintenance_connection(p).await?;
+                sqlx::query("ANALYZE").execute(&mut conn).await?;
+                sqlx::Connection::close(conn).await?;
             }
         }
         Ok(())
@@ -272,7 +274,9 @@ impl Store {
                     .await?;
             }
             Pool::Postgres(p) => {
-                sqlx::query("VACUUM ANALYZE").execute(p).await?;
+                let mut conn = maintenance_connection(p).await?;
+                sqlx::query("VACUUM ANALYZE").execute(&mut conn).await?;
+                sqlx::Connection::close(conn).await?;
             }
         }
         Ok(())
@@ -469,6 +473,20 @@ async fn open_sqlite(url: &str) -> Result<SqlitePools> {
         read,
         writers: std::sync::Arc::new(crate::group::WriteGroup::new(write, checkpointer)),
     })
+}
+
+/// A connection of its own for statements that take seconds by design on a large
+/// database (ANALYZE: ~2 s at 1M tickets), which sqlx would otherwise log as slow
+/// statements at every start; their errors still return.
+async fn maintenance_connection(pool: &PgPool) -> Result<PgConnection> {
+    use sqlx::ConnectOptions;
+    Ok(pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .disable_statement_logging()
+        .connect()
+        .await?)
 }
 
 /// A connection idle longer than this is pinged before it is handed out again.
