@@ -6,6 +6,7 @@
 
 use axum::Router;
 use fixpoint_store::Store;
+use fixpoint_store::db::TestPostgresDatabase;
 
 use crate::app::AppState;
 use crate::auth::{Role, create_key};
@@ -25,7 +26,7 @@ pub struct TestServer {
     pub technician: String,
     pub readonly: String,
     _dir: tempfile::TempDir,
-    _postgres: Option<FreshPostgres>,
+    _postgres: Option<TestPostgresDatabase>,
 }
 
 /// Starts the native API plus `dialects` on a database of its own.
@@ -33,7 +34,7 @@ pub async fn spawn(dialects: Router<AppState>) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let (url, postgres) = match fixpoint_store::db::test_postgres_admin() {
         Some(admin) => {
-            let db = FreshPostgres::create(&admin).await;
+            let db = TestPostgresDatabase::create(&admin).await;
             (db.url.clone(), Some(db))
         }
         None => (
@@ -83,54 +84,4 @@ fn test_messaging() -> crate::messaging::Settings {
             private: false,
         },
     }
-}
-
-/// A database of its own for one test on the PostgreSQL server.
-pub struct FreshPostgres {
-    admin: String,
-    name: String,
-    pub url: String,
-}
-
-impl FreshPostgres {
-    pub async fn create(admin: &str) -> Self {
-        let name = format!("fixpoint_test_{:016x}", rand_u64());
-        let url = fixpoint_store::db::create_postgres_database(admin, &name)
-            .await
-            .expect("create a test database on FIXPOINT_TEST_POSTGRES_URL");
-        Self {
-            admin: admin.to_owned(),
-            url,
-            name,
-        }
-    }
-}
-
-impl Drop for FreshPostgres {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Drop runs outside async; a small runtime of its own drops the database.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let _ = fixpoint_store::db::drop_postgres_database(&admin, &name).await;
-            });
-        })
-        .join();
-    }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.finish()
 }

@@ -521,6 +521,64 @@ pub fn test_postgres_admin() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
+/// [`test_postgres_admin`] for a test that needs PostgreSQL: without it the test
+/// fails rather than skips.
+pub fn required_test_postgres_admin() -> String {
+    test_postgres_admin()
+        .expect("set FIXPOINT_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
+}
+
+/// A database of its own for one test on the PostgreSQL server `admin`, dropped with
+/// this value (when the test fails too).
+pub struct TestPostgresDatabase {
+    admin: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl TestPostgresDatabase {
+    pub async fn create(admin: &str) -> Self {
+        let name = format!("fixpoint_test_{:016x}", random_u64());
+        let url = create_postgres_database(admin, &name)
+            .await
+            .expect("create a test database on FIXPOINT_TEST_POSTGRES_URL");
+        Self {
+            admin: admin.to_owned(),
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for TestPostgresDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs outside async; a small runtime of its own drops the database.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let _ = drop_postgres_database(&admin, &name).await;
+            });
+        })
+        .join();
+    }
+}
+
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
 /// Creates database `name` on the PostgreSQL server `admin` connects to (a role that
 /// may create databases) and returns its URL: for tests and benchmark datasets.
 pub async fn create_postgres_database(admin: &str, name: &str) -> Result<String> {

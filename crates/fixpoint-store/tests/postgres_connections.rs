@@ -7,40 +7,26 @@
 //! PostgreSQL; .ci/run's PostgreSQL pass runs them.
 
 use fixpoint_store::db::{
-    Connection, POSTGRES_IDLE_BEFORE_PING, Raw, create_postgres_database, drop_postgres_database,
-    test_postgres_admin,
+    Connection, POSTGRES_IDLE_BEFORE_PING, Raw, TestPostgresDatabase, required_test_postgres_admin,
 };
 use fixpoint_store::{Read, Store};
 
-/// The server this test needs; asking for it without one is a failure, not a skip.
-fn postgres_url() -> String {
-    test_postgres_admin()
-        .expect("set FIXPOINT_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
-}
-
-/// A store on a database of its own, made for one test and dropped when it passes.
+/// A store on a database of its own; the database goes after the store (fields drop
+/// in order).
 struct FreshStore {
-    admin: String,
-    name: String,
     store: Store,
+    database: TestPostgresDatabase,
 }
 
 impl FreshStore {
-    async fn open(test: &str) -> Self {
-        let admin = postgres_url();
-        let name = format!("fixpoint_{test}_{}", std::process::id());
-        drop_postgres_database(&admin, &name).await.unwrap();
-        let url = create_postgres_database(&admin, &name).await.unwrap();
-        let store = Store::open(&url).await.unwrap();
-        Self { admin, name, store }
+    async fn open() -> Self {
+        let database = TestPostgresDatabase::create(&required_test_postgres_admin()).await;
+        let store = Store::open(&database.url).await.unwrap();
+        Self { store, database }
     }
 
-    async fn drop_database(self) {
+    async fn close(self) {
         self.store.close().await;
-        drop(self.store);
-        drop_postgres_database(&self.admin, &self.name)
-            .await
-            .unwrap();
     }
 }
 
@@ -58,7 +44,7 @@ async fn plan_mode(conn: &mut impl Connection) -> (String, i32) {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run with FIXPOINT_TEST_POSTGRES_URL and --include-ignored (.ci/run does)"]
 async fn the_batch_writer_plans_generically_on_a_connection_of_its_own() {
-    let fresh = FreshStore::open("batch_writer").await;
+    let fresh = FreshStore::open().await;
     let store = &fresh.store;
 
     let mut tx = store.write_for_batches().await.unwrap();
@@ -85,27 +71,28 @@ async fn the_batch_writer_plans_generically_on_a_connection_of_its_own() {
         "a plain write plans as usual"
     );
     Store::commit(tx).await.unwrap();
-    fresh.drop_database().await;
+    fresh.close().await;
 }
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run with FIXPOINT_TEST_POSTGRES_URL and --include-ignored (.ci/run does)"]
 async fn a_connection_whose_server_went_away_while_idle_is_replaced_before_use() {
-    let fresh = FreshStore::open("lost_connections").await;
+    let fresh = FreshStore::open().await;
     let store = &fresh.store;
     drop(hold_reads(store, 4).await);
     let tx = store.write_for_batches().await.unwrap();
     Store::commit(tx).await.unwrap();
 
     // What a server restart does to every connection the store holds.
-    let mut server = <sqlx::PgConnection as sqlx::Connection>::connect(&fresh.admin)
-        .await
-        .unwrap();
+    let mut server =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&required_test_postgres_admin())
+            .await
+            .unwrap();
     let ended: Vec<(bool,)> = sqlx::query_as(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
-    .bind(&fresh.name)
+    .bind(&fresh.database.name)
     .fetch_all(&mut server)
     .await
     .unwrap();
@@ -116,7 +103,7 @@ async fn a_connection_whose_server_went_away_while_idle_is_replaced_before_use()
     let mut tx = store.write_for_batches().await.unwrap();
     assert_eq!(plan_mode(&mut tx).await.0, "force_generic_plan");
     Store::commit(tx).await.unwrap();
-    fresh.drop_database().await;
+    fresh.close().await;
 }
 
 /// `count` pooled connections at once, each having answered a query: the backends'

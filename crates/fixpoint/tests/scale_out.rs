@@ -5,34 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 
-use fixpoint_store::db::{create_postgres_database, drop_postgres_database, test_postgres_admin};
+use fixpoint_store::db::{TestPostgresDatabase, required_test_postgres_admin};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-
-/// Drops a database made by [`fresh_database`] once its servers are gone.
-async fn drop_database(admin: &str, url: &str) {
-    let name = url.rsplit_once('/').map_or(url, |(_, n)| n);
-    drop_postgres_database(admin, name).await.unwrap();
-}
-
-static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-async fn fresh_database(admin: &str) -> String {
-    let name = format!(
-        "fixpoint_scale_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    drop_postgres_database(admin, &name).await.unwrap();
-    create_postgres_database(admin, &name).await.unwrap()
-}
-
-/// The server these tests need; asking for them without one is a failure, not a skip.
-fn postgres_url() -> String {
-    test_postgres_admin()
-        .expect("set FIXPOINT_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
-}
 
 /// `fixpoint apikey create` for an admin; returns the printed key.
 async fn admin_key(db: &str) -> String {
@@ -82,8 +58,8 @@ async fn serve(db: &str, sweep_interval_secs: &str) -> (Child, String) {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run with FIXPOINT_TEST_POSTGRES_URL and --include-ignored (.ci/run does)"]
 async fn two_servers_on_one_postgres_database() {
-    let admin = postgres_url();
-    let db = fresh_database(&admin).await;
+    let database = TestPostgresDatabase::create(&required_test_postgres_admin()).await;
+    let db = database.url.clone();
     let key = admin_key(&db).await;
     let (mut server_a, a) = serve(&db, "1").await;
     let (mut server_b, b) = serve(&db, "1").await;
@@ -282,13 +258,12 @@ async fn two_servers_on_one_postgres_database() {
     assert!(per_ticket.values().all(|n| *n == 1), "{per_ticket:?}");
     server_a.kill().await.unwrap();
     server_b.kill().await.unwrap();
-    drop_database(&admin, &db).await;
 }
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run with FIXPOINT_TEST_POSTGRES_URL and --include-ignored (.ci/run does)"]
 async fn a_sqlite_installation_moves_to_postgres() {
-    let admin = postgres_url();
+    let admin = required_test_postgres_admin();
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
     let run = |db: &str, args: &[&str]| {
@@ -327,7 +302,8 @@ async fn a_sqlite_installation_moves_to_postgres() {
         .unwrap();
         store.close().await;
     }
-    let postgres = fresh_database(&admin).await;
+    let database = TestPostgresDatabase::create(&admin).await;
+    let postgres = database.url.clone();
     let moved = run(
         &sqlite,
         &["migrate-data", "--from", &sqlite, "--to", &postgres],
@@ -410,5 +386,4 @@ async fn a_sqlite_installation_moves_to_postgres() {
     assert!(created["id"].as_i64().unwrap() > 60, "{created}");
     old.kill().await.unwrap();
     new.kill().await.unwrap();
-    drop_database(&admin, &postgres).await;
 }
