@@ -620,12 +620,19 @@ fn lists_kept_to_some_statuses_page_in_order() {
                     })
                 });
                 let expected: Vec<i64> = expected.iter().map(|t| t.id.0).collect();
-                let actual =
+                let (actual, totals) =
                     world
                         .rt
                         .block_on(paged_ids(&world.app.store, &node, now, sort, limit));
                 let counted = world.rt.block_on(counted(&world.app.store, &node, now));
                 prop_assert_eq!(counted, expected.len(), "count of {}", json);
+                prop_assert!(
+                    totals.iter().all(|&total| total == expected.len()),
+                    "totals beside the pages of {}: {:?}, expected {}",
+                    json,
+                    totals,
+                    expected.len()
+                );
                 prop_assert_eq!(actual, expected, "filter {} sorted {:?}", json, sort);
                 Ok(())
             },
@@ -633,17 +640,19 @@ fn lists_kept_to_some_statuses_page_in_order() {
         .unwrap();
 }
 
-/// Every page of a list, following its cursors, as ids in the order given.
+/// Every page of a list, following its cursors, as ids in the order given, with the
+/// total counted beside each page (as the REST list does).
 async fn paged_ids(
     store: &fixpoint_store::Store,
     node: &Node,
     now: Timestamp,
     sort: Sort,
     limit: u64,
-) -> Vec<i64> {
+) -> (Vec<i64>, Vec<usize>) {
     let mut conn = store.read().await.unwrap();
     let reference = store.reference(&mut conn).await.unwrap();
     let mut ids = Vec::new();
+    let mut totals = Vec::new();
     let mut after = None;
     loop {
         let query = ListQuery {
@@ -654,12 +663,15 @@ async fn paged_ids(
             limit,
             after,
         };
-        let page = store_tickets::list(&mut conn, &query).await.unwrap();
+        let (page, total) = store_tickets::list_counted(&mut conn, || store.spare_read(), &query)
+            .await
+            .unwrap();
         assert!(page.items.len() as u64 <= limit);
         ids.extend(page.items.iter().map(|t| t.id.0));
+        totals.push(total as usize);
         match page.next_cursor {
             Some(cursor) => after = Some(cursor),
-            None => return ids,
+            None => return (ids, totals),
         }
     }
 }

@@ -1877,3 +1877,51 @@ async fn a_problem_deleted_while_an_incident_is_linked_to_it_answers_without_a_5
         assert_eq!(linked == 200, now_linked == problem, "{answers}");
     }
 }
+
+/// Secondary resources come back in the order they were given, not by id, from a
+/// ticket's own read and from a list, and an edit's new order replaces the old.
+#[tokio::test]
+async fn secondary_resources_keep_their_order() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let mut helpers = Vec::new();
+    for name in ["Ann", "Bob", "Cid"] {
+        helpers.push(
+            app.created(
+                "/resources",
+                json!({"first_name": name, "last_name": "Tech", "email": format!("{name}@msp.example")}),
+            )
+            .await,
+        );
+    }
+    let order = json!([helpers[2], helpers[0], helpers[1]]);
+    let id = app
+        .post(
+            "/tickets",
+            json!({"title": "Office move", "company_id": w.company, "queue_id": w.queue,
+                   "secondary_resource_ids": order}),
+        )
+        .await
+        .expect(201)["id"]
+        .clone();
+    let read = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(read["secondary_resource_ids"], order, "{read}");
+    let listed = app
+        .get(&format!("/tickets?queue_id={}", w.queue))
+        .await
+        .expect(200);
+    assert_eq!(
+        listed["items"][0]["secondary_resource_ids"], order,
+        "{listed}"
+    );
+
+    let reordered = json!([helpers[1], helpers[2]]);
+    app.patch(
+        &format!("/tickets/{id}"),
+        json!({"secondary_resource_ids": reordered}),
+    )
+    .await
+    .expect(200);
+    let read = app.get(&format!("/tickets/{id}")).await.expect(200);
+    assert_eq!(read["secondary_resource_ids"], reordered, "{read}");
+}

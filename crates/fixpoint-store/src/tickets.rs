@@ -116,10 +116,29 @@ struct TicketRow {
     response_at_risk_at: Option<i64>,
     resolution_at_risk_at: Option<i64>,
     version: i64,
+    /// In their order, comma-separated ([`SECONDARY_RESOURCE_IDS`]).
+    secondary_resource_ids: Option<String>,
 }
 
+/// A ticket's secondary resources in the ticket's own row, as one text (both backends
+/// have `string_agg` with an order): reading them with a second query cost every read
+/// of tickets a round trip.
+const SECONDARY_RESOURCE_IDS: &str = "(SELECT string_agg(CAST(s.resource_id AS TEXT), ',' ORDER BY s.position) \
+    FROM ticket_secondary_resources s WHERE s.ticket_id = tickets.id)";
+
 impl TicketRow {
-    fn into_ticket(self, secondary_resource_ids: Vec<ResourceId>) -> Result<Ticket> {
+    fn into_ticket(self) -> Result<Ticket> {
+        let secondary_resource_ids = self
+            .secondary_resource_ids
+            .as_deref()
+            .map_or(Ok(Vec::new()), |ids| {
+                ids.split(',')
+                    .map(|id| id.parse().map(ResourceId))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+            })
+            .map_err(|e| {
+                StoreError::Corrupt(format!("secondary resources of ticket {}: {e}", self.id))
+            })?;
         let custom_fields: BTreeMap<String, String> = serde_json::from_str(&self.custom_fields)
             .map_err(|e| {
                 StoreError::Corrupt(format!("custom fields of ticket {}: {e}", self.id))
@@ -655,43 +674,10 @@ async fn history_where(conn: &mut Conn, condition: Expr) -> Result<Vec<HistoryEn
         .collect()
 }
 
-async fn hydrate(conn: &mut Conn, rows: Vec<TicketRow>) -> Result<Vec<Ticket>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    #[derive(FromRow)]
-    struct Secondary {
-        ticket_id: i64,
-        resource_id: i64,
-    }
-    let secondaries: Vec<Secondary> = fetch_all(
-        conn,
-        Query::select()
-            .columns(["ticket_id", "resource_id"])
-            .from("ticket_secondary_resources")
-            .and_where(Expr::col("ticket_id").is_in(rows.iter().map(|r| r.id)))
-            .order_by("ticket_id", Order::Asc)
-            .order_by("position", Order::Asc),
-    )
-    .await?;
-    let mut by_ticket: HashMap<i64, Vec<ResourceId>> = HashMap::new();
-    for s in secondaries {
-        by_ticket
-            .entry(s.ticket_id)
-            .or_default()
-            .push(ResourceId(s.resource_id));
-    }
-    rows.into_iter()
-        .map(|row| {
-            let ids = by_ticket.remove(&row.id).unwrap_or_default();
-            row.into_ticket(ids)
-        })
-        .collect()
-}
-
 fn select() -> SelectStatement {
     Query::select()
         .columns(COLUMNS.iter().map(|c| ("tickets", *c)))
+        .expr_as(Expr::cust(SECONDARY_RESOURCE_IDS), "secondary_resource_ids")
         .from("tickets")
         .to_owned()
 }
@@ -721,7 +707,7 @@ pub async fn get_to_change(conn: &mut Conn, id: TicketId) -> Result<Option<Ticke
 
 async fn one(conn: &mut Conn, query: &SelectStatement) -> Result<Option<Ticket>> {
     let row: Option<TicketRow> = fetch_optional(conn, query).await?;
-    Ok(hydrate(conn, row.into_iter().collect()).await?.pop())
+    row.map(TicketRow::into_ticket).transpose()
 }
 
 /// The current version of each of these tickets that exists.
@@ -924,39 +910,58 @@ fn split_by_status(q: &ListQuery<'_>, backend: Backend) -> Option<(i64, Vec<(i64
     Some((queue, branches))
 }
 
-/// The branches whose status holds any of the queue's tickets (by the queue counts):
-/// an empty status costs its branch's planning and index probe for nothing, and a
-/// queue's tickets sit in a few of the eight open statuses. At least one stays, to
-/// read the empty page.
-async fn stocked(
-    conn: &mut Conn,
+/// How many of one queue's tickets each of some statuses holds, from the queue
+/// counts (a few rows, however large the queue).
+struct QueueCounts {
     queue: i64,
-    mut branches: Vec<(i64, Node)>,
-) -> Result<Vec<(i64, Node)>> {
-    #[derive(FromRow)]
-    struct Stocked {
-        status_id: i64,
+    per_status: Vec<(i64, i64)>,
+}
+
+impl QueueCounts {
+    async fn read(conn: &mut Conn, queue: i64, statuses: &[i64]) -> Result<Self> {
+        #[derive(FromRow)]
+        struct PerStatus {
+            status_id: i64,
+            tickets: i64,
+        }
+        let rows: Vec<PerStatus> = fetch_all(
+            conn,
+            Query::select()
+                .column("status_id")
+                .expr_as(Expr::cust("CAST(SUM(tickets) AS BIGINT)"), "tickets")
+                .from("ticket_queue_counts")
+                .and_where(Expr::col("queue_id").eq(queue))
+                .and_where(Expr::col("status_id").is_in(statuses.iter().copied()))
+                .group_by_col("status_id"),
+        )
+        .await?;
+        Ok(Self {
+            queue,
+            per_status: rows.into_iter().map(|r| (r.status_id, r.tickets)).collect(),
+        })
     }
-    let stocked: Vec<i64> = fetch_all::<Stocked>(
-        conn,
-        Query::select()
-            .column("status_id")
-            .from("ticket_queue_counts")
-            .and_where(Expr::col("queue_id").eq(queue))
-            .and_where(Expr::col("status_id").is_in(branches.iter().map(|(status, _)| *status)))
-            .group_by_col("status_id")
-            .and_having(Expr::cust("SUM(tickets) <> 0")),
-    )
-    .await?
-    .into_iter()
-    .map(|s| s.status_id)
-    .collect();
-    if stocked.is_empty() {
-        branches.truncate(1);
-    } else {
-        branches.retain(|(status, _)| stocked.contains(status));
+
+    fn total(&self) -> i64 {
+        self.per_status.iter().map(|(_, tickets)| tickets).sum()
     }
-    Ok(branches)
+
+    /// The branches whose status holds any of the queue's tickets: an empty status
+    /// costs its branch's planning and index probe for nothing, and a queue's tickets
+    /// sit in a few of the eight open statuses. At least one stays, to read the empty
+    /// page.
+    fn stocked(&self, mut branches: Vec<(i64, Node)>) -> Vec<(i64, Node)> {
+        let holds = |status: i64| {
+            self.per_status
+                .iter()
+                .any(|&(s, tickets)| s == status && tickets != 0)
+        };
+        if branches.iter().any(|(status, _)| holds(*status)) {
+            branches.retain(|(status, _)| holds(*status));
+        } else {
+            branches.truncate(1);
+        }
+        branches
+    }
 }
 
 /// How many tickets a filter selects. Apart from [`list`]: counting walks every match
@@ -964,15 +969,7 @@ async fn stocked(
 /// view's count sums the queue's counts per status instead (a few rows).
 pub async fn count(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
     if let Some((queue, statuses)) = crate::query::queue_and_statuses(q.filter, q.catalog) {
-        return fetch_scalar(
-            conn,
-            Query::select()
-                .expr(Expr::cust("CAST(COALESCE(SUM(tickets), 0) AS BIGINT)"))
-                .from("ticket_queue_counts")
-                .and_where(Expr::col("queue_id").eq(queue))
-                .and_where(Expr::col("status_id").is_in(statuses)),
-        )
-        .await;
+        return Ok(QueueCounts::read(conn, queue, &statuses).await?.total());
     }
     let condition = crate::query::condition(q.filter, backend(conn), q.now, q.catalog);
     fetch_scalar(
@@ -985,7 +982,40 @@ pub async fn count(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
     .await
 }
 
+/// [`list`] with [`count`]. A queue view reads its queue's counts per status once, for
+/// its total and for which statuses hold its page; any other filter is counted on a
+/// `spare` connection beside the page, or after it without one.
+pub async fn list_counted(
+    conn: &mut Conn,
+    spare: impl FnOnce() -> Option<crate::db::Read>,
+    q: &ListQuery<'_>,
+) -> Result<(TicketPage, i64)> {
+    if let Some((queue, statuses)) = crate::query::queue_and_statuses(q.filter, q.catalog) {
+        let counts = QueueCounts::read(conn, queue, &statuses).await?;
+        let page = list_with(conn, q, Some(&counts)).await?;
+        return Ok((page, counts.total()));
+    }
+    match spare() {
+        Some(mut spare) => {
+            let (page, total) = tokio::join!(list(conn, q), count(&mut spare, q));
+            Ok((page?, total?))
+        }
+        None => {
+            let page = list(conn, q).await?;
+            Ok((page, count(conn, q).await?))
+        }
+    }
+}
+
 pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
+    list_with(conn, q, None).await
+}
+
+async fn list_with(
+    conn: &mut Conn,
+    q: &ListQuery<'_>,
+    known: Option<&QueueCounts>,
+) -> Result<TicketPage> {
     let backend = backend(conn);
     let order = if q.sort.descending {
         Order::Desc
@@ -1033,7 +1063,15 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
         _ => split_by_status(q, backend),
     };
     let branches = match split {
-        Some((queue, branches)) => Some(stocked(conn, queue, branches).await?),
+        Some((queue, branches)) => Some(match known {
+            Some(counts) if counts.queue == queue => counts.stocked(branches),
+            _ => {
+                let statuses: Vec<i64> = branches.iter().map(|(status, _)| *status).collect();
+                QueueCounts::read(conn, queue, &statuses)
+                    .await?
+                    .stocked(branches)
+            }
+        }),
         None => None,
     };
     let mut offset = 0;
@@ -1080,7 +1118,10 @@ pub async fn list(conn: &mut Conn, q: &ListQuery<'_>) -> Result<TicketPage> {
     } else {
         fetch_all(conn, &select).await?
     };
-    let mut items = hydrate(conn, rows).await?;
+    let mut items = rows
+        .into_iter()
+        .map(TicketRow::into_ticket)
+        .collect::<Result<Vec<_>>>()?;
     let next_cursor = if items.len() as u64 > q.limit {
         items.truncate(q.limit as usize);
         if q.sort.key == SortKey::Relevance {

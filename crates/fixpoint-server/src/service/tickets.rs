@@ -786,24 +786,12 @@ pub async fn list(
         limit,
         after,
     };
-    // The count is a second walk over the matches, independent of the page: on a
-    // spare connection it runs beside the page instead of after it.
-    let spare = match total {
-        Total::Count => store.spare_read(),
-        Total::Skip => None,
-    };
-    let (page, total) = match (total, spare) {
-        (Total::Skip, _) => (store_tickets::list(&mut conn, &query).await?, None),
-        (Total::Count, Some(mut spare)) => {
-            let (page, total) = tokio::join!(
-                store_tickets::list(&mut conn, &query),
-                store_tickets::count(&mut spare, &query)
-            );
-            (page?, Some(total?))
-        }
-        (Total::Count, None) => {
-            let page = store_tickets::list(&mut conn, &query).await?;
-            (page, Some(store_tickets::count(&mut conn, &query).await?))
+    let (page, total) = match total {
+        Total::Skip => (store_tickets::list(&mut conn, &query).await?, None),
+        Total::Count => {
+            let (page, total) =
+                store_tickets::list_counted(&mut conn, || store.spare_read(), &query).await?;
+            (page, Some(total))
         }
     };
     Ok(ViewPage {
