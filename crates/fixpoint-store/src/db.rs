@@ -657,7 +657,11 @@ pub(crate) async fn fetch_all_same_plan<T: Row>(
             let (sql, values) = render(stmt, true);
             let mut tx = sqlx::Connection::begin_with(c, READ_ONLY_GENERIC_PLANS).await?;
             let rows = sqlx::query_as_with(sql, values).fetch_all(&mut *tx).await?;
-            tx.commit().await?;
+            // A read-only transaction has nothing to commit: dropped, it queues its
+            // ROLLBACK to go out with the connection's next message (the next query,
+            // or the pool's check when the connection goes back) instead of waiting
+            // for a round trip of its own.
+            drop(tx);
             Ok(rows)
         }
         _ => fetch_all(conn, stmt).await,
