@@ -253,9 +253,7 @@ impl Store {
                 }
             }
             Pool::Postgres(p) => {
-                let mut conn = maintenance_connection(p).await?;
-                sqlx::query("ANALYZE").execute(&mut conn).await?;
-                sqlx::Connection::close(conn).await?;
+                maintain(p, "ANALYZE").await?;
             }
         }
         Ok(())
@@ -274,9 +272,7 @@ impl Store {
                     .await?;
             }
             Pool::Postgres(p) => {
-                let mut conn = maintenance_connection(p).await?;
-                sqlx::query("VACUUM ANALYZE").execute(&mut conn).await?;
-                sqlx::Connection::close(conn).await?;
+                maintain(p, "VACUUM ANALYZE").await?;
             }
         }
         Ok(())
@@ -475,18 +471,21 @@ async fn open_sqlite(url: &str) -> Result<SqlitePools> {
     })
 }
 
-/// A connection of its own for statements that take seconds by design on a large
-/// database (ANALYZE: ~2 s at 1M tickets), which sqlx would otherwise log as slow
-/// statements at every start; their errors still return.
-async fn maintenance_connection(pool: &PgPool) -> Result<PgConnection> {
+/// Runs a maintenance statement that takes seconds by design on a large database
+/// (ANALYZE: ~2 s at 1M tickets) on a connection of its own, which sqlx would
+/// otherwise log as a slow statement at every start; its errors still return.
+async fn maintain(pool: &PgPool, sql: &'static str) -> Result<()> {
     use sqlx::ConnectOptions;
-    Ok(pool
+    let mut conn = pool
         .connect_options()
         .as_ref()
         .clone()
         .disable_statement_logging()
         .connect()
-        .await?)
+        .await?;
+    sqlx::query(sql).execute(&mut conn).await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(())
 }
 
 /// A connection idle longer than this is pinged before it is handed out again.
@@ -538,7 +537,7 @@ pub struct TestPostgresDatabase {
 
 impl TestPostgresDatabase {
     pub async fn create(admin: &str) -> Self {
-        let name = format!("fixpoint_test_{:016x}", random_u64());
+        let name = format!("fixpoint_test_{:016x}", rand::random::<u64>());
         let url = create_postgres_database(admin, &name)
             .await
             .expect("create a test database on FIXPOINT_TEST_POSTGRES_URL");
@@ -565,18 +564,6 @@ impl Drop for TestPostgresDatabase {
         })
         .join();
     }
-}
-
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.finish()
 }
 
 /// Creates database `name` on the PostgreSQL server `admin` connects to (a role that

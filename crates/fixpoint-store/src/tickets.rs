@@ -968,9 +968,14 @@ impl QueueCounts {
 /// (15,000 index entries for a large queue), which a page alone never needs; a queue
 /// view's count sums the queue's counts per status instead (a few rows).
 pub async fn count(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
-    if let Some((queue, statuses)) = crate::query::queue_and_statuses(q.filter, q.catalog) {
-        return Ok(QueueCounts::read(conn, queue, &statuses).await?.total());
+    match crate::query::queue_and_statuses(q.filter, q.catalog) {
+        Some((queue, statuses)) => Ok(QueueCounts::read(conn, queue, &statuses).await?.total()),
+        None => count_matches(conn, q).await,
     }
+}
+
+/// [`count`] by walking every ticket the filter selects.
+async fn count_matches(conn: &mut Conn, q: &ListQuery<'_>) -> Result<i64> {
     let condition = crate::query::condition(q.filter, backend(conn), q.now, q.catalog);
     fetch_scalar(
         conn,
@@ -997,12 +1002,12 @@ pub async fn list_counted(
     }
     match spare() {
         Some(mut spare) => {
-            let (page, total) = tokio::join!(list(conn, q), count(&mut spare, q));
+            let (page, total) = tokio::join!(list(conn, q), count_matches(&mut spare, q));
             Ok((page?, total?))
         }
         None => {
             let page = list(conn, q).await?;
-            Ok((page, count(conn, q).await?))
+            Ok((page, count_matches(conn, q).await?))
         }
     }
 }
