@@ -86,6 +86,78 @@ async fn search_finds_words_in_notes_and_ranks_title_matches_first() {
         .problem(422, "invalid_field", Some("total"));
 }
 
+/// A created ticket's search document is made from the ticket as written, not read
+/// back (`fixpoint_store::search::index_new`): it must be the document that a refresh
+/// makes from the database, word for word, on both backends.
+#[tokio::test]
+async fn a_created_tickets_search_document_is_the_one_a_refresh_writes() {
+    let app = spawn_app().await;
+    let world = app.world().await;
+    let texts = [
+        (
+            "Outlook: jane.doe@example.com can't log in",
+            Some("C:\\Users\\jdoe\\ost (v1.5.2); error 0x80070005!"),
+        ),
+        (
+            "Naïve café — ÜBER Straße",
+            Some("tabs\tand\nnew lines,  two spaces"),
+        ),
+        ("日本語のテキスト #42", None),
+        (
+            "--- [brackets] {braces} ~tilde~ `ticks` ^caret^ _under_ |pipe| ---",
+            Some(""),
+        ),
+        ("  leading and trailing  ", Some("  ")),
+        (
+            "Printer on 3rd floor",
+            Some("It's \"offline\"... again?! 50% of jobs <lost>"),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (title, description) in texts {
+        let created = app
+            .post(
+                "/tickets",
+                json!({"title": title, "description": description, "company_id": world.company}),
+            )
+            .await
+            .expect(201);
+        ids.push(TicketId(created["id"].as_i64().unwrap()));
+    }
+    let written = search_documents(&app).await;
+    assert_eq!(written.len(), texts.len(), "{written:?}");
+
+    let mut tx = app.store.write().await.unwrap();
+    fixpoint_store::search::refresh(&mut tx, &ids)
+        .await
+        .unwrap();
+    fixpoint_store::Store::commit(tx).await.unwrap();
+    assert_eq!(written, search_documents(&app).await);
+
+    let found = app
+        .post("/tickets/search", json!({"q": "doe example"}))
+        .await
+        .expect(200);
+    assert_eq!(found["items"][0]["id"], ids[0].0, "{found}");
+}
+
+/// Every search document, as text, by ticket id.
+async fn search_documents(app: &common::App) -> Vec<(i64, String)> {
+    if app.database_url.starts_with("postgres") {
+        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::query_as("SELECT ticket_id, document::text FROM ticket_search ORDER BY ticket_id")
+            .fetch_all(&db)
+            .await
+            .unwrap()
+    } else {
+        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::query_as("SELECT rowid, title || '|' || body FROM ticket_search ORDER BY rowid")
+            .fetch_all(&db)
+            .await
+            .unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn search_pages_with_cursors_to_the_end() {
     let app = spawn_app().await;

@@ -2,6 +2,7 @@
 //! step with them inside the same write transaction.
 
 use fixpoint_core::ids::TicketId;
+use fixpoint_core::ticket::Ticket;
 use sea_query::{Condition, Expr, ExprTrait, InsertStatement, Query};
 
 use crate::db::{Backend, Conn, Result, Writes, backend};
@@ -26,13 +27,58 @@ pub fn refresh_later(backend: Backend, tickets: &[TicketId], later: &mut Writes)
     }
 }
 
-/// Adds the writes of the documents of tickets just inserted. They have none to
-/// replace (a ticket's document is deleted with it), so SQLite is spared the delete
-/// `refresh` makes.
-pub fn index_new(backend: Backend, tickets: &[TicketId], later: &mut Writes) {
-    for chunk in chunks(tickets) {
-        later.push(documents(backend, chunk));
+/// Adds the writes of the documents of tickets just inserted, made from the tickets
+/// as written rather than read back: a new ticket has no notes yet, and no document to
+/// replace (a ticket's document is deleted with it). On PostgreSQL the words are cut in
+/// Rust ([`search_text`]), off the one connection that writes every create.
+pub fn index_new(backend: Backend, tickets: &[Ticket], later: &mut Writes) {
+    for chunk in tickets.chunks(500) {
+        let mut insert = Query::insert();
+        insert.into_table("ticket_search");
+        match backend {
+            Backend::Sqlite => insert.columns(["rowid", "title", "body"]),
+            Backend::Postgres => insert.columns(["ticket_id", "document"]),
+        };
+        for t in chunk {
+            let body = new_ticket_body(t);
+            let document: Vec<Expr> = match backend {
+                Backend::Sqlite => vec![t.title.clone().into(), body.into()],
+                Backend::Postgres => vec![Expr::cust_with_values(
+                    "setweight(to_tsvector('simple', $1), 'A') || to_tsvector('simple', $2)",
+                    [search_text(&t.title), search_text(&body)],
+                )],
+            };
+            insert.values_panic(std::iter::once(Expr::val(t.id.0)).chain(document));
+        }
+        later.push(insert);
     }
+}
+
+/// What [`BODY_SQLITE`] and [`BODY_POSTGRES`] make of a ticket without notes.
+fn new_ticket_body(ticket: &Ticket) -> String {
+    format!("{} ", ticket.description.as_deref().unwrap_or(""))
+}
+
+/// PostgreSQL's `fixpoint_words` before its `to_tsvector` (migration 0006): every run of
+/// ASCII punctuation, spaces and control characters becomes one space, as
+/// `regexp_replace(body, '[\x01-\x2F\x3A-\x40\x5B-\x60\x7B-\x7F]+', ' ', 'g')`
+/// does, so that both give `to_tsvector` the same text.
+pub fn search_text(text: &str) -> String {
+    let cut = |c: char| matches!(c, '\x01'..='\x2F' | '\x3A'..='\x40' | '\x5B'..='\x60' | '\x7B'..='\x7F');
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for c in text.chars() {
+        if cut(c) {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            out.push(c);
+            in_run = false;
+        }
+    }
+    out
 }
 
 /// The tickets a few hundred at a time, as conditions on `tickets t`.
@@ -107,6 +153,16 @@ fn documents(backend: Backend, tickets: Condition) -> InsertStatement {
 mod tests {
     use super::*;
     use fixpoint_core::time_entry::SYSTEM_AUTHOR_PREFIX;
+
+    #[test]
+    fn search_text_turns_each_run_of_ascii_punctuation_into_one_space() {
+        assert_eq!(search_text("jane.doe@example.com"), "jane doe example com");
+        assert_eq!(search_text("v1.5.2; C:\\Temp"), "v1 5 2 C Temp");
+        assert_eq!(search_text("a\x01\t\x7F--[b]"), "a b ");
+        assert_eq!(search_text("  café — Straße  "), " café — Straße ");
+        assert_eq!(search_text("AZaz09\u{80}"), "AZaz09\u{80}");
+        assert_eq!(search_text(""), "");
+    }
 
     #[test]
     fn documents_leave_out_the_notes_the_core_calls_systems() {

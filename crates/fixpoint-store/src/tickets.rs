@@ -379,8 +379,7 @@ async fn write_rows(conn: &mut Conn, tickets: &mut [Ticket], later: &mut Writes)
                 StoreError::Corrupt(format!("ticket {} was not written", t.number))
             })?);
         }
-        let ids: Vec<TicketId> = chunk.iter().map(|t| t.id).collect();
-        crate::search::index_new(backend, &ids, later);
+        crate::search::index_new(backend, chunk, later);
     }
     Ok(())
 }
