@@ -1012,10 +1012,12 @@ mod tests {
                     .await
             })
             .expect("SQLite's compile options");
-        assert!(
-            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
-            "DEFAULT_MEMSTATUS=0 is not among {options:?}"
-        );
+        for option in ["DEFAULT_MEMSTATUS=0", "ENABLE_QPSG"] {
+            assert!(
+                options.iter().any(|o| o == option),
+                "{option} is not among {options:?}"
+            );
+        }
     }
 
     #[test]
