@@ -1125,40 +1125,34 @@ mod tests {
     use super::*;
     use crate::db::Connection;
 
-    #[test]
-    fn the_due_rows_are_found_through_the_partial_index_of_pending_rows() {
+    #[tokio::test]
+    async fn the_due_rows_are_found_through_the_partial_index_of_pending_rows() {
         let dir = tempfile::tempdir().expect("a directory");
         let url = format!("sqlite://{}", dir.path().join("due.db").display());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async {
-            let store = crate::Store::open(&url).await.expect("a store");
-            let mut conn = store.read().await.expect("a connection");
-            let crate::db::Raw::Sqlite(c) = conn.raw() else {
-                unreachable!("a SQLite store")
-            };
-            for (table, index) in [
-                ("webhook_deliveries", "webhook_deliveries_due"),
-                ("mail_messages", "mail_messages_due"),
-            ] {
-                let (sql, values) = sea_query_sqlx::SqlxBinder::build_sqlx(
-                    &any_due_query(table, Timestamp::UNIX_EPOCH),
-                    sea_query::SqliteQueryBuilder,
-                );
-                let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
-                    sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
-                    values,
-                )
-                .fetch_all(&mut *c)
-                .await
-                .expect("a plan");
-                assert!(
-                    plan.iter().any(|(.., detail)| detail.contains(index)),
-                    "{table}: {plan:?}"
-                );
-            }
-        });
+        let store = crate::Store::open(&url).await.expect("a store");
+        let mut conn = store.read().await.expect("a connection");
+        let crate::db::Raw::Sqlite(c) = conn.raw() else {
+            unreachable!("a SQLite store")
+        };
+        for (table, index) in [
+            ("webhook_deliveries", "webhook_deliveries_due"),
+            ("mail_messages", "mail_messages_due"),
+        ] {
+            let (sql, values) = sea_query_sqlx::SqlxBinder::build_sqlx(
+                &any_due_query(table, Timestamp::UNIX_EPOCH),
+                sea_query::SqliteQueryBuilder,
+            );
+            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
+                sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
+                values,
+            )
+            .fetch_all(&mut *c)
+            .await
+            .expect("a plan");
+            assert!(
+                plan.iter().any(|(.., detail)| detail.contains(index)),
+                "{table}: {plan:?}"
+            );
+        }
     }
 }

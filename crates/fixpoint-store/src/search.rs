@@ -63,7 +63,7 @@ fn new_ticket_body(ticket: &Ticket) -> String {
 /// ASCII punctuation, spaces and control characters becomes one space, as
 /// `regexp_replace(body, '[\x01-\x2F\x3A-\x40\x5B-\x60\x7B-\x7F]+', ' ', 'g')`
 /// does, so that both give `to_tsvector` the same text.
-pub fn search_text(text: &str) -> String {
+fn search_text(text: &str) -> String {
     let cut = |c: char| matches!(c, '\x01'..='\x2F' | '\x3A'..='\x40' | '\x5B'..='\x60' | '\x7B'..='\x7F');
     let mut out = String::with_capacity(text.len());
     let mut in_run = false;
