@@ -601,7 +601,10 @@ pub async fn drop_postgres_database(admin: &str, name: &str) -> Result<()> {
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin> Row for T {}
 
-fn render<S: SqlxBinder>(stmt: &S, postgres: bool) -> (AssertSqlSafe<String>, SqlxValues) {
+pub(crate) fn render<S: SqlxBinder>(
+    stmt: &S,
+    postgres: bool,
+) -> (AssertSqlSafe<String>, SqlxValues) {
     let (sql, values) = if postgres {
         stmt.build_sqlx(PostgresQueryBuilder)
     } else {

@@ -1138,12 +1138,10 @@ mod tests {
             ("webhook_deliveries", "webhook_deliveries_due"),
             ("mail_messages", "mail_messages_due"),
         ] {
-            let (sql, values) = sea_query_sqlx::SqlxBinder::build_sqlx(
-                &any_due_query(table, Timestamp::UNIX_EPOCH),
-                sea_query::SqliteQueryBuilder,
-            );
+            let (sql, values) =
+                crate::db::render(&any_due_query(table, Timestamp::UNIX_EPOCH), false);
             let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
-                sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
+                sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {}", sql.0)),
                 values,
             )
             .fetch_all(&mut *c)
