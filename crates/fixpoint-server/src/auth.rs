@@ -181,8 +181,9 @@ impl Caller {
         };
         // The digest is a fixed-length hash looked up by equality in a unique index:
         // nothing about the stored key leaks through timing of a string compare.
-        let mut conn = state.store.read().await?;
-        let record = keys::api_key_by_digest(&mut conn, &digest(key))
+        let record = state
+            .store
+            .api_key_by_digest(&digest(key))
             .await?
             .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?;
         Ok(Caller::of(record))
@@ -210,12 +211,9 @@ impl Caller {
                 "send the UserName, Secret and ApiIntegrationcode headers of a Fixpoint API user",
             ));
         };
-        let mut conn = state.store.read().await?;
         let refused =
             || ApiError::unauthorized("the UserName, Secret or ApiIntegrationcode is wrong");
-        let (record, stored_digest) = keys::api_user(&mut conn, username)
-            .await?
-            .ok_or_else(refused)?;
+        let (record, stored_digest) = state.store.api_user(username).await?.ok_or_else(refused)?;
         if !same_secret(&digest(secret), &stored_digest)
             || record.integration_code.as_deref() != Some(code)
         {
@@ -244,8 +242,9 @@ impl Caller {
                     "send 'Authorization: Bearer <access_token>' with a token from /auth/token",
                 )
             })?;
-        let mut conn = state.store.read().await?;
-        let record = keys::key_by_access_token(&mut conn, &digest(token), state.now())
+        let record = state
+            .store
+            .key_by_access_token(&digest(token), state.now())
             .await?
             .ok_or_else(|| {
                 ApiError::unauthorized("the access token is unknown or expired; get a new one")

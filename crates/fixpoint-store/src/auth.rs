@@ -4,6 +4,8 @@ use jiff::Timestamp;
 use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::FromRow;
 
+use crate::Store;
+use crate::credentials::{Found, Lookup, Recall};
 use crate::db::{
     Conn, Result, execute, fetch_all, fetch_optional, fetch_scalar, insert_id, instant, micros,
     opt_instant,
@@ -157,16 +159,24 @@ pub async fn insert_access_token(
     .map(drop)
 }
 
-/// The active key a bearer token (by digest) was issued to, while it has not expired.
-pub async fn key_by_access_token(
+/// The active key a bearer token (by digest) was issued to, while it has not expired,
+/// and when it expires.
+async fn key_by_access_token(
     conn: &mut Conn,
     digest: &str,
     now: Timestamp,
-) -> Result<Option<ApiKeyRecord>> {
-    let row: Option<KeyRow> = fetch_optional(
+) -> Result<Option<(ApiKeyRecord, Timestamp)>> {
+    #[derive(FromRow)]
+    struct TokenRow {
+        #[sqlx(flatten)]
+        key: KeyRow,
+        expires_at: i64,
+    }
+    let row: Option<TokenRow> = fetch_optional(
         conn,
         Query::select()
             .columns(KEY_COLUMNS.map(|c| ("api_keys", c)))
+            .column(("access_tokens", "expires_at"))
             .from("access_tokens")
             .inner_join(
                 "api_keys",
@@ -177,11 +187,12 @@ pub async fn key_by_access_token(
             .and_where(Expr::col(("api_keys", "revoked_at")).is_null()),
     )
     .await?;
-    row.map(KeyRow::into_record).transpose()
+    row.map(|r| Ok((r.key.into_record()?, instant(r.expires_at)?)))
+        .transpose()
 }
 
 /// The active API user with this username.
-pub async fn api_user(conn: &mut Conn, username: &str) -> Result<Option<(ApiKeyRecord, String)>> {
+async fn api_user(conn: &mut Conn, username: &str) -> Result<Option<(ApiKeyRecord, String)>> {
     key_with_digest(conn, Expr::col("username").eq(username)).await
 }
 
@@ -210,7 +221,7 @@ async fn key_with_digest(
 }
 
 /// The active key with this digest. One indexed lookup: the digest column is unique.
-pub async fn api_key_by_digest(conn: &mut Conn, digest: &str) -> Result<Option<ApiKeyRecord>> {
+async fn api_key_by_digest(conn: &mut Conn, digest: &str) -> Result<Option<ApiKeyRecord>> {
     let row: Option<KeyRow> = fetch_optional(
         conn,
         Query::select()
@@ -235,7 +246,7 @@ pub async fn api_keys(conn: &mut Conn) -> Result<Vec<ApiKeyRecord>> {
     rows.into_iter().map(KeyRow::into_record).collect()
 }
 
-pub async fn revoke_api_key(conn: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+async fn revoke_api_key(conn: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
     let n = execute(
         conn,
         Query::update()
@@ -246,6 +257,97 @@ pub async fn revoke_api_key(conn: &mut Conn, id: i64, at: Timestamp) -> Result<b
     )
     .await?;
     Ok(n > 0)
+}
+
+/// The lookups each request makes, remembered between requests on PostgreSQL (see
+/// [`crate::credentials`]).
+impl Store {
+    /// The active key with this digest. One indexed lookup: the digest column is
+    /// unique.
+    pub async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKeyRecord>> {
+        let found = self
+            .credential(Lookup::KeyDigest(digest.to_owned()), None)
+            .await?;
+        Ok(found.map(|f| f.record))
+    }
+
+    /// The active API user with this username, and its secret's digest.
+    pub async fn api_user(&self, username: &str) -> Result<Option<(ApiKeyRecord, String)>> {
+        let found = self
+            .credential(Lookup::ApiUser(username.to_owned()), None)
+            .await?;
+        Ok(found.and_then(|f| Some((f.record, f.digest?))))
+    }
+
+    /// The active key a bearer token (by digest) was issued to, while it has not
+    /// expired at `now`.
+    pub async fn key_by_access_token(
+        &self,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<ApiKeyRecord>> {
+        let found = self
+            .credential(Lookup::TokenDigest(digest.to_owned()), Some(now))
+            .await?;
+        Ok(found
+            .filter(|f| f.expires_at.is_some_and(|expires| now < expires))
+            .map(|f| f.record))
+    }
+
+    /// Revokes an active key; false when there is none with this id. The key stops
+    /// working at once here and, when they hear of it, on the other servers.
+    pub async fn revoke_api_key(&self, id: i64, at: Timestamp) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let revoked = revoke_api_key(&mut tx, id, at).await?;
+        Self::commit(tx).await?;
+        self.credentials.forget();
+        Ok(revoked)
+    }
+
+    async fn credential(&self, lookup: Lookup, now: Option<Timestamp>) -> Result<Option<Found>> {
+        let generation = match self
+            .credentials
+            .recall(&lookup, self.postgres_options().as_deref())
+        {
+            Recall::Remembered(found) => return Ok(Some(*found)),
+            Recall::Read { generation } => generation,
+        };
+        let mut conn = self.read().await?;
+        let found = match &lookup {
+            Lookup::KeyDigest(digest) => {
+                api_key_by_digest(&mut conn, digest)
+                    .await?
+                    .map(|record| Found {
+                        record,
+                        digest: None,
+                        expires_at: None,
+                    })
+            }
+            Lookup::ApiUser(username) => {
+                api_user(&mut conn, username)
+                    .await?
+                    .map(|(record, digest)| Found {
+                        record,
+                        digest: Some(digest),
+                        expires_at: None,
+                    })
+            }
+            Lookup::TokenDigest(digest) => {
+                let now = now.unwrap_or_else(crate::parties::now);
+                key_by_access_token(&mut conn, digest, now)
+                    .await?
+                    .map(|(record, expires_at)| Found {
+                        record,
+                        digest: None,
+                        expires_at: Some(expires_at),
+                    })
+            }
+        };
+        if let Some(found) = &found {
+            self.credentials.remember(lookup, found, generation);
+        }
+        Ok(found)
+    }
 }
 
 pub async fn active_api_key_count(conn: &mut Conn) -> Result<i64> {

@@ -143,6 +143,7 @@ pub struct Store {
     shared: std::sync::Arc<Shared>,
     /// PostgreSQL's connection for [`Store::write_for_batches`], opened on first use.
     batch_writer: std::sync::Arc<tokio::sync::OnceCell<PgPool>>,
+    pub(crate) credentials: std::sync::Arc<crate::credentials::Credentials>,
 }
 
 /// State the users of one store keep together, one value per type (see [`Store::shared`]).
@@ -185,10 +186,19 @@ impl Store {
             reference: Default::default(),
             shared: Default::default(),
             batch_writer: Default::default(),
+            credentials: Default::default(),
         };
         store.migrate().await?;
         store.analyze().await?;
         Ok(store)
+    }
+
+    /// Where PostgreSQL's connections go; `None` on SQLite.
+    pub(crate) fn postgres_options(&self) -> Option<std::sync::Arc<PgConnectOptions>> {
+        match &self.pool {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(p) => Some(p.connect_options()),
+        }
     }
 
     pub fn backend(&self) -> Backend {

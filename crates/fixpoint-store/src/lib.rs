@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod catalog;
 mod checkpoint;
+mod credentials;
 pub mod db;
 pub mod dialects;
 pub mod escalation;

@@ -117,10 +117,12 @@ async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::Json
     security(("api_key" = [])))]
 async fn revoke(State(s): State<AppState>, caller: Caller, Id(id): Id) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    let mut tx = s.store.write().await?;
-    if !rows::revoke_api_key(&mut tx, id, fixpoint_store::parties::now()).await? {
+    if !s
+        .store
+        .revoke_api_key(id, fixpoint_store::parties::now())
+        .await?
+    {
         return Err(DomainError::not_found("active API key", id).into());
     }
-    fixpoint_store::Store::commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
