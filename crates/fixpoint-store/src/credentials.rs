@@ -168,9 +168,12 @@ impl Credentials {
 /// connection breaks.
 async fn listen(options: PgConnectOptions, remembered: Arc<Remembered>) {
     let _stops = StopsHearing(remembered.clone());
+    // Said once an outage, not at every attempt.
+    let mut warned = false;
     loop {
         match listening(&options).await {
             Ok(mut listener) => {
+                warned = false;
                 remembered.forget(true);
                 // `Ok(None)`: the connection broke and was made again; what was said in
                 // between is lost.
@@ -179,7 +182,11 @@ async fn listen(options: PgConnectOptions, remembered: Arc<Remembered>) {
                 }
                 remembered.forget(false);
             }
-            Err(e) => tracing::warn!(error = %e, "cannot listen for credential changes"),
+            Err(e) if !warned => {
+                warned = true;
+                tracing::warn!(error = %e, "cannot listen for credential changes; looking them up at each request until it can");
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(RECONNECT_AFTER).await;
     }
