@@ -159,12 +159,12 @@ pub async fn insert_access_token(
     .map(drop)
 }
 
-/// The active key a bearer token (by digest) was issued to, while it has not expired,
-/// and when it expires.
+/// The active key a bearer token (by digest) was issued to, and when the token expires
+/// (judged by [`Store::key_by_access_token`], so that a remembered token ends on time
+/// too).
 async fn key_by_access_token(
     conn: &mut Conn,
     digest: &str,
-    now: Timestamp,
 ) -> Result<Option<(ApiKeyRecord, Timestamp)>> {
     #[derive(FromRow)]
     struct TokenRow {
@@ -183,7 +183,6 @@ async fn key_by_access_token(
                 Expr::col(("api_keys", "id")).equals(("access_tokens", "api_key_id")),
             )
             .and_where(Expr::col(("access_tokens", "digest")).eq(digest))
-            .and_where(Expr::col(("access_tokens", "expires_at")).gt(micros(now)))
             .and_where(Expr::col(("api_keys", "revoked_at")).is_null()),
     )
     .await?;
@@ -266,7 +265,7 @@ impl Store {
     /// unique.
     pub async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKeyRecord>> {
         let found = self
-            .credential(Lookup::KeyDigest(digest.to_owned()), None)
+            .credential(Lookup::KeyDigest(digest.to_owned()))
             .await?;
         Ok(found.map(|f| f.record))
     }
@@ -274,7 +273,7 @@ impl Store {
     /// The active API user with this username, and its secret's digest.
     pub async fn api_user(&self, username: &str) -> Result<Option<(ApiKeyRecord, String)>> {
         let found = self
-            .credential(Lookup::ApiUser(username.to_owned()), None)
+            .credential(Lookup::ApiUser(username.to_owned()))
             .await?;
         Ok(found.and_then(|f| Some((f.record, f.digest?))))
     }
@@ -287,7 +286,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<ApiKeyRecord>> {
         let found = self
-            .credential(Lookup::TokenDigest(digest.to_owned()), Some(now))
+            .credential(Lookup::TokenDigest(digest.to_owned()))
             .await?;
         Ok(found
             .filter(|f| f.expires_at.is_some_and(|expires| now < expires))
@@ -304,42 +303,30 @@ impl Store {
         Ok(revoked)
     }
 
-    async fn credential(&self, lookup: Lookup, now: Option<Timestamp>) -> Result<Option<Found>> {
-        let generation = match self
-            .credentials
-            .recall(&lookup, self.postgres_options().as_deref())
-        {
+    async fn credential(&self, lookup: Lookup) -> Result<Option<Found>> {
+        let generation = match self.credentials.recall(&lookup, || self.postgres_options()) {
             Recall::Remembered(found) => return Ok(Some(*found)),
             Recall::Read { generation } => generation,
         };
         let mut conn = self.read().await?;
         let found = match &lookup {
             Lookup::KeyDigest(digest) => {
-                api_key_by_digest(&mut conn, digest)
-                    .await?
-                    .map(|record| Found {
-                        record,
-                        digest: None,
-                        expires_at: None,
-                    })
+                api_key_by_digest(&mut conn, digest).await?.map(Found::key)
             }
             Lookup::ApiUser(username) => {
                 api_user(&mut conn, username)
                     .await?
                     .map(|(record, digest)| Found {
-                        record,
                         digest: Some(digest),
-                        expires_at: None,
+                        ..Found::key(record)
                     })
             }
             Lookup::TokenDigest(digest) => {
-                let now = now.unwrap_or_else(crate::parties::now);
-                key_by_access_token(&mut conn, digest, now)
+                key_by_access_token(&mut conn, digest)
                     .await?
                     .map(|(record, expires_at)| Found {
-                        record,
-                        digest: None,
                         expires_at: Some(expires_at),
+                        ..Found::key(record)
                     })
             }
         };

@@ -1,8 +1,8 @@
 //! API keys and access tokens remembered between requests on PostgreSQL.
 //!
-//! Every request checks its credentials. On PostgreSQL that lookup is a round trip and
-//! a statement for the server's busiest connection pool: a tenth of the database's
-//! work for each ticket created (BENCHMARKS, "Credentials remembered"). A server
+//! Every request checks its credentials. On PostgreSQL that lookup was a round trip and
+//! a statement for the server's busiest connection pool: a third of the database's CPU
+//! for each ticket created (BENCHMARKS, "2026-12-02 afternoon"). A server
 //! remembers what it found for as long as it hears PostgreSQL's word on the
 //! `fixpoint_credentials` channel, which a trigger raises on any change to a key or a
 //! token (migration 0023), whichever server, CLI or person made it. It forgets
@@ -53,6 +53,17 @@ pub(crate) struct Found {
     pub record: ApiKeyRecord,
     pub digest: Option<String>,
     pub expires_at: Option<Timestamp>,
+}
+
+impl Found {
+    /// A key found by itself, with no secret to compare and nothing that expires.
+    pub(crate) fn key(record: ApiKeyRecord) -> Self {
+        Self {
+            record,
+            digest: None,
+            expires_at: None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -125,11 +136,17 @@ pub(crate) enum Recall {
 
 impl Credentials {
     /// What is remembered for `lookup`, starting the listener on PostgreSQL's first
-    /// lookup (`options` says where); `None` for SQLite.
-    pub(crate) fn recall(&self, lookup: &Lookup, options: Option<&PgConnectOptions>) -> Recall {
-        if let Some(options) = options {
+    /// lookup (`postgres` says where it connects; `None` on SQLite, which never listens).
+    pub(crate) fn recall(
+        &self,
+        lookup: &Lookup,
+        postgres: impl FnOnce() -> Option<Arc<PgConnectOptions>>,
+    ) -> Recall {
+        if self.listener.get().is_none()
+            && let Some(options) = postgres()
+        {
             self.listener.get_or_init(|| {
-                tokio::spawn(listen(options.clone(), self.remembered.clone())).abort_handle()
+                tokio::spawn(listen((*options).clone(), self.remembered.clone())).abort_handle()
             });
         }
         let memory = self.remembered.lock();
@@ -206,21 +223,17 @@ mod tests {
     use super::*;
 
     fn found(id: i64) -> Found {
-        Found {
-            record: ApiKeyRecord {
-                id,
-                name: "k".into(),
-                role: "admin".into(),
-                created_at: Timestamp::UNIX_EPOCH,
-                revoked_at: None,
-                username: None,
-                integration_code: None,
-                client_id: None,
-                resource_id: None,
-            },
-            digest: None,
-            expires_at: None,
-        }
+        Found::key(ApiKeyRecord {
+            id,
+            name: "k".into(),
+            role: "admin".into(),
+            created_at: Timestamp::UNIX_EPOCH,
+            revoked_at: None,
+            username: None,
+            integration_code: None,
+            client_id: None,
+            resource_id: None,
+        })
     }
 
     fn hearing() -> Credentials {
@@ -240,19 +253,19 @@ mod tests {
     fn a_lookup_is_remembered_only_while_changes_are_heard() {
         let lookup = Lookup::KeyDigest("d".into());
         let deaf = Credentials::default();
-        let g = generation(deaf.recall(&lookup, None));
+        let g = generation(deaf.recall(&lookup, || None));
         deaf.remember(lookup.clone(), &found(1), g);
-        assert!(matches!(deaf.recall(&lookup, None), Recall::Read { .. }));
+        assert!(matches!(deaf.recall(&lookup, || None), Recall::Read { .. }));
 
         let credentials = hearing();
-        let g = generation(credentials.recall(&lookup, None));
+        let g = generation(credentials.recall(&lookup, || None));
         credentials.remember(lookup.clone(), &found(1), g);
         assert!(
-            matches!(credentials.recall(&lookup, None), Recall::Remembered(f) if f.record.id == 1)
+            matches!(credentials.recall(&lookup, || None), Recall::Remembered(f) if f.record.id == 1)
         );
         credentials.remembered.forget(false);
         assert!(matches!(
-            credentials.recall(&lookup, None),
+            credentials.recall(&lookup, || None),
             Recall::Read { .. }
         ));
     }
@@ -261,11 +274,11 @@ mod tests {
     fn a_read_that_began_before_a_forgetting_is_not_kept() {
         let lookup = Lookup::ApiUser("u".into());
         let credentials = hearing();
-        let before = generation(credentials.recall(&lookup, None));
+        let before = generation(credentials.recall(&lookup, || None));
         credentials.forget();
         credentials.remember(lookup.clone(), &found(1), before);
         assert!(matches!(
-            credentials.recall(&lookup, None),
+            credentials.recall(&lookup, || None),
             Recall::Read { .. }
         ));
     }
@@ -275,7 +288,7 @@ mod tests {
         let credentials = hearing();
         for i in 0..=REMEMBERED_AT_MOST {
             let lookup = Lookup::TokenDigest(i.to_string());
-            let g = generation(credentials.recall(&lookup, None));
+            let g = generation(credentials.recall(&lookup, || None));
             credentials.remember(lookup, &found(i as i64), g);
         }
         assert_eq!(credentials.remembered.lock().found.len(), 1);
